@@ -1,0 +1,91 @@
+"""Propagation delay models: how long a write takes to reach each edge.
+
+A model is a pure function of a 64-bit draw (derived from the seed, the version and the destination edge),
+the write's origin and its destination, so arrival times never depend on the order in which they are asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from ._hash import unit_interval
+
+
+@runtime_checkable
+class DelayModel(Protocol):
+    """What the simulation needs from a delay model."""
+
+    def bound(self) -> float | None:
+        """The largest delay in seconds the model can give, or ``None`` if it caps itself at ``max_delay``."""
+
+    def delay_ms(self, draw: int, origin: str | None, destination: str, max_ms: int) -> int:
+        """Milliseconds from the write at ``origin`` (``None``: the central store) to its arrival at
+        ``destination``; ``draw`` is a uniform 64-bit integer fixed by (seed, version, destination)."""
+
+
+def _non_negative(_instance: object, attribute: attrs.Attribute, value: float) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{attribute.name} must be a finite number of seconds >= 0, got {value!r}")
+
+
+def _to_ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+@attrs.frozen
+class FixedDelay:
+    """Every write reaches every other edge exactly ``seconds`` after it was made."""
+
+    seconds: float = attrs.field(validator=_non_negative)
+
+    def bound(self) -> float | None:
+        """The fixed delay itself."""
+        return self.seconds
+
+    def delay_ms(self, draw: int, origin: str | None, destination: str, max_ms: int) -> int:
+        """The fixed delay in milliseconds, whatever the draw."""
+        return _to_ms(self.seconds)
+
+
+@attrs.frozen
+class UniformDelay:
+    """Delays drawn uniformly from ``[low, high]`` seconds (at millisecond resolution)."""
+
+    low: float = attrs.field(validator=_non_negative)
+    high: float = attrs.field(validator=_non_negative)
+
+    def __attrs_post_init__(self) -> None:
+        if self.low > self.high:
+            raise ValueError(f"UniformDelay needs low <= high, got low={self.low!r}, high={self.high!r}")
+
+    def bound(self) -> float | None:
+        """The upper end of the range."""
+        return self.high
+
+    def delay_ms(self, draw: int, origin: str | None, destination: str, max_ms: int) -> int:
+        """A uniform millisecond count in the range, chosen by the draw."""
+        low, high = _to_ms(self.low), _to_ms(self.high)
+        return low + draw % (high - low + 1)
+
+
+@attrs.frozen
+class DefaultDelay:
+    """The default: exponentially distributed delays with mean ``typical`` seconds, capped at ``max_delay``.
+
+    Most writes land within a second or two, a few take several seconds, and none takes longer than the
+    simulation's ``max_delay`` (the ten seconds Cloudflare guaranteed for global propagation).
+    """
+
+    typical: float = attrs.field(default=1.0, validator=_non_negative)
+
+    def bound(self) -> float | None:
+        """``None``: the model caps itself at the simulation's ``max_delay``."""
+        return None
+
+    def delay_ms(self, draw: int, origin: str | None, destination: str, max_ms: int) -> int:
+        """An exponential draw in milliseconds, never more than ``max_ms``."""
+        seconds = -self.typical * math.log1p(-unit_interval(draw))
+        return min(max_ms, _to_ms(seconds))

@@ -1,0 +1,5 @@
+"""The simulation on trio: virtual time, the conductor that orders operations, and the edges' bindings."""
+
+from .simulation import DEFAULT_EDGES, DEFAULT_START_TIME, Env, Simulation, run
+
+__all__ = ["DEFAULT_EDGES", "DEFAULT_START_TIME", "Env", "Simulation", "run"]

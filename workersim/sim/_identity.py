@@ -1,0 +1,57 @@
+"""Stable identities for trio tasks, so that operations at one virtual instant are ordered the same in every run.
+
+A task's identity is its parent's identity plus the position at which the parent spawned it. Spawn order within
+one parent follows that parent's own code, so the identity does not depend on how trio happened to schedule
+anything.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import trio
+from trio.lowlevel import Task
+
+Identity = tuple[int, ...]
+
+
+class TaskIdentities(trio.abc.Instrument):
+    """A trio instrument that numbers each task's children in the order they are spawned."""
+
+    def __init__(self) -> None:
+        self._ids: dict[Task, Identity] = {}
+        self._children: dict[Task, int] = {}
+
+    def task_spawned(self, task: Task) -> None:
+        """Give a new task the next child number of its parent."""
+        parent = _parent(task)
+        if parent is None:
+            self._ids[task] = ()
+            return
+        index = self._children.get(parent, 0)
+        self._children[parent] = index + 1
+        self._ids[task] = (*self.of(parent), index)
+
+    def task_exited(self, task: Task) -> None:
+        """Forget a finished task."""
+        self._ids.pop(task, None)
+        self._children.pop(task, None)
+
+    def of(self, task: Task) -> Identity:
+        """The identity of ``task``.
+
+        A task spawned before the instrument was installed is known by its parent's identity and a hash of its
+        name: stable, but two such siblings with the same name tie (install the instrument first, as
+        ``workersim.run`` does, to avoid that).
+        """
+        ident = self._ids.get(task)
+        if ident is None:
+            parent = _parent(task)
+            prefix = () if parent is None else self.of(parent)
+            ident = self._ids[task] = (*prefix, -1, zlib.crc32(task.name.encode("utf-8")))
+        return ident
+
+
+def _parent(task: Task) -> Task | None:
+    nursery = task.parent_nursery
+    return None if nursery is None else nursery.parent_task
