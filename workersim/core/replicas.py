@@ -128,17 +128,13 @@ class Keyspace:
         version = Version(cluster.new_seq(), now, origin, value, metadata, expiration)
         versions = self._versions.get(key)
         if versions is None:
-            if value is None:
-                return version  # deleting a key nobody ever wrote leaves nothing to propagate
-            self._versions[key] = [version]
-            self._sorted = None
-        else:
-            versions.append(version)
+            if value is not None:  # deleting a key nobody ever wrote leaves nothing to propagate
+                self._versions[key] = [version]
+                self._sorted = None
+            return version
+        versions.append(version)
+        # Once this version has reached every edge, the ones before it are garbage.
         cluster.schedule_collection(now + cluster.max_ms, self.name, key)
-        if expiration is not None:
-            expires = expiration * 1000 - cluster.epoch_ms
-            if expires > now + cluster.max_ms:
-                cluster.schedule_collection(expires, self.name, key)
         return version
 
     def read(self, key: str, edge: int | None, now: int) -> Version | None:
@@ -188,24 +184,18 @@ class Keyspace:
         return found, True
 
     def compact(self, key: str, now: int) -> bool:
-        """Drop what no edge can read any more; ``False`` if a partition keeps the key from settling."""
+        """Drop the versions no edge can read any more: those older than the newest version every edge has.
+
+        That version stays even when it is a delete or has expired, so a later read can still name the write it
+        saw. ``False`` if a partition keeps every version of the key from settling.
+        """
         versions = self._versions.get(key)
         if not versions:
             return True
         cluster = self.cluster
         for i in range(len(versions) - 1, -1, -1):
             if cluster.everywhere_by(versions[i], now):
-                break
-        else:
-            return False
-        newest_settled = versions[i]
-        keep = versions[i:]
-        if not newest_settled.live_at(cluster.epoch_ms + now):
-            # A delete or expiry every edge has seen reads exactly like no version at all.
-            keep = versions[i + 1 :]
-        if keep:
-            self._versions[key] = keep
-        else:
-            del self._versions[key]
-            self._sorted = None
-        return True
+                if i:
+                    self._versions[key] = versions[i:]
+                return True
+        return False
