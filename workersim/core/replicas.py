@@ -128,9 +128,9 @@ class Keyspace:
         version = Version(cluster.new_seq(), now, origin, value, metadata, expiration)
         versions = self._versions.get(key)
         if versions is None:
-            if value is not None:  # deleting a key nobody ever wrote leaves nothing to propagate
-                self._versions[key] = [version]
-                self._sorted = None
+            # Even a delete of a key this namespace never held is kept: a read can then name what it saw.
+            self._versions[key] = [version]
+            self._sorted = None
             return version
         versions.append(version)
         # Once this version has reached every edge, the ones before it are garbage.
