@@ -1,8 +1,9 @@
 """Stable identities for trio tasks, so that operations at one virtual instant are ordered the same in every run.
 
-A task's identity is its parent's identity plus the position at which the parent spawned it. Spawn order within
-one parent follows that parent's own code, so the identity does not depend on how trio happened to schedule
-anything.
+A task's identity is the identity of the task that spawned it plus the position at which that task spawned it.
+The spawner is the task whose code called ``start_soon``, which is not always the owner of the nursery: tasks
+that share a nursery can spawn into it in any order, but each one's own spawns follow its own code, so the
+identity does not depend on how trio happened to schedule anything.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ class TaskIdentities(trio.abc.Instrument):
         self._children: dict[Task, int] = {}
 
     def task_spawned(self, task: Task) -> None:
-        """Give a new task the next child number of its parent."""
-        parent = _parent(task)
+        """Give a new task the next child number of the task spawning it."""
+        parent = _spawner(task)
         if parent is None:
             self._ids[task] = ()
             return
@@ -55,3 +56,12 @@ class TaskIdentities(trio.abc.Instrument):
 def _parent(task: Task) -> Task | None:
     nursery = task.parent_nursery
     return None if nursery is None else nursery.parent_task
+
+
+def _spawner(task: Task) -> Task | None:
+    # task_spawned runs inside start_soon, so the current task (if any) is the one whose code spawned it.
+    try:
+        spawner = trio.lowlevel.current_task()
+    except RuntimeError:
+        return _parent(task)
+    return spawner if spawner is not task else _parent(task)
