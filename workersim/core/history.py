@@ -39,9 +39,13 @@ class History:
 
     rows: list[Row] = attrs.field(factory=list)
 
-    def append(self, fields: Row) -> Row:
-        """Add a row made of ``fields``, numbered ``id`` in order; return it."""
-        row = {"id": len(self.rows), **fields}
+    def append(self, row: Row) -> Row:
+        """Add ``row``, numbering it ``id`` in order (an ``id`` key already in the row keeps its place, so
+        callers can put it first); return it."""
+        if "id" in row:
+            row["id"] = len(self.rows)
+        else:
+            row = {"id": len(self.rows), **row}
         self.rows.append(row)
         return row
 

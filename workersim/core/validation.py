@@ -60,6 +60,8 @@ def check_key(method: str, key: Any, limits: Limits) -> str:
 
 def check_key_length(method: str, key: str, limits: Limits) -> None:
     """The 414 for keys (and list prefixes) longer than the key limit in UTF-8 bytes."""
+    if len(key) * 4 <= limits.key_bytes:
+        return  # no character takes more than 4 bytes: skip encoding the common short key
     size = len(key.encode("utf-8"))
     if size > limits.key_bytes:
         raise KVError(

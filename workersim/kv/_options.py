@@ -20,6 +20,8 @@ def parse_options(
     JS silently ignores a misspelt option; here it is a ``TypeError`` that names it, because a typo such as
     ``expirationTTL`` would otherwise quietly store a key that never expires.
     """
+    if positional is None and not keywords:
+        return {}
     options: dict[str, Any] = {}
     if positional is None:
         pass

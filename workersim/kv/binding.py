@@ -6,7 +6,8 @@ import base64
 import binascii
 import builtins
 import json
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Any, NoReturn, Protocol, TypeVar
 
 from ..core.errors import KVError
@@ -36,6 +37,10 @@ UNKNOWN_TYPE = 'Unknown response type. Possible types are "text", "arrayBuffer",
 BAD_VALUE = "KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams as values."
 _CLIENT_ERRORS = (TypeError, KVError)
 
+ROW_TAGS: ContextVar[Mapping[str, Any] | None] = ContextVar("workersim_row_tags", default=None)
+"""Extra fields for the history rows of the binding calls made in this context, read when a call is made (the
+runtime tags each request's calls with its request id this way)."""
+
 
 class KVHost(Protocol):
     """What a binding needs from the simulation that owns it."""
@@ -46,10 +51,6 @@ class KVHost(Protocol):
 
     async def apply(self, action: Callable[[int], T]) -> T:
         """Run ``action(now_ms)`` when it is this call's turn and return its result."""
-
-
-def _seconds(now: int) -> float:
-    return now / 1000
 
 
 def _jsonable_key(key: Any) -> Any:
@@ -69,6 +70,7 @@ class KVNamespace:
 
     def __init__(self, host: KVHost, namespace: str, edge: str) -> None:
         self._host = host
+        self._history = host.history
         self._space: Keyspace = host.cluster.namespace(namespace)
         self._edge = edge
         self._edge_index = host.cluster.edge_index(edge)
@@ -84,15 +86,19 @@ class KVNamespace:
 
     # --- recording -------------------------------------------------------------------------------------
 
-    def _record(self, now: int, op: str, fields: dict[str, Any]) -> None:
-        self._host.history.append(
-            {"edge": self._edge, "ns": self._space.name, "op": op, **fields, "invoke": _seconds(now),
-             "complete": _seconds(now)}
-        )
+    def _record(self, now: int, op: str, tags: Mapping[str, Any] | None, fields: dict[str, Any]) -> None:
+        row: dict[str, Any] = {"id": None, "edge": self._edge, "ns": self._space.name, "op": op}
+        if tags:
+            row.update(tags)
+        row.update(fields)
+        row["invoke"] = row["complete"] = now / 1000
+        self._history.append(row)
 
     async def _reject(self, op: str, fields: dict[str, Any], error: Exception) -> NoReturn:
+        tags = ROW_TAGS.get()
+
         def fail(now: int) -> NoReturn:
-            self._record(now, op, {**fields, "error": f"{type(error).__name__}: {error}"})
+            self._record(now, op, tags, {**fields, "error": f"{type(error).__name__}: {error}"})
             raise error
 
         await self._host.apply(fail)
@@ -138,12 +144,14 @@ class KVNamespace:
         except _CLIENT_ERRORS as error:
             await self._reject(op, {"key": _jsonable_key(key)}, error)
 
+        tags = ROW_TAGS.get()
+
         def read(now: int) -> tuple[bytes | None, str | None]:
             version = self._space.read(key, self._edge_index, now)
             live = version is not None and version.live_at(self._unix_ms(now))
             value = version.value if live else None
             metadata = version.metadata if live else None
-            self._record(now, op, {"key": key, "value": encode_value(value), "metadata": _metadata(metadata),
+            self._record(now, op, tags, {"key": key, "value": encode_value(value), "metadata": _metadata(metadata),
                                    "version": None if version is None else version.seq})
             return value, metadata
 
@@ -167,6 +175,8 @@ class KVNamespace:
         except _CLIENT_ERRORS as error:
             await self._reject(op, {"keys": [_jsonable_key(k) for k in keys]}, error)
         unique = builtins.list(dict.fromkeys(keys))
+
+        tags = ROW_TAGS.get()
 
         def read(now: int) -> dict[str, Any]:
             unix_ms = self._unix_ms(now)
@@ -199,9 +209,9 @@ class KVNamespace:
                     results[key] = value
                 check_bulk_size(total, self._limits)
             except KVError as error:
-                self._record(now, op, {"keys": unique, "error": f"KVError: {error}"})
+                self._record(now, op, tags, {"keys": unique, "error": f"KVError: {error}"})
                 raise
-            self._record(now, op, {"keys": unique, "value": seen, "version": versions})
+            self._record(now, op, tags, {"keys": unique, "value": seen, "version": versions})
             return results
 
         return await self._host.apply(read)
@@ -232,13 +242,15 @@ class KVNamespace:
         except _CLIENT_ERRORS as error:
             await self._reject("put", {"key": _jsonable_key(key)}, error)
 
+        tags = ROW_TAGS.get()
+
         def write(now: int) -> None:
             try:
                 expires = put_expiration(expiration, expiration_ttl, self._unix_ms(now) // 1000, self._limits)
                 check_metadata_size(metadata, self._limits)
                 check_value_size(size, self._limits)
             except KVError as error:
-                self._record(now, "put", {"key": key, "error": f"KVError: {error}"})
+                self._record(now, "put", tags, {"key": key, "error": f"KVError: {error}"})
                 raise
             version = self._space.write(
                 key, data, origin=self._edge_index, now=now, metadata=metadata, expiration=expires
@@ -246,7 +258,7 @@ class KVNamespace:
             fields: dict[str, Any] = {"key": key, "value": encode_value(data), "metadata": _metadata(metadata)}
             if expires is not None:
                 fields["expiration"] = expires
-            self._record(now, "put", {**fields, "version": version.seq})
+            self._record(now, "put", tags, {**fields, "version": version.seq})
 
         await self._host.apply(write)
 
@@ -257,9 +269,11 @@ class KVNamespace:
         except _CLIENT_ERRORS as error:
             await self._reject("delete", {"key": _jsonable_key(key)}, error)
 
+        tags = ROW_TAGS.get()
+
         def remove(now: int) -> None:
             version = self._space.write(key, None, origin=self._edge_index, now=now)
-            self._record(now, "delete", {"key": key, "value": None, "version": version.seq})
+            self._record(now, "delete", tags, {"key": key, "value": None, "version": version.seq})
 
         await self._host.apply(remove)
 
@@ -279,9 +293,11 @@ class KVNamespace:
             await self._reject("list", {"prefix": _jsonable_key(keywords.get("prefix"))}, error)
         after = decode_cursor(cursor) if cursor else None
 
+        tags = ROW_TAGS.get()
+
         def scan(now: int) -> dict[str, Any]:
             found, complete = self._space.list(self._edge_index, now, prefix=prefix, after=after, limit=page)
-            self._record(now, "list", {"prefix": prefix, "value": [name for name, _ in found],
+            self._record(now, "list", tags, {"prefix": prefix, "value": [name for name, _ in found],
                                        "list_complete": complete})
             return list_result(found, complete)
 

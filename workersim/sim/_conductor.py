@@ -31,6 +31,9 @@ class _Turn:
     action: Callable[[int], Any]
     result: outcome.Outcome | None = None
 
+    def sort_key(self) -> tuple[Identity, int]:
+        return self.identity, self.arrival
+
 
 class _Lead:
     """Sent to a parked task to make it the leader in place of a cancelled one."""
@@ -91,11 +94,14 @@ class Conductor:
         batch = self._pending
         self._pending = []
         if len(batch) > 1:
-            batch.sort(key=lambda t: (t.identity, t.arrival))
+            batch.sort(key=_Turn.sort_key)
         now = self._now()
         self._before_batch(now)
         for turn in batch:
-            turn.result = outcome.capture(turn.action, now)
+            try:
+                turn.result = outcome.Value(turn.action(now))
+            except BaseException as error:  # handed to the caller, which raises it as its own
+                turn.result = outcome.Error(error)
         me = current_task()
         for turn in batch:
             if turn.task is not me:

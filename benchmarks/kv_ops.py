@@ -1,0 +1,169 @@
+"""Binding throughput and memory per key, at 3 and at 300 edges.
+
+Every operation goes through the real binding inside trio tasks on virtual time (validation, the conductor's
+ordering, the core, the history). Prints a table of ops/s per phase, the put ratio 300/3 edges, and bytes of
+memory per key; ``--peer`` also runs the Miniflare KV benchmark from ``shared/peers/miniflare`` in the same run
+and prints our ratios to it.
+
+    python benchmarks/kv_ops.py [--ops 20000] [--tasks 100] [--peer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import trio
+
+import workersim
+
+VALUE = "v" * 16
+PEER_DIR = Path(__file__).resolve().parents[2] / "shared" / "peers" / "miniflare"
+MINIFLARE = "miniflare@4.20260426.0"
+
+
+def edge_names(count: int) -> tuple[str, ...]:
+    return tuple(f"E{i:03d}" for i in range(count))
+
+
+async def timed(tasks: int, ops: int, op: Callable[[int], Awaitable[object]]) -> float:
+    """Run ``ops`` calls of ``op(i)`` spread over ``tasks`` concurrent tasks; return ops per wall second."""
+    per_task = ops // tasks
+
+    async def worker(t: int) -> None:
+        for i in range(t * per_task, (t + 1) * per_task):
+            await op(i)
+
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for t in range(tasks):
+            nursery.start_soon(worker, t)
+    return per_task * tasks / (time.perf_counter() - start)
+
+
+async def phases(edges: int, ops: int, tasks: int) -> dict[str, float]:
+    names = edge_names(edges)
+    sim = workersim.Simulation(edges=names, kv_namespaces=("KV",), seed=1)
+    results: dict[str, float] = {}
+    async with sim:
+        near, far = sim.env(names[0]).KV, sim.env(names[-1]).KV
+        results["put"] = await timed(tasks, ops, lambda i: near.put(f"key-{i:08d}", VALUE))
+        results["get hit"] = await timed(tasks, ops, lambda i: near.get(f"key-{i:08d}"))
+        results["get miss"] = await timed(tasks, ops, lambda i: near.get(f"nope-{i:08d}"))
+        await trio.sleep(sim.max_delay)
+        results["get far edge"] = await timed(tasks, ops, lambda i: far.get(f"key-{i:08d}"))
+        list_ops = max(tasks, ops // 50)
+        results["list (100 keys)"] = await timed(
+            tasks, list_ops, lambda i: near.list(prefix=f"key-{(i * 100) % ops:08d}"[:-2], limit=100)
+        )
+        results["delete"] = await timed(tasks, ops, lambda i: near.delete(f"key-{i:08d}"))
+    return results
+
+
+def measure(edges: int, ops: int, tasks: int) -> dict[str, float]:
+    """Every phase at ``edges`` edges."""
+    return workersim.run(phases, edges, ops, tasks)
+
+
+def memory_per_key(edges: int, keys: int) -> float:
+    """Bytes the model holds per stored key (versions, index, key and value), at ``edges`` edges."""
+    names = edge_names(edges)
+
+    async def fill() -> float:
+        sim = workersim.Simulation(edges=names, kv_namespaces=("KV",), seed=1)
+        async with sim:
+            kv = sim.env(names[0]).KV
+            gc.collect()
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            for i in range(keys):
+                await kv.put(f"key-{i:08d}", VALUE)
+            sim.history.rows.clear()  # the history is the caller's record, not the store's memory
+            gc.collect()
+            used = tracemalloc.get_traced_memory()[0] - before
+            tracemalloc.stop()
+            return used / keys
+
+    return workersim.run(fill)
+
+
+def run_peer(ops: int) -> dict[str, float] | None:
+    """Run Miniflare's KV benchmark (needs node and npm); ops/s per phase, or ``None`` if it cannot run."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        print("peer: node/npm not found, Miniflare not measured", file=sys.stderr)
+        return None
+    work = Path(os.environ.get("WORKERSIM_PEER_DIR", Path(tempfile.gettempdir()) / "workersim-miniflare-peer"))
+    work.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PEER_DIR / "bench.mjs", work / "bench.mjs")
+    if not (work / "node_modules" / "miniflare").exists():
+        subprocess.run(["npm", "init", "-y"], cwd=work, check=True, capture_output=True)
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", MINIFLARE], cwd=work, check=True,
+                       capture_output=True)
+    done = subprocess.run(["node", "bench.mjs", str(ops), "2000"], cwd=work, capture_output=True, text=True,
+                          check=True)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULTS_JSON"))
+    return json.loads(line.split(" ", 1)[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ops", type=int, default=20_000, help="operations per phase (default 20000)")
+    parser.add_argument("--tasks", type=int, default=100, help="concurrent trio tasks (default 100)")
+    parser.add_argument("--memory-keys", type=int, default=20_000, help="keys stored for memory per key")
+    parser.add_argument("--peer", action="store_true", help="also run the Miniflare peer benchmark")
+    args = parser.parse_args()
+
+    table: dict[int, dict[str, float]] = {}
+    for edges in (3, 300):
+        table[edges] = measure(edges, args.ops, args.tasks)
+        table[edges]["sequential put (1 task)"] = measure_sequential(edges, args.ops)
+    print(f"workersim binding, {args.ops} ops per phase, {args.tasks} concurrent tasks, Python {sys.version.split()[0]}")
+    print(f"{'phase':<26}{'3 edges':>14}{'300 edges':>14}{'300/3':>8}")
+    for phase in table[3]:
+        a, b = table[3][phase], table[300][phase]
+        print(f"{phase:<26}{a:>12,.0f}/s{b:>12,.0f}/s{b / a:>8.2f}")
+    mem = {edges: memory_per_key(edges, args.memory_keys) for edges in (3, 300)}
+    print(f"{'memory per key (bytes)':<26}{mem[3]:>14,.0f}{mem[300]:>14,.0f}{mem[300] / mem[3]:>8.2f}")
+    print(f"put throughput ratio 300/3 edges: {table[300]['put'] / table[3]['put']:.2f}")
+    if args.peer:
+        peer = run_peer(10_000)
+        if peer:
+            print("\nMiniflare peer (same machine, same run), ops/s, and workersim (3 edges) / Miniflare:")
+            for ours, theirs in (("put", "put"), ("get hit", "get"), ("get miss", "getmiss"), ("delete", "delete")):
+                value = _peer_value(peer, theirs)
+                if value:
+                    print(f"  {ours:<10} miniflare {value:>10,.0f}/s   ratio {table[3][ours] / value:>7.1f}x")
+
+
+def _peer_value(peer: dict, op: str) -> float | None:
+    """The ops/s of Miniflare's inside-the-worker phase ``op`` (put, get, getmiss, delete)."""
+    for row in peer.get("results", []):
+        if row.get("where") == "inside-worker" and row.get("op") == op:
+            return float(row["ops_per_s"])
+    return None
+
+
+def measure_sequential(edges: int, ops: int) -> float:
+    """Puts from one task, one after another: the conductor's worst case (no batching)."""
+    return workersim.run(_sequential, edges, ops)
+
+
+async def _sequential(edges: int, ops: int) -> float:
+    names = edge_names(edges)
+    async with workersim.Simulation(edges=names, kv_namespaces=("KV",)) as sim:
+        kv = sim.env(names[0]).KV
+        return await timed(1, ops, lambda i: kv.put(f"key-{i:08d}", VALUE))
+
+
+if __name__ == "__main__":
+    main()
