@@ -392,11 +392,6 @@ async def test_bulk_get_json_of_non_json_value(make_sim, autojump_clock, bad):
         await raises_kv(kv.get(["key1", "key2"], "json"), "GET_BULK", 400, detail)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="2.7: the backend validates and reads key by key, so a non-JSON value is reported before a later "
-    "bad key; the binding validates every key before reading any",
-)
 async def test_bulk_get_json_error_comes_before_later_key_errors(make_sim, autojump_clock):
     async with make_sim() as sim:
         kv = kv_of(sim)

@@ -170,8 +170,8 @@ class KVNamespace:
             kind = options.get("type", "text")
             check_bulk_request(len(keys), kind, self._limits)
             for key in keys:
-                check_backend_key("GET_BULK", key, self._limits)
-                check_cache_ttl("GET_BULK", cache_ttl, self._limits)
+                if not isinstance(key, str):
+                    raise TypeError(f"KV key must be a string, got {type(key).__name__}.")
         except _CLIENT_ERRORS as error:
             await self._reject(op, {"keys": [_jsonable_key(k) for k in keys]}, error)
         unique = builtins.list(dict.fromkeys(keys))
@@ -185,7 +185,10 @@ class KVNamespace:
             results: dict[str, Any] = {}
             total = 0
             try:
+                # Like the backend: each key is checked, read and parsed before the next one is looked at.
                 for key in unique:
+                    check_backend_key("GET_BULK", key, self._limits)
+                    check_cache_ttl("GET_BULK", cache_ttl, self._limits)
                     version = self._space.read(key, self._edge_index, now)
                     versions[key] = None if version is None else version.seq
                     if version is None or not version.live_at(unix_ms):
