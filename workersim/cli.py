@@ -7,6 +7,8 @@ import runpy
 import sys
 from collections.abc import Sequence
 
+from .server import api
+
 
 def _run(args: argparse.Namespace) -> int:
     sys.argv = [args.script, *args.args]
@@ -22,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("script", help="path of the Python script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed on to the script")
     run.set_defaults(handler=_run)
+    api.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,125 @@
+"""Raw ASGI plumbing for the REST API: the request as routing sees it, bounded body reads, JSON envelopes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import attrs
+
+from ._errors import BAD_REQUEST, ApiError
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON = (b"content-type", b"application/json")
+OCTETS = (b"content-type", b"application/octet-stream")
+
+
+class ClientGone(Exception):
+    """The client went away before its request body arrived: there is nobody left to answer."""
+
+
+@attrs.frozen
+class Request:
+    """One request: the path split on ``/`` before each segment is percent-decoded (so ``%2F`` inside a key
+    stays part of the key), the query (first value of each name) and the headers (lower-case names)."""
+
+    method: str
+    segments: tuple[str, ...]
+    query: dict[str, str]
+    headers: dict[str, str]
+    receive: Receive = attrs.field(repr=False)
+
+    @classmethod
+    def from_scope(cls, scope: Scope, receive: Receive) -> Request:
+        """Build the request from an ASGI HTTP scope."""
+        raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+        try:
+            # unquote (not unquote_plus): a literal "+" in a key is a plus.
+            segments = tuple(unquote(part.decode("latin-1"), errors="strict") for part in raw.split(b"/")[1:])
+        except UnicodeDecodeError:
+            raise ApiError(400, BAD_REQUEST, "Could not URL-decode the path: it is not UTF-8") from None
+        query: dict[str, str] = {}
+        for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+            query.setdefault(name, value)
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        return cls(scope["method"], segments, query, headers, receive)
+
+    def declared_length(self) -> int | None:
+        """The body size the client announced in Content-Length, if it announced one."""
+        text = self.headers.get("content-length")
+        return int(text) if text is not None and text.isdigit() else None
+
+    async def body(self, limit: int) -> bytes:
+        """The whole body, read as it streams in; a 413 as soon as it is known to exceed ``limit`` bytes, before
+        more than ``limit`` bytes are held."""
+        declared = self.declared_length()
+        if declared is not None and declared > limit:
+            raise ApiError(413, BAD_REQUEST, f"Request body of {declared} bytes exceeds the limit of {limit} bytes.")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, BAD_REQUEST, f"Request body exceeds the limit of {limit} bytes.")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def json(self, limit: int) -> Any:
+        """The body parsed as JSON; a 400 that says where it is malformed."""
+        body = await self.body(limit)
+        try:
+            return json.loads(body)
+        except UnicodeDecodeError:
+            raise ApiError(400, BAD_REQUEST, "the request body is not UTF-8 text") from None
+        except json.JSONDecodeError as error:
+            raise ApiError(400, BAD_REQUEST, f"the request body is not valid JSON: {error}") from None
+
+
+@attrs.frozen
+class Reply:
+    """A response to send: status, headers and the whole body."""
+
+    status: int
+    body: bytes
+    headers: tuple[tuple[bytes, bytes], ...] = (JSON,)
+
+    async def send(self, send: Send) -> None:
+        """Send the response over ASGI."""
+        headers = [*self.headers, (b"content-length", str(len(self.body)).encode("ascii"))]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def _dumps(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def success(result: Any, result_info: dict[str, Any] | None = None) -> Reply:
+    """A 200 with Cloudflare's envelope around ``result`` (never a 204: the SDK cannot parse an empty body)."""
+    envelope: dict[str, Any] = {"success": True, "errors": [], "messages": [], "result": result}
+    if result_info is not None:
+        envelope["result_info"] = result_info
+    return Reply(200, _dumps(envelope))
+
+
+def failure(error: ApiError) -> Reply:
+    """The envelope of a refused request, with its status and headers."""
+    envelope = {
+        "success": False,
+        "errors": [{"code": error.code, "message": error.message}],
+        "messages": [],
+        "result": None,
+    }
+    extra = tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in error.headers)
+    return Reply(error.status, _dumps(envelope), (JSON, *extra))
