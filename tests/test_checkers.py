@@ -1,0 +1,84 @@
+"""The checkers find each kind of anomaly in a hand-made history, and name the operations involved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workersim.checkers import (
+    bounded_staleness,
+    check_all,
+    convergence,
+    monotonic_reads,
+    no_phantom_reads,
+    read_your_writes,
+)
+
+
+def row(i: int, op: str, edge: str, key: str, value: Any, at: float, version: Any = None, **extra: Any) -> dict:
+    return {"id": i, "edge": edge, "ns": "KV", "op": op, "key": key, "value": value, "invoke": at,
+            "complete": at, "version": version, **extra}
+
+
+GOOD = [
+    row(0, "put", "SFO", "k", "1", 0.0, 1),
+    row(1, "get", "LHR", "k", None, 0.5, None),
+    row(2, "get", "LHR", "k", "1", 2.0, 1),
+    row(3, "put", "LHR", "k", "2", 3.0, 2),
+    row(4, "get", "SFO", "k", "1", 3.5, 1),
+    row(5, "get", "SFO", "k", "2", 20.0, 2),
+]
+
+
+def test_a_consistent_history_passes_every_checker() -> None:
+    assert all(report.ok for report in check_all(GOOD, max_delay=10))
+
+
+def test_stale_beyond_max_delay_is_caught() -> None:
+    history = [*GOOD[:4], row(4, "get", "SFO", "k", "1", 13.5, 1)]
+    report = bounded_staleness(history, max_delay=10)
+    assert not report.ok
+    assert report.violations[0].ops == (3, 4)
+    assert "is stale" in report.violations[0].message
+
+
+def test_missing_own_write_is_caught() -> None:
+    history = [row(0, "put", "SFO", "k", "1", 0.0, 1), row(1, "get", "SFO", "k", None, 0.0, None)]
+    report = read_your_writes(history)
+    assert [v.ops for v in report.violations] == [(0, 1)]
+
+
+def test_going_back_in_time_is_caught() -> None:
+    history = [*GOOD[:4], row(4, "get", "NRT", "k", "2", 3.2, 2), row(5, "get", "NRT", "k", "1", 3.5, 1)]
+    assert [v.ops for v in monotonic_reads(history).violations] == [(4, 5)]
+
+
+def test_a_value_nobody_wrote_is_caught() -> None:
+    history = [row(0, "get", "SFO", "k", "ghost", 1.0, 99)]
+    assert [v.ops for v in no_phantom_reads(history).violations] == [(0,)]
+
+
+def test_divergence_after_quiet_is_caught() -> None:
+    history = [*GOOD[:4], row(4, "get", "NRT", "k", "1", 14.0, 1)]
+    assert [v.ops for v in convergence(history, max_delay=10).violations] == [(3, 4)]
+
+
+def test_histories_without_versions_fall_back_to_values() -> None:
+    bare = [{k: v for k, v in r.items() if k != "version"} for r in GOOD]
+    assert all(report.ok for report in check_all(bare, max_delay=10))
+    stale = [*bare[:4], {**bare[4], "invoke": 13.5, "complete": 13.5}]
+    assert not bounded_staleness(stale, max_delay=10).ok
+
+
+def test_bulk_reads_are_checked_per_key() -> None:
+    history = [
+        row(0, "put", "SFO", "a", "1", 0.0, 1),
+        {"id": 1, "edge": "SFO", "ns": "KV", "op": "get", "keys": ["a", "b"], "value": {"a": None, "b": None},
+         "version": {"a": None, "b": None}, "invoke": 0.0, "complete": 0.0},
+    ]
+    assert [v.ops for v in read_your_writes(history).violations] == [(0, 1)]
+
+
+def test_reports_render_as_text_and_json() -> None:
+    report = no_phantom_reads([row(0, "get", "SFO", "k", "ghost", 1.0, 99)])
+    assert str(report).startswith("no_phantom_reads: 1 violation(s) (1 checked)")
+    assert report.to_json()["violations"][0]["ops"] == [0]

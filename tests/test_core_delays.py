@@ -1,0 +1,55 @@
+"""Delay models: pure functions of the draw, bounded, and the default's shape."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from workersim.core import Cluster, DefaultDelay, FixedDelay, UniformDelay, Version
+from workersim.core._hash import mix, name_key, splitmix64
+
+
+def test_fixed_delay_ignores_the_draw() -> None:
+    assert {FixedDelay(1.5).delay_ms(d, "A", "B", 10_000) for d in range(100)} == {1500}
+
+
+def test_uniform_delay_stays_in_range_and_covers_it() -> None:
+    model = UniformDelay(0.5, 0.6)
+    delays = {model.delay_ms(splitmix64(i), "A", "B", 10_000) for i in range(5000)}
+    assert min(delays) == 500 and max(delays) == 600
+
+
+def test_default_delay_is_about_a_second_and_capped_at_max_delay() -> None:
+    model = DefaultDelay()
+    delays = [model.delay_ms(splitmix64(i), "A", "B", 10_000) for i in range(20_000)]
+    assert 600 <= statistics.median(delays) <= 800  # exponential with a one-second mean
+    assert 950 <= statistics.mean(delays) <= 1050
+    assert max(delays) <= 10_000
+    assert max(model.delay_ms(splitmix64(i), "A", "B", 300) for i in range(1000)) == 300
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "1", True])
+def test_models_reject_bad_seconds(bad: object) -> None:
+    with pytest.raises(ValueError):
+        FixedDelay(bad)  # type: ignore[arg-type]
+
+
+def test_hashing_is_stable_across_processes() -> None:
+    # Fixed expected values: these must never depend on PYTHONHASHSEED or the platform.
+    assert splitmix64(0) == 0xE220A8397B1DCDAF
+    assert name_key("SFO") == name_key("SFO") != name_key("LHR")
+    assert mix(1, 2) != mix(2, 1)
+
+
+def test_arrivals_depend_on_seed_version_and_edge_not_on_call_order() -> None:
+    def cluster(seed: int) -> Cluster:
+        return Cluster(edges=("A", "B", "C"), seed=seed, delays=DefaultDelay(), max_ms=10_000, epoch_ms=0)
+
+    version = Version(seq=5, time=100, origin=0, value=b"v")
+    first, second = cluster(1), cluster(1)
+    forward = [first.arrival(version, e) for e in (1, 2)]
+    backward = [second.arrival(version, e) for e in (2, 1)][::-1]
+    assert forward == backward
+    assert first.arrival(version, 0) == 100  # the writing edge has it at once
+    assert [cluster(2).arrival(version, e) for e in (1, 2)] != forward
