@@ -127,7 +127,8 @@ def main() -> None:
     for edges in (3, 300):
         table[edges] = measure(edges, args.ops, args.tasks)
         table[edges]["sequential put (1 task)"] = measure_sequential(edges, args.ops)
-    print(f"workersim binding, {args.ops} ops per phase, {args.tasks} concurrent tasks, Python {sys.version.split()[0]}")
+    python = sys.version.split()[0]
+    print(f"workersim binding, {args.ops} ops per phase, {args.tasks} concurrent tasks, Python {python}")
     print(f"{'phase':<26}{'3 edges':>14}{'300 edges':>14}{'300/3':>8}")
     for phase in table[3]:
         a, b = table[3][phase], table[300][phase]

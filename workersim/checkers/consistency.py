@@ -117,7 +117,9 @@ def monotonic_reads(history: Rows) -> Report:
         before = last_read.get(slot)
         if before is not None and seen < before[0]:
             violations.append(
-                Violation((before[1].id, op.id), f"{op.describe()} went back to an older write than {before[1].describe()}.")
+                Violation(
+                    (before[1].id, op.id), f"{op.describe()} went back to an older write than {before[1].describe()}."
+                )
             )
         last_read[slot] = (seen, op) if before is None or seen >= before[0] else before
     return Report("monotonic_reads", checked, tuple(violations))

@@ -10,15 +10,14 @@ from collections.abc import AsyncIterable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, NoReturn, Protocol, TypeVar
 
+from ..core.bulk import bulk_read
 from ..core.errors import KVError
 from ..core.history import History, encode_value
 from ..core.limits import Limits
 from ..core.replicas import Cluster, Keyspace
 from ..core.validation import (
     TYPES,
-    check_backend_key,
     check_bulk_request,
-    check_bulk_size,
     check_cache_ttl,
     check_key,
     check_key_length,
@@ -174,48 +173,18 @@ class KVNamespace:
                     raise TypeError(f"KV key must be a string, got {type(key).__name__}.")
         except _CLIENT_ERRORS as error:
             await self._reject(op, {"keys": [_jsonable_key(k) for k in keys]}, error)
-        unique = builtins.list(dict.fromkeys(keys))
-
         tags = ROW_TAGS.get()
 
         def read(now: int) -> dict[str, Any]:
-            unix_ms = self._unix_ms(now)
-            seen: dict[str, Any] = {}
-            versions: dict[str, int | None] = {}
-            results: dict[str, Any] = {}
-            total = 0
             try:
-                # Like the backend: each key is checked, read and parsed before the next one is looked at.
-                for key in unique:
-                    check_backend_key("GET_BULK", key, self._limits)
-                    check_cache_ttl("GET_BULK", cache_ttl, self._limits)
-                    version = self._space.read(key, self._edge_index, now)
-                    versions[key] = None if version is None else version.seq
-                    if version is None or not version.live_at(unix_ms):
-                        seen[key] = None
-                        results[key] = None
-                        continue
-                    assert version.value is not None
-                    text = version.value.decode("utf-8", "replace")
-                    seen[key] = encode_value(version.value)
-                    total += len(text.encode("utf-16-le")) // 2
-                    value: Any = text
-                    if kind == "json":
-                        try:
-                            value = json.loads(text)
-                        except ValueError:
-                            raise KVError(
-                                "GET_BULK", 400, "At least one of the requested keys corresponds to a non-json value"
-                            ) from None
-                    if with_metadata:
-                        value = {"value": value, "metadata": _metadata(version.metadata)}
-                    results[key] = value
-                check_bulk_size(total, self._limits)
+                found = bulk_read(self._space, keys, edge=self._edge_index, now=now, kind=kind,
+                                  with_metadata=with_metadata, limits=self._limits, cache_ttl=cache_ttl)
             except KVError as error:
-                self._record(now, op, tags, {"keys": unique, "error": f"KVError: {error}"})
+                self._record(now, op, tags, {"keys": builtins.list(dict.fromkeys(keys)), "error": f"KVError: {error}"})
                 raise
-            self._record(now, op, tags, {"keys": unique, "value": seen, "version": versions})
-            return results
+            self._record(now, op, tags, {"keys": builtins.list(found.versions), "value": found.seen,
+                                         "version": found.versions})
+            return found.values
 
         return await self._host.apply(read)
 
