@@ -24,6 +24,11 @@ class ClientGone(Exception):
     """The client went away before its request body arrived: there is nobody left to answer."""
 
 
+@attrs.define
+class _BodyProgress:
+    read: bool = False
+
+
 @attrs.frozen
 class Request:
     """One request: the path split on ``/`` before each segment is percent-decoded (so ``%2F`` inside a key
@@ -34,6 +39,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]
     receive: Receive = attrs.field(repr=False)
+    _progress: _BodyProgress = attrs.field(factory=_BodyProgress, repr=False)
 
     @classmethod
     def from_scope(cls, scope: Scope, receive: Receive) -> Request:
@@ -49,6 +55,11 @@ class Request:
             query.setdefault(name, value)
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         return cls(scope["method"], segments, query, headers, receive)
+
+    def unread_body(self) -> bool:
+        """Whether the client sent a body that was not read to its end (it was refused on the way)."""
+        announced = self.declared_length() or "transfer-encoding" in self.headers
+        return bool(announced) and not self._progress.read
 
     def declared_length(self) -> int | None:
         """The body size the client announced in Content-Length, if it announced one."""
@@ -73,6 +84,7 @@ class Request:
                 raise ApiError(413, BAD_REQUEST, f"Request body exceeds the limit of {limit} bytes.")
             chunks.append(chunk)
             if not message.get("more_body", False):
+                self._progress.read = True
                 return b"".join(chunks)
 
     async def json(self, limit: int) -> Any:
@@ -93,6 +105,11 @@ class Reply:
     status: int
     body: bytes
     headers: tuple[tuple[bytes, bytes], ...] = (JSON,)
+
+    def closing(self) -> Reply:
+        """The same reply, closing the connection after it: the client is still sending a body nobody will
+        read, so the connection cannot carry another request."""
+        return attrs.evolve(self, headers=(*self.headers, (b"connection", b"close")))
 
     async def send(self, send: Send) -> None:
         """Send the response over ASGI."""

@@ -78,8 +78,10 @@ class RestApp:
             await self._http(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = None
         try:
-            reply = await self._answer(Request.from_scope(scope, receive))
+            request = Request.from_scope(scope, receive)
+            reply = await self._answer(request)
         except ApiError as error:
             reply = failure(error)
         except KVError as error:  # a rule checked at the moment of the write, such as an expiration
@@ -89,6 +91,8 @@ class RestApp:
         except Exception:
             log.exception("internal error answering %s %s", scope["method"], _shown_path(scope))
             reply = failure(ApiError(500, BAD_REQUEST, "internal error in workersim"))
+        if request is None or request.unread_body():
+            reply = reply.closing()
         log.info("%s %s %d", scope["method"], _shown_path(scope), reply.status)
         await reply.send(send)
 
@@ -101,7 +105,10 @@ class RestApp:
         account = self.accounts.authenticate(request.headers, segments[1])
         if segments[2:5] != ("storage", "kv", "namespaces"):
             raise _no_route()
-        methods, call = self._route(request, account, segments[5:])
+        rest = segments[5:]
+        if rest and rest[-1] == "" and rest[-2:-1] not in (("values",), ("metadata",)):
+            rest = rest[:-1]  # a trailing slash is harmless, except where it ends in an (empty) key
+        methods, call = self._route(request, account, rest)
         handler = methods.get(request.method)
         if handler is None:
             allowed = ", ".join(sorted(methods))
