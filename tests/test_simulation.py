@@ -221,3 +221,42 @@ def test_run_uses_virtual_time() -> None:
             return sim.now()
 
     assert workersim.run(main) == 86_400
+
+
+async def test_write_rate_limit_is_one_write_per_second_per_key(autojump_clock: trio.abc.Clock) -> None:
+    async with make() as sim:
+        kv = sim.env("SFO").KV
+        await kv.put("k", "1")  # no limit until switched on
+        await kv.put("k", "2")
+        sim.faults.write_rate_limit = True
+        await trio.sleep(1)
+        await kv.put("k", "3")
+        with pytest.raises(workersim.KVError, match="^KV PUT failed: 429 Too Many Requests$") as caught:
+            await sim.env("LHR").KV.put("k", "4")
+        assert (caught.value.method, caught.value.status) == ("PUT", 429)
+        await kv.put("other", "x")  # the limit is per key
+        await trio.sleep(0.999)
+        with pytest.raises(workersim.KVError, match="DELETE failed: 429"):
+            await kv.delete("k")
+        await trio.sleep(0.001)
+        await kv.delete("k")
+        assert await kv.get("k") is None
+    assert [row.get("error", "")[:27] for row in sim.history if "error" in row] == [
+        "KVError: KV PUT failed: 429",
+        "KVError: KV DELETE failed: ",
+    ]
+
+
+async def test_central_outage_fails_writes_and_keeps_reads(autojump_clock: trio.abc.Clock) -> None:
+    async with make() as sim:
+        kv = sim.env("SFO").KV
+        await kv.put("k", "before")
+        sim.faults.central_outage = True
+        with pytest.raises(workersim.KVError, match="^KV PUT failed: 503 Service Unavailable$"):
+            await kv.put("k", "during")
+        with pytest.raises(workersim.KVError, match="^KV DELETE failed: 503 Service Unavailable$"):
+            await kv.delete("k")
+        assert await kv.get("k") == "before"
+        sim.faults.central_outage = False
+        await kv.put("k", "after")
+        assert await kv.get("k") == "after"

@@ -5,6 +5,7 @@ Times are integer milliseconds of virtual time. Everything with a clock or a soc
 
 from .delays import DefaultDelay, DelayModel, FixedDelay, UniformDelay
 from .errors import KVError
+from .faults import Faults
 from .history import History, encode_value
 from .limits import Limits
 from .partitions import Partitions
@@ -16,6 +17,7 @@ __all__ = [
     "Cluster",
     "DefaultDelay",
     "DelayModel",
+    "Faults",
     "FixedDelay",
     "History",
     "KVError",

@@ -15,6 +15,7 @@ import attrs
 
 from ._hash import mix, name_key
 from .delays import DelayModel
+from .faults import Faults
 from .partitions import Partitions
 from .versions import CENTRAL, Version
 
@@ -30,6 +31,7 @@ class Cluster:
     epoch_ms: int
     """UNIX milliseconds at virtual time 0 (expirations are UNIX seconds)."""
     partitions: Partitions = attrs.field(factory=Partitions)
+    faults: Faults = attrs.field(factory=Faults)
     namespaces: dict[str, Keyspace] = attrs.field(factory=dict)
     _edge_keys: tuple[int, ...] = attrs.field(init=False)
     _index: dict[str, int] = attrs.field(init=False)

@@ -221,6 +221,7 @@ class KVNamespace:
                 expires = put_expiration(expiration, expiration_ttl, self._unix_ms(now) // 1000, self._limits)
                 check_metadata_size(metadata, self._limits)
                 check_value_size(size, self._limits)
+                self._space.cluster.faults.admit_write("PUT", self._space.name, key, now)
             except KVError as error:
                 self._record(now, "put", tags, {"key": key, "error": f"KVError: {error}"})
                 raise
@@ -244,6 +245,11 @@ class KVNamespace:
         tags = ROW_TAGS.get()
 
         def remove(now: int) -> None:
+            try:
+                self._space.cluster.faults.admit_write("DELETE", self._space.name, key, now)
+            except KVError as error:
+                self._record(now, "delete", tags, {"key": key, "error": f"KVError: {error}"})
+                raise
             version = self._space.write(key, None, origin=self._edge_index, now=now)
             self._record(now, "delete", tags, {"key": key, "value": None, "version": version.seq})
 
