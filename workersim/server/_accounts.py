@@ -142,7 +142,8 @@ class Account:
 
     def _check_unique(self, title: str) -> None:
         if any(ns.title == title for ns in self.namespaces.values()):
-            raise ApiError(400, DUPLICATE_TITLE, f"a namespace with this account ID and title already exists: {title!r}")
+            message = f"a namespace with this account ID and title already exists: {title!r}"
+            raise ApiError(400, DUPLICATE_TITLE, message)
 
     def _fresh_id(self) -> str:
         taken = {ns.keyspace for ns in self.namespaces.values()} | set(self.namespaces)

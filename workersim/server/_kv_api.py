@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from ..core.bulk import bulk_read
 from ..core.errors import KVError
 from ..core.history import encode_value
 from ..core.validation import (
     check_backend_key,
     check_bulk_request,
-    check_bulk_size,
     check_key_length,
     check_metadata_size,
     check_value_size,
@@ -77,19 +77,23 @@ class _Pair:
     expiration_ttl: int | None
 
 
-def _at(index: int, check: Callable[[], T]) -> T:
-    """Run one pair's check, naming the pair in any error it raises."""
-    try:
-        return check()
-    except KVError as error:
-        raise KVError(error.method, error.status, f"body[{index}]: {error.detail}") from None
-    except TypeError as error:
-        raise TypeError(f"body[{index}]: {error}") from None
+def _each(check: Callable[[Any], T], items: list[Any]) -> list[T]:
+    """``check(item)`` for every item, naming the item's place in the body in any error it raises."""
+    results = []
+    for index, item in enumerate(items):
+        try:
+            results.append(check(item))
+        except KVError as error:
+            raise KVError(error.method, error.status, f"body[{index}]: {error.detail}") from None
+        except TypeError as error:
+            raise TypeError(f"body[{index}]: {error}") from None
+    return results
 
 
 def _optional(item: dict[str, Any], index: int, name: str, kind: type | tuple[type, ...], what: str) -> Any:
     value = item.get(name)
-    if value is not None and (not isinstance(value, kind) or isinstance(value, bool) != (kind is bool)):
+    # bool is a subclass of int: a flag must be a bool, and a number must not be one.
+    if value is not None and (not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))):
         raise bad_request(f"body[{index}].{name} must be {what}, got {type(value).__name__}")
     return value
 
@@ -139,10 +143,6 @@ class KVEndpoints:
 
     def _unix_ms(self, now: int) -> int:
         return self._sim.cluster.epoch_ms + now
-
-    def _live(self, namespace: Namespace, key: str, now: int) -> tuple[Version | None, bool]:
-        version = self._sim.cluster.namespace(namespace.keyspace).read(key, None, now)
-        return version, version is not None and version.live_at(self._unix_ms(now))
 
     def _expirations(
         self, namespace: Namespace, now: int, subject: dict[str, Any], pairs: list[tuple[int | None, int | None]]
@@ -216,27 +216,39 @@ class KVEndpoints:
 
     async def get_value(self, call: Call) -> Reply:
         """The value's raw bytes, with an ``expiration`` header when it expires; a 404 (10009) if missing."""
-        key = call.key
-        await self._validated(call, "get", {"key": key}, lambda: check_backend_key("GET", key, self._limits))
-
-        def read(now: int) -> Version | None:
-            namespace = call.namespace()
-            version, live = self._live(namespace, key, now)
-            self._record(now, namespace, "get", {
-                "key": key,
-                "value": encode_value(version.value) if live and version else None,
-                "metadata": _stored_metadata(version.metadata) if live and version else None,
-                "version": None if version is None else version.seq,
-            })
-            return version if live else None
-
-        version = await self._sim.apply(read)
-        if version is None or version.value is None:
-            raise key_not_found()
+        version = await self._read(call, "get")
+        assert version.value is not None
         headers: tuple[tuple[bytes, bytes], ...] = (OCTETS,)
         if version.expiration is not None:
             headers += ((b"expiration", str(version.expiration).encode("ascii")),)
         return Reply(200, version.value, headers)
+
+    async def get_metadata(self, call: Call) -> Reply:
+        """The key's metadata (``null`` when it has none); a 404 (10009) if the key is missing."""
+        version = await self._read(call, "getWithMetadata")
+        return success(_stored_metadata(version.metadata))
+
+    async def _read(self, call: Call, op: str) -> Version:
+        """The key's live version in the central store, recorded as ``op``; a 404 if there is none."""
+        key = call.key
+        await self._validated(call, op, {"key": key}, lambda: check_backend_key("GET", key, self._limits))
+
+        def read(now: int) -> Version | None:
+            namespace = call.namespace()
+            version = self._sim.cluster.namespace(namespace.keyspace).read(key, None, now)
+            live = version if version is not None and version.live_at(self._unix_ms(now)) else None
+            self._record(now, namespace, op, {
+                "key": key,
+                "value": None if live is None else encode_value(live.value),
+                "metadata": None if live is None else _stored_metadata(live.metadata),
+                "version": None if version is None else version.seq,
+            })
+            return live
+
+        live = await self._sim.apply(read)
+        if live is None:
+            raise key_not_found()
+        return live
 
     async def delete_value(self, call: Call) -> Reply:
         """Delete the key (a missing key is fine)."""
@@ -244,30 +256,6 @@ class KVEndpoints:
         await self._validated(call, "delete", {"key": key}, lambda: check_backend_key("DELETE", key, self._limits))
         await self._sim.apply(lambda now: self._write(now, call.namespace(), key, None))
         return success({})
-
-    async def get_metadata(self, call: Call) -> Reply:
-        """The key's metadata (``null`` when it has none); a 404 (10009) if the key is missing."""
-        key = call.key
-        await self._validated(
-            call, "getWithMetadata", {"key": key}, lambda: check_backend_key("GET", key, self._limits)
-        )
-
-        def read(now: int) -> tuple[bool, Any]:
-            namespace = call.namespace()
-            version, live = self._live(namespace, key, now)
-            metadata = _stored_metadata(version.metadata) if live and version else None
-            self._record(now, namespace, "getWithMetadata", {
-                "key": key,
-                "value": encode_value(version.value) if live and version else None,
-                "metadata": metadata,
-                "version": None if version is None else version.seq,
-            })
-            return live, metadata
-
-        live, metadata = await self._sim.apply(read)
-        if not live:
-            raise key_not_found()
-        return success(metadata)
 
     # --- keys --------------------------------------------------------------------------------------------------
 
@@ -326,9 +314,7 @@ class KVEndpoints:
         items = await self._bulk_body(call, "{key, value} objects")
         raw = [self._bulk_item(index, item) for index, item in enumerate(items)]
         subject = {"keys": [item["key"] for item in raw]}
-        pairs = await self._validated(
-            call, "put", subject, lambda: [_at(index, lambda: self._pair(item)) for index, item in enumerate(raw)]
-        )
+        pairs = await self._validated(call, "put", subject, lambda: _each(self._pair, raw))
 
         def write(now: int) -> None:
             namespace = call.namespace()
@@ -380,10 +366,10 @@ class KVEndpoints:
         for index, key in enumerate(keys):
             if not isinstance(key, str):
                 raise bad_request(f"body[{index}] must be a key name (a string), got {type(key).__name__}")
-        await self._validated(
-            call, "delete", {"keys": keys},
-            lambda: [_at(index, lambda: check_backend_key("DELETE", key, self._limits)) for index, key in enumerate(keys)],
-        )
+        def check(key: str) -> str:
+            return check_backend_key("DELETE", key, self._limits)
+
+        await self._validated(call, "delete", {"keys": keys}, lambda: _each(check, keys))
 
         def remove(now: int) -> None:
             namespace = call.namespace()
@@ -408,56 +394,19 @@ class KVEndpoints:
         if not isinstance(kind, str) or not isinstance(with_metadata, bool):
             raise bad_request("'type' must be a string and 'withMetadata' true or false")
         op = "getWithMetadata" if with_metadata else "get"
-
-        def check() -> None:
-            check_bulk_request(len(keys), kind, self._limits)
-            for index, key in enumerate(keys):
-                _at(index, lambda: check_backend_key("GET_BULK", key, self._limits))
-
-        await self._validated(call, op, {"keys": keys}, check)
-        unique = list(dict.fromkeys(keys))
+        await self._validated(call, op, {"keys": keys}, lambda: check_bulk_request(len(keys), kind, self._limits))
 
         def read(now: int) -> dict[str, Any]:
             namespace = call.namespace()
+            space = self._sim.cluster.namespace(namespace.keyspace)
             try:
-                values, seen, versions = self._bulk_values(namespace, unique, now, kind, with_metadata)
+                found = bulk_read(space, keys, edge=None, now=now, kind=kind, with_metadata=with_metadata,
+                                  limits=self._limits, with_expiration=True)
             except KVError as error:
-                self._record(now, namespace, op, {"keys": unique, "error": f"KVError: {error}"})
+                self._record(now, namespace, op, {"keys": keys, "error": f"KVError: {error}"})
                 raise
-            self._record(now, namespace, op, {"keys": unique, "value": seen, "version": versions})
-            return values
+            self._record(now, namespace, op, {"keys": list(found.versions), "value": found.seen,
+                                              "version": found.versions})
+            return found.values
 
         return success({"values": await self._sim.apply(read)})
-
-    def _bulk_values(
-        self, namespace: Namespace, keys: list[str], now: int, kind: str, with_metadata: bool
-    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, int | None]]:
-        """What a bulk get answers, what it saw (for the history) and which versions, from the central store."""
-        values: dict[str, Any] = {}
-        seen: dict[str, Any] = {}
-        versions: dict[str, int | None] = {}
-        total = 0
-        for key in keys:
-            version, live = self._live(namespace, key, now)
-            versions[key] = None if version is None else version.seq
-            if not live or version is None or version.value is None:
-                values[key] = seen[key] = None
-                continue
-            text = version.value.decode("utf-8", "replace")
-            seen[key] = encode_value(version.value)
-            total += len(text.encode("utf-16-le")) // 2
-            value: Any = text
-            if kind == "json":
-                try:
-                    value = json.loads(text)
-                except ValueError:
-                    raise KVError(
-                        "GET_BULK", 400, "At least one of the requested keys corresponds to a non-json value"
-                    ) from None
-            if with_metadata:
-                value = {"value": value, "metadata": _stored_metadata(version.metadata)}
-                if version.expiration is not None:
-                    value["expiration"] = version.expiration
-            values[key] = value
-        check_bulk_size(total, self._limits)
-        return values, seen, versions
