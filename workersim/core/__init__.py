@@ -3,6 +3,7 @@
 Times are integer milliseconds of virtual time. Everything with a clock or a socket lives in the layers above.
 """
 
+from .cache import EdgeCache
 from .delays import DefaultDelay, DelayModel, FixedDelay, UniformDelay
 from .errors import KVError
 from .faults import Faults
@@ -17,6 +18,7 @@ __all__ = [
     "Cluster",
     "DefaultDelay",
     "DelayModel",
+    "EdgeCache",
     "Faults",
     "FixedDelay",
     "History",

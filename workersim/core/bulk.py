@@ -57,7 +57,7 @@ def bulk_read(
             continue
         check_backend_key("GET_BULK", key, limits)
         check_cache_ttl("GET_BULK", cache_ttl, limits)
-        version = space.read(key, edge, now)
+        version = space.read(key, edge, now, cache_ttl=cache_ttl, method="GET_BULK")
         versions[key] = None if version is None else version.seq
         if version is None or version.value is None or not version.live_at(unix_ms):
             values[key] = seen[key] = None

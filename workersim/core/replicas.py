@@ -14,7 +14,9 @@ import heapq
 import attrs
 
 from ._hash import mix, name_key
+from .cache import EdgeCache
 from .delays import DelayModel
+from .errors import KVError
 from .faults import Faults
 from .partitions import Partitions
 from .versions import CENTRAL, Version
@@ -32,6 +34,8 @@ class Cluster:
     """UNIX milliseconds at virtual time 0 (expirations are UNIX seconds)."""
     partitions: Partitions = attrs.field(factory=Partitions)
     faults: Faults = attrs.field(factory=Faults)
+    cache: EdgeCache | None = None
+    """The edge-cache model, or ``None`` for push propagation (the default)."""
     namespaces: dict[str, Keyspace] = attrs.field(factory=dict)
     _edge_keys: tuple[int, ...] = attrs.field(init=False)
     _index: dict[str, int] = attrs.field(init=False)
@@ -76,6 +80,13 @@ class Cluster:
             return nominal
         return self.partitions.connected_from(origin, edge, nominal)
 
+    def admit_write(self, method: str, namespace: str, key: str, origin: int, now: int) -> None:
+        """Raise the ``KVError`` that keeps a validated write from happening, if any: a switched-on fault, or
+        (with edge caches) an edge cut off from the central store."""
+        if self.cache is not None and origin != CENTRAL and self.partitions.is_cut(origin, now):
+            raise KVError(method, 503, "Service Unavailable")
+        self.faults.admit_write(method, namespace, key, now)
+
     def everywhere_by(self, version: Version, now: int) -> bool:
         """Whether every edge has received ``version`` by ``now``."""
         if not self.partitions.ever:
@@ -107,6 +118,8 @@ class Keyspace:
     name: str
     _versions: dict[str, list[Version]] = attrs.field(factory=dict)
     _sorted: list[str] | None = None
+    _cached: dict[tuple[int, str], tuple[Version | None, int]] = attrs.field(factory=dict)
+    """With edge caches: (edge, key) -> (what the edge cached, when)."""
 
     def __len__(self) -> int:
         return len(self._versions)
@@ -128,6 +141,8 @@ class Keyspace:
         """Store a new version of ``key`` made at ``origin`` at ``now`` (``value=None`` deletes)."""
         cluster = self.cluster
         version = Version(cluster.new_seq(), now, origin, value, metadata, expiration)
+        if cluster.cache is not None:
+            return self._write_central(key, version)
         versions = self._versions.get(key)
         if versions is None:
             # Even a delete of a key this namespace never held is kept: a read can then name what it saw.
@@ -139,10 +154,24 @@ class Keyspace:
         cluster.schedule_collection(now + cluster.max_ms, self.name, key)
         return version
 
-    def read(self, key: str, edge: int | None, now: int) -> Version | None:
+    def _write_central(self, key: str, version: Version) -> Version:
+        # With edge caches the central store keeps only the newest version; each cache holds what it fetched.
+        if key not in self._versions:
+            self._sorted = None
+        self._versions[key] = [version]
+        if version.origin != CENTRAL:
+            self._cached[version.origin, key] = (version, version.time)
+        return version
+
+    def read(
+        self, key: str, edge: int | None, now: int, *, cache_ttl: int | None = None, method: str = "GET"
+    ) -> Version | None:
         """The newest version of ``key`` that has reached ``edge`` by ``now`` (``edge=None``: the central store,
         which holds every write at once). The version may be a tombstone or expired; ``None`` if nothing has
-        arrived."""
+        arrived. With edge caches, ``cache_ttl`` (seconds) is how old a cached answer may be; a fetch the
+        central store cannot answer raises a 503 ``KVError`` for ``method``."""
+        if edge is not None and self.cluster.cache is not None:
+            return self._read_cached(key, edge, now, cache_ttl, method)
         versions = self._versions.get(key)
         if not versions:
             return None
@@ -159,6 +188,20 @@ class Keyspace:
                 return version
         return None
 
+    def _read_cached(self, key: str, edge: int, now: int, cache_ttl: int | None, method: str) -> Version | None:
+        cluster = self.cluster
+        assert cluster.cache is not None
+        ttl_ms = (cluster.cache.default_ttl if cache_ttl is None else cache_ttl) * 1000
+        entry = self._cached.get((edge, key))
+        if entry is not None and now - entry[1] < ttl_ms:
+            return entry[0]
+        if cluster.faults.central_outage or cluster.partitions.is_cut(edge, now):
+            raise KVError(method, 503, "Service Unavailable")
+        versions = self._versions.get(key)
+        version = versions[-1] if versions else None
+        self._cached[edge, key] = (version, now)
+        return version
+
     def list(
         self, edge: int | None, now: int, *, prefix: str, after: str | None, limit: int
     ) -> tuple[list[tuple[str, Version]], bool]:
@@ -172,6 +215,8 @@ class Keyspace:
         if after is not None:
             start = max(start, bisect.bisect_right(keys, after))
         unix_ms = self.cluster.epoch_ms + now
+        if self.cluster.cache is not None:
+            edge = None  # with edge caches, list answers from the central store (only gets are cached)
         found: list[tuple[str, Version]] = []
         for i in range(start, len(keys)):
             key = keys[i]

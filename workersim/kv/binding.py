@@ -146,7 +146,11 @@ class KVNamespace:
         tags = ROW_TAGS.get()
 
         def read(now: int) -> tuple[bytes | None, str | None]:
-            version = self._space.read(key, self._edge_index, now)
+            try:
+                version = self._space.read(key, self._edge_index, now, cache_ttl=cache_ttl)
+            except KVError as error:
+                self._record(now, op, tags, {"key": key, "error": f"KVError: {error}"})
+                raise
             live = version is not None and version.live_at(self._unix_ms(now))
             value = version.value if live else None
             metadata = version.metadata if live else None
@@ -221,7 +225,7 @@ class KVNamespace:
                 expires = put_expiration(expiration, expiration_ttl, self._unix_ms(now) // 1000, self._limits)
                 check_metadata_size(metadata, self._limits)
                 check_value_size(size, self._limits)
-                self._space.cluster.faults.admit_write("PUT", self._space.name, key, now)
+                self._space.cluster.admit_write("PUT", self._space.name, key, self._edge_index, now)
             except KVError as error:
                 self._record(now, "put", tags, {"key": key, "error": f"KVError: {error}"})
                 raise
@@ -246,7 +250,7 @@ class KVNamespace:
 
         def remove(now: int) -> None:
             try:
-                self._space.cluster.faults.admit_write("DELETE", self._space.name, key, now)
+                self._space.cluster.admit_write("DELETE", self._space.name, key, self._edge_index, now)
             except KVError as error:
                 self._record(now, "delete", tags, {"key": key, "error": f"KVError: {error}"})
                 raise
