@@ -15,6 +15,18 @@ from .core import DefaultDelay, DelayModel, FixedDelay, History, KVError, Limits
 
 if TYPE_CHECKING:
     from .kv import KVNamespace, ReadableStream
+    from .runtime import (
+        BodyUsedError,
+        ConfigError,
+        ExecutionContext,
+        Headers,
+        Request,
+        Response,
+        WorkerEntrypoint,
+        WorkerError,
+        load_config,
+        load_worker,
+    )
     from .sim import Env, Simulation, run
 
 __version__ = "0.1.0"
@@ -26,6 +38,16 @@ _LAZY = {
     "run": "workersim.sim",
     "KVNamespace": "workersim.kv",
     "ReadableStream": "workersim.kv",
+    "BodyUsedError": "workersim.runtime",
+    "ConfigError": "workersim.runtime",
+    "ExecutionContext": "workersim.runtime",
+    "Headers": "workersim.runtime",
+    "Request": "workersim.runtime",
+    "Response": "workersim.runtime",
+    "WorkerEntrypoint": "workersim.runtime",
+    "WorkerError": "workersim.runtime",
+    "load_config": "workersim.runtime",
+    "load_worker": "workersim.runtime",
 }
 
 
@@ -43,17 +65,27 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BodyUsedError",
+    "ConfigError",
     "DefaultDelay",
     "DelayModel",
     "Env",
+    "ExecutionContext",
     "FixedDelay",
+    "Headers",
     "History",
     "KVError",
     "KVNamespace",
     "Limits",
     "ReadableStream",
+    "Request",
+    "Response",
     "Simulation",
     "UniformDelay",
+    "WorkerEntrypoint",
+    "WorkerError",
     "__version__",
+    "load_config",
+    "load_worker",
     "run",
 ]

@@ -7,7 +7,7 @@ import runpy
 import sys
 from collections.abc import Sequence
 
-from .server import api
+from .server import api, dev
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed on to the script")
     run.set_defaults(handler=_run)
     api.add_parser(commands)
+    dev.add_parser(commands)
     return parser
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar
+import os
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
@@ -16,6 +17,9 @@ from ..core.versions import CENTRAL
 from ..kv.binding import KVNamespace
 from ._conductor import Conductor
 from ._identity import TaskIdentities
+
+if TYPE_CHECKING:
+    from ..runtime import Dispatcher, Request, Response, WorkerError
 
 T = TypeVar("T")
 
@@ -74,6 +78,23 @@ def _bindings(names: Iterable[str]) -> tuple[str, ...]:
     return bindings
 
 
+def _variables(variables: Mapping[str, Any] | None, bindings: tuple[str, ...]) -> dict[str, Any]:
+    names = dict(variables or {})
+    for name in names:
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+            raise ValueError(f"variable names must be identifiers not starting with '_', got {name!r}")
+        if name in bindings:
+            raise ValueError(f"{name!r} cannot be both a KV binding and a variable")
+    return names
+
+
+def _dispatcher(sim: Simulation, worker: Any) -> Dispatcher:
+    # The runtime sits above sim and imports it, so it is imported on use, keeping imports one-way at load time.
+    from ..runtime import Dispatcher, load_worker
+
+    return Dispatcher(sim, load_worker(worker))
+
+
 class Simulation:
     """A simulated cluster of edge locations, each with its own replica of every KV namespace.
 
@@ -93,9 +114,11 @@ class Simulation:
         worker: Any = None,
         limits: Limits | None = None,
         start_time: float = DEFAULT_START_TIME,
+        vars: Mapping[str, Any] | None = None,  # noqa: A002 - wrangler's name
     ) -> None:
         self.edges = _edges(edges)
         self.kv_namespaces = _bindings(kv_namespaces)
+        self.vars = _variables(vars, self.kv_namespaces)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, got {seed!r}")
         if isinstance(max_delay, bool) or not isinstance(max_delay, int | float) or not (
@@ -130,6 +153,21 @@ class Simulation:
         self._conductor: Conductor | None = None
         self._t0 = 0.0
         self._entered = False
+        self._dispatcher = None if worker is None else _dispatcher(self, worker)
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], **options: Any) -> Simulation:
+        """A simulation of the worker a wrangler configuration describes.
+
+        ``path`` is a ``wrangler.toml``, ``wrangler.jsonc`` or ``wrangler.json``; its ``main`` file becomes the
+        worker, its ``kv_namespaces`` the KV bindings and its ``vars`` the variables on ``env``. ``options`` are
+        the other ``Simulation`` arguments (``edges``, ``seed``, ``max_delay``, ...). A bad file raises
+        ``workersim.ConfigError`` naming the file and the problem.
+        """
+        from ..runtime import load_config  # on use, as in _dispatcher
+
+        config = load_config(path)
+        return cls(kv_namespaces=config.kv_namespaces, vars=config.vars, worker=config.main, **options)
 
     def __repr__(self) -> str:
         return f"<Simulation edges={list(self.edges)} kv={list(self.kv_namespaces)} seed={self.seed}>"
@@ -142,11 +180,18 @@ class Simulation:
         self._entered = True
         self._t0 = trio.current_time()
         self._conductor = Conductor(task_identities(), self.now_ms, self.cluster.collect)
+        if self._dispatcher is not None:
+            await self._dispatcher.open()
         await trio.lowlevel.checkpoint()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._conductor = None
+        try:
+            if self._dispatcher is not None:
+                # waitUntil work may still call bindings, so the conductor stays until it is done.
+                await self._dispatcher.close(failed=exc_info[0] is not None)
+        finally:
+            self._conductor = None
         await trio.lowlevel.checkpoint()
 
     # --- time ----------------------------------------------------------------------------------------------
@@ -172,7 +217,7 @@ class Simulation:
         if env is None:
             if edge not in self.edges:
                 raise ValueError(f"unknown edge {edge!r}; the edges are {', '.join(self.edges)}")
-            bindings = {name: KVNamespace(self, name, edge) for name in self.kv_namespaces}
+            bindings = {**self.vars, **{name: KVNamespace(self, name, edge) for name in self.kv_namespaces}}
             env = self._envs[edge] = Env(edge, bindings)
         return env
 
@@ -207,6 +252,27 @@ class Simulation:
         """Apply ``action(now_ms)`` at this call's turn (the conductor's order) and return its result."""
         conductor = self._require_running()
         return await conductor.turn(action)
+
+    async def fetch(self, request: Request | str, /, *, edge: str | None = None, **init: Any) -> Response:
+        """Run the worker at ``edge`` (default: the first edge) with that edge's ``env`` and return its ``Response``.
+
+        ``request`` is a ``workersim.Request`` or a URL; ``init`` (``method=``, ``headers=``, ``body=``) builds or
+        amends the request. Returns when the handler returns; its ``ctx.waitUntil`` work goes on, and leaving
+        ``async with sim`` waits for it. A handler that raises, or returns something other than a ``Response``,
+        gives a 500 and a ``worker_errors`` entry; the simulation goes on.
+        """
+        if self._dispatcher is None:
+            raise RuntimeError(
+                "this simulation has no worker: pass worker= (a fetch function, a WorkerEntrypoint subclass, a "
+                "module or a file path) or use Simulation.from_config(\"wrangler.toml\")"
+            )
+        self._require_running()
+        return await self._dispatcher.fetch(request, self.edges[0] if edge is None else edge, init)
+
+    @property
+    def worker_errors(self) -> list[WorkerError]:
+        """Every failure inside the worker so far (handlers that raised, waitUntil work that raised), in order."""
+        return [] if self._dispatcher is None else self._dispatcher.errors
 
     def _require_running(self) -> Conductor:
         if self._conductor is None:

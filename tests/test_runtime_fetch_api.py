@@ -1,0 +1,105 @@
+"""Request, Response and Headers: the Fetch API as Cloudflare's Python Workers expose it."""
+
+from __future__ import annotations
+
+import pytest
+
+from workersim import BodyUsedError, Headers, Request, Response
+
+
+def test_headers_are_case_insensitive_and_repeatable() -> None:
+    headers = Headers({"Content-Type": "text/html", "X-Trace": " a "})
+    assert headers["content-type"] == "text/html"
+    assert headers.get("CONTENT-TYPE") == "text/html"
+    assert "x-trace" in headers and headers.has("X-TRACE")
+    assert headers["x-trace"] == "a"  # trimmed, as the Fetch API does
+    headers.append("Set-Cookie", "a=1")
+    headers.append("set-cookie", "b=2")
+    assert headers["set-cookie"] == "a=1, b=2"
+    assert headers.multi_items()[-2:] == [("set-cookie", "a=1"), ("set-cookie", "b=2")]
+    headers["SET-COOKIE"] = "c=3"
+    assert headers.multi_items()[-1] == ("set-cookie", "c=3") and len(headers) == 3
+    headers.delete("x-trace")
+    assert list(headers) == ["content-type", "set-cookie"]
+    assert headers.get("missing") is None
+    with pytest.raises(KeyError):
+        headers["missing"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [("bad name", "v", "Invalid header name"), ("x", "a\r\nb", "Invalid header value"), ("x", 5, "must have a str")],
+)
+def test_headers_refuse_bad_fields(name: object, value: object, message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        Headers([(name, value)])
+
+
+async def test_request_shape_and_body_read_once() -> None:
+    request = Request("HTTPS://Example.COM", method="post", headers={"X-A": "1"}, body='{"n": 1}')
+    assert request.url == "https://example.com/"
+    assert request.method == "POST"
+    assert request.headers["x-a"] == "1"
+    copy = request.clone()
+    assert await request.json() == {"n": 1}
+    assert request.body_used and request.bodyUsed
+    with pytest.raises(BodyUsedError, match="Body already used"):
+        await request.text()
+    assert await copy.bytes() == b'{"n": 1}'
+    assert await Request("https://example.com/").text() == ""  # no body: empty, and not used up
+
+
+@pytest.mark.parametrize(
+    ("url", "init", "message"),
+    [
+        ("/relative", {}, "absolute http"),
+        ("ftp://example.com/", {}, "absolute http"),
+        ("https://example.com/", {"body": "x"}, "GET method cannot have a body"),
+        ("https://example.com/", {"method": "TRACE"}, "Forbidden HTTP method"),
+        ("https://example.com/", {"method": "POST", "body": 42}, "Unsupported type in Request: int"),
+    ],
+)
+def test_request_refuses_bad_input(url: str, init: dict[str, object], message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        Request(url, **init)  # type: ignore[arg-type]
+
+
+async def test_response_constructors_and_readers() -> None:
+    text = Response("hello", status=201, headers={"X-A": "1"})
+    assert (text.status, text.ok, text.headers["content-type"]) == (201, True, "text/plain;charset=UTF-8")
+    assert await text.text() == "hello"
+    data = Response.json({"a": [1, 2]}, status=404)
+    assert data.status == 404 and not data.ok
+    assert data.headers["content-type"] == "application/json"
+    assert await data.json() == {"a": [1, 2]}
+    redirect = Response.redirect("https://example.com", 301)
+    assert (redirect.status, redirect.headers["location"]) == (301, "https://example.com/")
+    assert await Response(b"\xff\x00").bytes() == b"\xff\x00"
+    custom = Response.json([], headers={"content-type": "application/vnd.api+json"})
+    assert custom.headers["content-type"] == "application/vnd.api+json"
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda: Response("x", status=99), ValueError, "range 200 to 599"),
+        (lambda: Response("x", status=204), TypeError, "null body status 204"),
+        (lambda: Response({"a": 1}), TypeError, "Unsupported type in Response: dict"),
+        (lambda: Response.redirect("https://example.com/", 200), ValueError, "Invalid redirect status"),
+        (lambda: Response.redirect("/relative"), TypeError, "absolute http"),
+    ],
+)
+def test_response_refuses_bad_input(make: object, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        make()  # type: ignore[operator]
+
+
+async def test_response_body_is_read_once() -> None:
+    response = Response("once")
+    clone = response.clone()
+    assert await response.text() == "once"
+    with pytest.raises(BodyUsedError):
+        await response.bytes()
+    with pytest.raises(BodyUsedError, match="cannot clone"):
+        response.clone()
+    assert await clone.text() == "once"

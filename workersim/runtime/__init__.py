@@ -1,0 +1,35 @@
+"""The Worker runtime: Fetch API objects, worker loading, ``ctx``, Python Workers compatibility and configuration.
+
+Handlers are Python coroutines run on the simulated edges by ``Simulation.fetch`` (and over HTTP by
+``workersim dev``). See ``load_worker`` for the forms a worker can take.
+"""
+
+from ._body import BodyUsedError
+from ._config import CONFIG_NAMES, ConfigError, WorkerConfig, find_config, load_config, strip_jsonc
+from ._context import ExecutionContext
+from ._dispatch import Dispatcher, WorkerError
+from ._entrypoint import WorkerEntrypoint
+from ._headers import Headers
+from ._loading import Worker, load_worker, load_worker_file
+from ._request import Request
+from ._response import Response
+
+__all__ = [
+    "CONFIG_NAMES",
+    "BodyUsedError",
+    "ConfigError",
+    "Dispatcher",
+    "ExecutionContext",
+    "Headers",
+    "Request",
+    "Response",
+    "Worker",
+    "WorkerConfig",
+    "WorkerEntrypoint",
+    "WorkerError",
+    "find_config",
+    "load_config",
+    "load_worker",
+    "load_worker_file",
+    "strip_jsonc",
+]

@@ -1,0 +1,73 @@
+"""The body shared by ``Request`` and ``Response``: given as text or bytes, read once, as in the Fetch API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import trio
+
+BodyInit = str | bytes | bytearray | memoryview | None
+"""What a body can be made of: text (sent as UTF-8), bytes-like data, or ``None`` for no body."""
+
+
+class BodyUsedError(OSError):
+    """A body was read twice. Python Workers raise ``OSError("Body already used")``; this is that error."""
+
+
+def body_bytes(body: object, owner: str) -> bytes | None:
+    """``body`` as bytes (``None`` for no body); anything else is the ``TypeError`` Python Workers raise."""
+    if body is None:
+        return None
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body)
+    raise TypeError(f"Unsupported type in {owner}: {type(body).__name__} (a body is str, bytes or None)")
+
+
+class Body:
+    """Read-once body methods: ``await text()``, ``await bytes()`` and (in subclasses) ``await json()``."""
+
+    __slots__ = ("_body", "_used")
+
+    def __init__(self, body: bytes | None) -> None:
+        self._body = body
+        self._used = False
+
+    @property
+    def body_used(self) -> bool:
+        """Whether the body has been read (``bodyUsed`` in JavaScript)."""
+        return self._used
+
+    bodyUsed = body_used  # noqa: N815 - the Fetch API's name
+
+    def _take(self) -> bytes:
+        if self._used:
+            raise BodyUsedError(
+                f"Body already used: the body of this {type(self).__name__} was read before; a body can be read "
+                "only once (call clone() before the first read to read it twice)"
+            )
+        if self._body is None:
+            # As in the Fetch API, reading no body gives empty content and does not use it up.
+            return b""
+        self._used = True
+        return self._body
+
+    def _copy_body(self) -> bytes | None:
+        if self._used:
+            raise BodyUsedError(f"Body already used: cannot clone a {type(self).__name__} whose body was read")
+        return self._body
+
+    async def bytes(self) -> bytes:
+        """The whole body as ``bytes``."""
+        await trio.lowlevel.checkpoint()
+        return self._take()
+
+    async def text(self) -> str:
+        """The whole body decoded as UTF-8 (malformed bytes become U+FFFD, as in the Fetch API)."""
+        await trio.lowlevel.checkpoint()
+        return self._take().decode("utf-8", "replace")
+
+    async def _read_json(self) -> Any:
+        return json.loads(await self.text())

@@ -1,0 +1,58 @@
+"""``ExecutionContext``: the ``ctx`` of a request, whose ``waitUntil`` work goes on after the response."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import trio
+
+from ..sim.simulation import task_identities
+
+Spawn = Callable[[Awaitable[Any]], None]
+
+
+@attrs.define(eq=False)
+class ExecutionContext:
+    """A request's ``ctx``: ``ctx.waitUntil(awaitable)`` (or ``ctx.wait_until``) keeps work going after the
+    response is returned, as ``ctx.waitUntil`` does on Cloudflare.
+
+    Work added while the handler runs starts once the response is returned; work added later (from other
+    waitUntil work, say) starts at once. Work added by several tasks of one handler starts in the order of those
+    tasks' stable identities, not in the order trio happened to run them, so runs stay reproducible. Leaving
+    ``async with sim`` waits for all of it; work that raises is reported in ``sim.worker_errors`` and does not
+    change the response.
+    """
+
+    request: str
+    """The id of the request this context belongs to."""
+    _pending: list[tuple[tuple[int, ...], int, Awaitable[Any]]] = attrs.field(factory=list, init=False)
+    _spawn: Spawn | None = attrs.field(default=None, init=False)
+
+    def waitUntil(self, awaitable: Awaitable[Any]) -> None:  # noqa: N802 - the Workers name
+        """Run ``awaitable`` (typically a coroutine, e.g. ``env.KV.put(...)``) after the response."""
+        if not inspect.isawaitable(awaitable):
+            raise TypeError(
+                f"waitUntil() takes an awaitable such as a coroutine (e.g. ctx.waitUntil(env.KV.put(k, v))), "
+                f"got {type(awaitable).__name__} {awaitable!r}"
+            )
+        if self._spawn is not None:
+            self._spawn(awaitable)
+            return
+        identity = task_identities().of(trio.lowlevel.current_task())
+        self._pending.append((identity, len(self._pending), awaitable))
+
+    wait_until = waitUntil
+
+    def start(self, spawn: Spawn) -> None:
+        """Start the work added so far with ``spawn`` (the response is out), and any added later at once.
+
+        Called by the task that ran the handler, so the tasks it spawns get identities that follow its code.
+        """
+        self._pending.sort(key=lambda entry: entry[:2])
+        for _, _, awaitable in self._pending:
+            spawn(awaitable)
+        self._pending.clear()
+        self._spawn = spawn

@@ -1,0 +1,155 @@
+"""Running a worker's requests inside a simulation: request ids, history rows, errors and waitUntil work."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+import logging
+import reprlib
+import traceback
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+from ..kv.binding import ROW_TAGS
+from ._context import ExecutionContext
+from ._loading import Worker
+from ._request import Request
+from ._response import Response
+
+if TYPE_CHECKING:
+    from ..sim.simulation import Simulation
+
+log = logging.getLogger("workersim.runtime")
+
+
+@attrs.frozen
+class WorkerError:
+    """A failure inside a worker: a fetch handler that raised or returned something other than a ``Response``
+    (``phase="fetch"``; the request got a 500), or waitUntil work that raised (``phase="waitUntil"``)."""
+
+    request: str
+    """The request id (the first part of its ``CF-Ray``)."""
+    edge: str
+    phase: str
+    error: Exception
+    traceback: str = attrs.field(repr=False)
+    """The formatted traceback."""
+
+    def __str__(self) -> str:
+        return f"request {self.request} at {self.edge} ({self.phase}): {type(self.error).__name__}: {self.error}"
+
+
+def not_a_response(result: object) -> TypeError:
+    """The error for a handler that returned ``result`` instead of a ``Response``, with the likely cause."""
+    if result is None:
+        hint = "does the handler end without a `return`?"
+    elif inspect.isawaitable(result):
+        hint = "is an `await` missing?"
+    else:
+        hint = "wrap it, e.g. `return Response(text)` or `return Response.json(data)`"
+    return TypeError(
+        f"the worker's fetch handler returned {type(result).__name__} {reprlib.repr(result)}, not a Response: {hint}"
+    )
+
+
+def _error_response(ray: str, error: Exception) -> Response:
+    # Cloudflare answers an uncaught exception with its error 1101 page; this is that page as plain text.
+    return Response(f"Error 1101: Worker threw exception (Ray ID: {ray})\n{type(error).__name__}: {error}\n", 500)
+
+
+@attrs.define
+class Dispatcher:
+    """Serves a simulation's requests with its worker.
+
+    Each request gets an id drawn from the seed and its number, a ``fetch`` history row when it arrives and a
+    ``response`` row when the handler returns (both ordered by the conductor, so the history is reproducible),
+    and the ``request`` field on every KV row its handler and waitUntil work make. waitUntil work runs in a
+    nursery that lives as long as ``async with sim``.
+    """
+
+    sim: Simulation
+    worker: Worker
+    errors: list[WorkerError] = attrs.field(factory=list)
+    _requests: int = attrs.field(default=0, init=False)
+    _stack: contextlib.AsyncExitStack = attrs.field(factory=contextlib.AsyncExitStack, init=False)
+    _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
+
+    async def open(self) -> None:
+        """Open the nursery for waitUntil work (in ``async with sim``)."""
+        self._nursery = await self._stack.enter_async_context(trio.open_nursery())
+
+    async def close(self, failed: bool) -> None:
+        """Wait for all waitUntil work; if the ``async with sim`` body ``failed``, cancel it instead."""
+        assert self._nursery is not None
+        if failed:
+            self._nursery.cancel_scope.cancel()
+        # Exited as if without an error: the body's own exception, if any, goes on from Simulation.__aexit__
+        # unwrapped, rather than inside an ExceptionGroup of this nursery.
+        try:
+            await self._stack.aclose()
+        finally:
+            self._nursery = None
+
+    async def fetch(self, request: Request | str, edge: str, init: Mapping[str, Any]) -> Response:
+        """Run the worker at ``edge`` for ``request`` (a ``Request``, or a URL that ``init`` completes) and return
+        its response: a 500 if the handler failed. Bad arguments are refused before anything is recorded."""
+        env = self.sim.env(edge)
+        if init or not isinstance(request, Request):
+            request = Request(request, **init)
+        ray, start = await self.sim.apply(lambda now: self._arrive(now, request, edge))
+        ctx = ExecutionContext(ray)
+        failure: Exception | None = None
+        token = ROW_TAGS.set({"request": ray})
+        try:
+            result = await self.worker.fetch(request, env, ctx)
+            if not isinstance(result, Response):
+                if inspect.iscoroutine(result):
+                    result.close()  # never awaited: close it rather than leave a warning for later
+                raise not_a_response(result)
+            response = result
+        except Exception as error:
+            failure = error
+            response = _error_response(ray, error)
+            self._report(ray, edge, "fetch", error)
+        finally:
+            ROW_TAGS.reset(token)
+        response.headers.set("cf-ray", f"{ray}-{edge}")
+        await self.sim.apply(lambda now: self._respond(now, ray, start, edge, response, failure))
+        ctx.start(lambda work: self._spawn_work(work, ray, edge))
+        return response
+
+    def _arrive(self, now: int, request: Request, edge: str) -> tuple[str, int]:
+        self._requests += 1
+        key = f"{self.sim.seed}/{self._requests}".encode()
+        ray = hashlib.blake2b(key, digest_size=8).hexdigest()
+        self.sim.history.append({"edge": edge, "op": "fetch", "request": ray, "method": request.method,
+                                 "url": request.url, "invoke": now / 1000, "complete": now / 1000})
+        return ray, now
+
+    def _respond(self, now: int, ray: str, start: int, edge: str, response: Response, failure: Exception | None) -> None:
+        row: dict[str, Any] = {"edge": edge, "op": "response", "request": ray, "status": response.status,
+                               "invoke": start / 1000, "complete": now / 1000}
+        if failure is not None:
+            row["error"] = f"{type(failure).__name__}: {failure}"
+        self.sim.history.append(row)
+
+    def _spawn_work(self, work: Awaitable[Any], ray: str, edge: str) -> None:
+        if self._nursery is None:
+            raise RuntimeError("waitUntil work cannot start: the simulation is not running")
+        self._nursery.start_soon(self._run_work, work, ray, edge, name=f"waitUntil of request {ray}")
+
+    async def _run_work(self, work: Awaitable[Any], ray: str, edge: str) -> None:
+        ROW_TAGS.set({"request": ray})
+        try:
+            await work
+        except Exception as error:  # reported, as Cloudflare logs a failed waitUntil promise; the rest goes on
+            self._report(ray, edge, "waitUntil", error)
+
+    def _report(self, ray: str, edge: str, phase: str, error: Exception) -> None:
+        text = "".join(traceback.format_exception(error))
+        self.errors.append(WorkerError(ray, edge, phase, error, text))
+        log.error("worker error in %s of request %s at %s:\n%s", phase, ray, edge, text.rstrip())

@@ -1,0 +1,116 @@
+"""``Headers``: HTTP headers with the Fetch API's rules (case-insensitive names, repeatable fields)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+
+HeadersInit = Mapping[str, str] | Iterable[tuple[str, str]]
+"""What ``headers=`` accepts: a mapping, a list of ``(name, value)`` pairs or another ``Headers``."""
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\r\n\0]")
+# The Fetch API trims leading and trailing HTTP whitespace from every value it is given.
+_HTTP_WHITESPACE = " \t\r\n"
+
+
+def _name(name: object) -> str:
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        raise TypeError(f"Invalid header name {name!r}: a header name is a non-empty HTTP token such as 'Content-Type'")
+    return name.lower()
+
+
+def _value(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"header {name!r} must have a str value, got {type(value).__name__} {value!r}")
+    value = value.strip(_HTTP_WHITESPACE)
+    if _BAD_VALUE.search(value) or not _latin1(value):
+        raise TypeError(f"Invalid header value for {name!r}: {value!r} (no CR, LF or NUL; Latin-1 characters only)")
+    return value
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class Headers(MutableMapping[str, str]):
+    """HTTP headers as the Fetch API's ``Headers``: names are case-insensitive and a name may appear more than once.
+
+    ``headers["Content-Type"]``, ``headers.get(name)``, ``name in headers`` and iteration see one value per
+    name (repeated fields joined with ``", "``, as ``Headers.get`` does in JavaScript). ``append`` adds a field,
+    ``set`` (or item assignment) replaces all fields of that name, and ``multi_items()`` gives every field
+    separately, as it goes on the wire. JavaScript's ``has``/``delete`` spellings work too.
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, init: HeadersInit | None = None) -> None:
+        self._fields: list[tuple[str, str]] = []
+        if init is None:
+            return
+        if isinstance(init, Headers):
+            self._fields = list(init._fields)
+            return
+        pairs = init.items() if isinstance(init, Mapping) else init
+        for pair in pairs:
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                raise TypeError(f"headers must be a mapping or (name, value) pairs, got the item {pair!r}")
+            self.append(pair[0], pair[1])
+
+    def __repr__(self) -> str:
+        return f"Headers({self._fields!r})"
+
+    def append(self, name: str, value: str) -> None:
+        """Add a field, keeping those already there under the same name."""
+        key = _name(name)
+        self._fields.append((key, _value(key, value)))
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every field named ``name`` with one field."""
+        key = _name(name)
+        checked = _value(key, value)
+        self._fields = [field for field in self._fields if field[0] != key]
+        self._fields.append((key, checked))
+
+    def has(self, name: str) -> bool:
+        """Whether a field named ``name`` is present (JavaScript's spelling of ``name in headers``)."""
+        return name in self
+
+    def delete(self, name: str) -> None:
+        """Remove every field named ``name``; a missing name is fine, as in JavaScript."""
+        key = _name(name)
+        self._fields = [field for field in self._fields if field[0] != key]
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        """Every field as a ``(lower-case name, value)`` pair, repeated names included, in the order added."""
+        return list(self._fields)
+
+    def __getitem__(self, name: str) -> str:
+        key = name.lower() if isinstance(name, str) else name
+        values = [value for field, value in self._fields if field == key]
+        if not values:
+            raise KeyError(name)
+        return ", ".join(values)
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.set(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        key = _name(name)
+        if key not in self:
+            raise KeyError(name)
+        self.delete(key)
+
+    def __contains__(self, name: object) -> bool:
+        key = name.lower() if isinstance(name, str) else name
+        return any(field == key for field, _ in self._fields)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(field for field, _ in self._fields))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys(field for field, _ in self._fields))

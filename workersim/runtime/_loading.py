@@ -1,0 +1,164 @@
+"""Loading a worker in any of its forms, and importing worker files with ``workers`` mapped to workersim."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import attrs
+
+from . import workers_compat
+from ._context import ExecutionContext
+from ._entrypoint import WorkerEntrypoint
+from ._request import Request
+
+Call = Callable[[Request, Any, ExecutionContext], Any]
+
+_FORMS = (
+    "`class Default(WorkerEntrypoint)` with `async def fetch(self, request)`, "
+    "`async def fetch(request, env, ctx)` or `async def on_fetch(request, env)`"
+)
+
+
+@attrs.frozen
+class Worker:
+    """A loaded worker, whatever form it was written in: ``await worker.fetch(request, env, ctx)`` runs it.
+
+    ``name`` says where the handler came from, for error messages.
+    """
+
+    name: str
+    _call: Call = attrs.field(alias="call")
+
+    async def fetch(self, request: Request, env: Any, ctx: ExecutionContext) -> Any:
+        """Call the handler as its form expects and return what it returned (awaited if it is awaitable)."""
+        result = self._call(request, env, ctx)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+
+def load_worker(spec: Any) -> Worker:
+    """A ``Worker`` from any supported form.
+
+    ``spec`` may be a fetch function (``async def fetch(request, env, ctx)``; fewer parameters are fine), a
+    ``WorkerEntrypoint`` subclass, a module or any object with ``Default``, ``fetch`` or ``on_fetch``, or the path
+    of a Python file holding one of those (imported with ``workers`` meaning workersim's compatibility module).
+    """
+    if isinstance(spec, Worker):
+        return spec
+    if isinstance(spec, str | os.PathLike):
+        path = Path(spec)
+        return _from_module(load_worker_file(path), str(path))
+    if isinstance(spec, type):
+        return _from_class(spec)
+    if inspect.isroutine(spec):
+        return _from_function(spec, getattr(spec, "__qualname__", repr(spec)))
+    if isinstance(spec, ModuleType) or any(hasattr(spec, name) for name in ("Default", "fetch", "on_fetch")):
+        return _from_module(spec, getattr(spec, "__name__", type(spec).__name__))
+    if callable(spec):
+        return _from_function(spec, repr(spec))
+    raise TypeError(f"a worker is {_FORMS}, a module holding one, or a file path; got {type(spec).__name__} {spec!r}")
+
+
+def _from_module(module: Any, name: str) -> Worker:
+    default = getattr(module, "Default", None)
+    if isinstance(default, type) and issubclass(default, WorkerEntrypoint):
+        return _from_class(default)
+    for attribute in ("fetch", "on_fetch"):
+        handler = getattr(module, attribute, None)
+        if callable(handler):
+            return _from_function(handler, f"{name}:{attribute}")
+    raise TypeError(f"{name} defines no worker: it needs {_FORMS}")
+
+
+def _from_class(cls: type) -> Worker:
+    if not issubclass(cls, WorkerEntrypoint):
+        raise TypeError(
+            f"the worker class {cls.__qualname__} must subclass WorkerEntrypoint "
+            "(from workers import WorkerEntrypoint, or workersim.WorkerEntrypoint)"
+        )
+    if not callable(getattr(cls, "fetch", None)):
+        raise TypeError(f"the worker class {cls.__qualname__} has no fetch method: add `async def fetch(self, request)`")
+
+    def call(request: Request, env: Any, ctx: ExecutionContext) -> Any:
+        return cls(ctx, env).fetch(request)
+
+    return Worker(cls.__qualname__ + ".fetch", call)
+
+
+def _from_function(handler: Callable[..., Any], name: str) -> Worker:
+    arity = _positional_arity(handler)
+    if arity == 0:
+        raise TypeError(f"the fetch handler {name} takes no arguments: it needs at least the request")
+
+    def call(request: Request, env: Any, ctx: ExecutionContext) -> Any:
+        return handler(*(request, env, ctx)[:arity])
+
+    return Worker(name, call)
+
+
+def _positional_arity(handler: Callable[..., Any]) -> int:
+    """How many of ``(request, env, ctx)`` the handler takes: ``on_fetch(request, env)`` gets two."""
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C callable without a signature: give it everything
+        return 3
+    count = 0
+    for parameter in parameters:
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            return 3
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return min(count, 3)
+
+
+def load_worker_file(path: str | os.PathLike[str]) -> ModuleType:
+    """Import the Python file at ``path`` as a fresh module, as Cloudflare's Python Workers would.
+
+    While it loads, ``workers`` is workersim's compatibility module and the file's folder is on ``sys.path`` (so
+    it can import its sibling modules, as a Worker's ``src/`` folder can). Both are undone afterwards.
+    """
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise FileNotFoundError(f"worker file not found: {path}")
+    if file.suffix != ".py":
+        raise ValueError(f"a worker file is a Python file (*.py), got {path}")
+    digest = hashlib.blake2b(str(file).encode("utf-8"), digest_size=4).hexdigest()
+    name = f"_workersim_worker_{file.stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with _workers_importable(file.parent):
+        # Registered while it runs, as a normal import is (dataclasses and pickling look modules up by name).
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return module
+
+
+@contextlib.contextmanager
+def _workers_importable(folder: Path) -> Iterator[None]:
+    missing = object()
+    saved = sys.modules.get("workers", missing)
+    sys.modules["workers"] = workers_compat
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        if saved is missing:
+            del sys.modules["workers"]
+        else:
+            sys.modules["workers"] = saved  # type: ignore[assignment]

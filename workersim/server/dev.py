@@ -1,0 +1,302 @@
+"""``workersim dev``: serve a worker over HTTP from simulated edges, with hypercorn's trio worker.
+
+``WorkerApp`` is the ASGI application (another app can wrap it, e.g. to mount the REST API beside it); ``serve_dev``
+runs a simulation and hypercorn together until a shutdown signal; ``add_parser`` registers the subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+import trio
+import trio.testing
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from ..core.delays import FixedDelay
+from ..runtime import CONFIG_NAMES, ConfigError, Request, find_config
+from ..sim.simulation import DEFAULT_EDGES, Simulation
+
+EDGE_HEADER = "x-workersim-edge"
+"""The request header that picks the serving edge (its value is an edge name, e.g. ``LHR``)."""
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger("workersim.dev")
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request body arrived."""
+
+
+class WorkerApp:
+    """An ASGI application that serves ``sim``'s worker, one request at a time per connection, many at once.
+
+    The ``X-Workersim-Edge`` header picks the serving edge (default: the first); an unknown edge is a 400 that
+    lists the edges. Every worker response carries ``CF-Ray: <request id>-<EDGE>``. One log line per request
+    gives the edge, method, path, status, the virtual time and the wall-clock time it took. The simulation must
+    be running (``async with sim:``) while requests arrive.
+    """
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+        else:
+            await send({"type": "websocket.close", "code": 1003, "reason": "workersim dev serves HTTP only"})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        method, path = scope["method"], scope["path"]
+        chosen = _header(scope, EDGE_HEADER)
+        edge = self._edge(chosen)
+        if edge is None:
+            message = f"unknown edge {chosen!r} in X-Workersim-Edge; the edges are {', '.join(self.sim.edges)}\n"
+            await _send(send, 400, [("content-type", "text/plain;charset=UTF-8")], message.encode("utf-8"), method)
+            log.info("%-4s %s %s -> 400 (%s)", "-", method, path, message.strip())
+            return
+        try:
+            body = await _read_body(receive)
+        except ClientGone:
+            return
+        response = await self.sim.fetch(_request(scope, body), edge=edge)
+        await _send(send, response.status, response.headers.multi_items(), await response.bytes(), method)
+        log.info("%-4s %s %s -> %d  t=%.3fs  %.1f ms  cf-ray=%s", edge, method, path, response.status,
+                 self.sim.now(), (time.perf_counter() - started) * 1000, response.headers.get("cf-ray"))
+
+    def _edge(self, chosen: str | None) -> str | None:
+        if chosen is None:
+            return self.sim.edges[0]
+        if chosen in self.sim.edges:
+            return chosen
+        # Header values are typed by hand: "lhr" means LHR unless the edges differ only in case.
+        matches = [edge for edge in self.sim.edges if edge.casefold() == chosen.casefold()]
+        return matches[0] if len(matches) == 1 else None
+
+
+def _header(scope: Scope, name: str) -> str | None:
+    wanted = name.encode("latin-1")
+    for key, value in scope["headers"]:
+        if key.lower() == wanted:
+            return value.decode("latin-1").strip()
+    return None
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _request(scope: Scope, body: bytes) -> Request:
+    """The Fetch ``Request`` for an ASGI HTTP scope: the URL as the client addressed it, headers as sent."""
+    host = _header(scope, "host") or "{}:{}".format(*scope["server"])
+    target = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
+    query = scope.get("query_string", b"")
+    url = f"{scope['scheme']}://{host}{target.decode('latin-1')}" + (f"?{query.decode('latin-1')}" if query else "")
+    headers = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in scope["headers"]]
+    # The Fetch API cannot give a GET or HEAD request a body, so one sent anyway is dropped.
+    keep = body and scope["method"] not in ("GET", "HEAD")
+    return Request(url, method=scope["method"], headers=headers, body=body if keep else None)
+
+
+async def _send(send: Send, status: int, headers: list[tuple[str, str]], body: bytes, method: str) -> None:
+    """Send a whole response; its Content-Length is the body's, whatever the worker set (as at Cloudflare)."""
+    raw = [(key.encode("latin-1"), value.encode("latin-1")) for key, value in headers if key != "content-length"]
+    raw.append((b"content-length", str(len(body)).encode("ascii")))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+@attrs.frozen
+class DevOptions:
+    """The settings of ``workersim dev``."""
+
+    target: str | None = None
+    """A worker file (``.py``) or a wrangler configuration; ``None``: the configuration in this folder."""
+    host: str = "127.0.0.1"
+    port: int = 8787
+    edges: tuple[str, ...] = DEFAULT_EDGES
+    seed: int = 0
+    max_delay: float = 10.0
+    delay: float | None = None
+    """A fixed propagation delay in seconds; ``None``: the default random delays."""
+    time_scale: float = 1.0
+    """How many simulated seconds pass per real second."""
+    kv: tuple[str, ...] = ()
+    """KV binding names for a worker file (a configuration names its own)."""
+
+
+def build_simulation(options: DevOptions) -> Simulation:
+    """The simulation ``options`` describe; a ``ConfigError`` or ``ValueError`` says what is wrong with them."""
+    target = options.target
+    if target is None:
+        found = find_config(".")
+        if found is None:
+            raise ConfigError(f"no worker given, and no {', '.join(CONFIG_NAMES)} in {Path.cwd()}")
+        target = str(found)
+    settings: dict[str, Any] = {
+        "edges": options.edges,
+        "seed": options.seed,
+        "max_delay": options.max_delay,
+        "delays": None if options.delay is None else FixedDelay(options.delay),
+    }
+    if Path(target).suffix == ".py":
+        return Simulation(kv_namespaces=options.kv, worker=target, **settings)
+    if options.kv:
+        raise ConfigError(f"--kv is for a worker file; {target} names its bindings in kv_namespaces")
+    sim = Simulation.from_config(target, **settings)
+    if sim.worker is None:
+        raise ConfigError(f"{target}: main is missing: name the worker's entry file, e.g. main = \"src/entry.py\"")
+    return sim
+
+
+def hypercorn_config(options: DevOptions) -> Config:
+    """Hypercorn settings: one bind, no access log (``WorkerApp`` logs each request), and timeouts stretched by
+    the time scale, since hypercorn measures them on the (scaled) trio clock."""
+    config = Config()
+    config.bind = [f"[{options.host}]:{options.port}" if ":" in options.host else f"{options.host}:{options.port}"]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.keep_alive_timeout = 5.0 * options.time_scale
+    config.graceful_timeout = 1.0 * options.time_scale
+    return config
+
+
+async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0) -> None:
+    """Serve ``sim``'s worker until SIGINT or SIGTERM, then stop taking requests and give waitUntil work ``grace``
+    real seconds to finish before cancelling it."""
+    app = WorkerApp(sim)
+    with trio.CancelScope() as scope:
+        async with sim:
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+
+                async def shutdown_trigger() -> None:
+                    async for received in signals:
+                        log.info("workersim dev: %s, shutting down", signal.Signals(received).name)
+                        return
+
+                async with trio.open_nursery() as nursery:
+                    binds = await nursery.start(_serve, app, hypercorn_config(options), shutdown_trigger)
+                    print(_banner(sim, options, binds[0]), flush=True)
+            # Hypercorn has stopped; leaving `async with sim` waits for waitUntil work, for `grace` at most.
+            scope.deadline = trio.current_time() + grace * options.time_scale
+    if scope.cancelled_caught:
+        log.warning("workersim dev: waitUntil work still running after %s s was cancelled", grace)
+
+
+async def _serve(
+    app: WorkerApp, config: Config, shutdown_trigger: Callable[[], Awaitable[None]],
+    *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    await serve(app, config, shutdown_trigger=shutdown_trigger, task_status=task_status)
+
+
+def _banner(sim: Simulation, options: DevOptions, url: str) -> str:
+    delay = "random delays" if options.delay is None else f"delay {options.delay:g} s"
+    speed = "real time" if options.time_scale == 1 else f"time x{options.time_scale:g}"
+    return (
+        f"workersim dev: serving {options.target or 'the wrangler configuration here'} on {url}\n"
+        f"  edges {', '.join(sim.edges)} (pick one with the header 'X-Workersim-Edge: {sim.edges[-1]}'; "
+        f"default {sim.edges[0]})\n"
+        f"  seed {sim.seed}, max delay {sim.max_delay:g} s, {delay}, {speed}; Ctrl-C stops"
+    )
+
+
+def run_dev(options: DevOptions) -> int:
+    """Build the simulation and serve it on the real clock, or ``time_scale`` times faster; 0 after a graceful
+    shutdown (Ctrl-C or SIGTERM), 130 if a second Ctrl-C cut the shutdown short."""
+    sim = build_simulation(options)
+    clock = None if options.time_scale == 1 else trio.testing.MockClock(rate=options.time_scale)
+    try:
+        trio.run(serve_dev, sim, options, clock=clock)
+    except KeyboardInterrupt:  # a second Ctrl-C during the graceful shutdown: stop at once, quietly
+        print("workersim dev: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _edges_arg(text: str) -> tuple[str, ...]:
+    edges = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not edges:
+        raise argparse.ArgumentTypeError("give at least one edge, e.g. SFO,LHR,NRT")
+    return edges
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _command(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
+    options = DevOptions(
+        target=args.target, host=args.host, port=args.port, edges=args.edges, seed=args.seed,
+        max_delay=args.max_delay, delay=args.delay, time_scale=args.time_scale, kv=tuple(args.kv),
+    )
+    try:
+        return run_dev(options)
+    except (ConfigError, FileNotFoundError, ValueError) as error:
+        print(f"workersim dev: {error}", file=sys.stderr)
+        return 2
+
+
+def add_parser(commands: Any) -> None:
+    """Register the ``dev`` subcommand on the CLI's subparsers."""
+    dev = commands.add_parser(
+        "dev", help="serve a worker over HTTP from simulated edges",
+        description="Serve a worker over HTTP. The request header X-Workersim-Edge picks the edge; every "
+        "response carries CF-Ray: <id>-<EDGE>.",
+    )
+    dev.add_argument("target", nargs="?", metavar="WORKER_OR_CONFIG",
+                     help=f"a worker file (.py) or wrangler configuration (default: {' / '.join(CONFIG_NAMES)} here)")
+    dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    dev.add_argument("--port", type=int, default=8787, help="port to listen on (default %(default)s)")
+    dev.add_argument("--edges", type=_edges_arg, default=DEFAULT_EDGES,
+                     help=f"comma-separated edge names (default {','.join(DEFAULT_EDGES)})")
+    dev.add_argument("--seed", type=int, default=0, help="the simulation's seed (default %(default)s)")
+    dev.add_argument("--max-delay", type=float, default=10.0,
+                     help="upper bound of propagation in seconds (default %(default)s)")
+    dev.add_argument("--delay", type=float, help="make every write take exactly this many seconds to reach the "
+                     "other edges (default: random, about 1 s typical, at most --max-delay)")
+    dev.add_argument("--time-scale", type=_positive, default=1.0,
+                     help="simulated seconds per real second (default %(default)s: real time)")
+    dev.add_argument("--kv", action="append", default=[], metavar="BINDING",
+                     help="a KV binding name for a worker file (repeat for more)")
+    dev.add_argument("--quiet", action="store_true", help="do not log one line per request")
+    dev.set_defaults(handler=_command)
+
