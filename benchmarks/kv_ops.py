@@ -120,7 +120,8 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=20_000, help="operations per phase (default 20000)")
     parser.add_argument("--tasks", type=int, default=100, help="concurrent trio tasks (default 100)")
     parser.add_argument("--memory-keys", type=int, default=20_000, help="keys stored for memory per key")
-    parser.add_argument("--peer", action="store_true", help="also run the Miniflare peer benchmark")
+    parser.add_argument("--peer", action="store_true", help="also run the Miniflare peer benchmark (node, npm)")
+    parser.add_argument("--peer-ops", type=int, default=10_000, help="operations per Miniflare phase")
     args = parser.parse_args()
 
     table: dict[int, dict[str, float]] = {}
@@ -137,13 +138,27 @@ def main() -> None:
     print(f"{'memory per key (bytes)':<26}{mem[3]:>14,.0f}{mem[300]:>14,.0f}{mem[300] / mem[3]:>8.2f}")
     print(f"put throughput ratio 300/3 edges: {table[300]['put'] / table[3]['put']:.2f}")
     if args.peer:
-        peer = run_peer(10_000)
+        peer = run_peer(args.peer_ops)
         if peer:
-            print("\nMiniflare peer (same machine, same run), ops/s, and workersim (3 edges) / Miniflare:")
-            for ours, theirs in (("put", "put"), ("get hit", "get"), ("get miss", "getmiss"), ("delete", "delete")):
-                value = _peer_value(peer, theirs)
-                if value:
-                    print(f"  {ours:<10} miniflare {value:>10,.0f}/s   ratio {table[3][ours] / value:>7.1f}x")
+            print_peer(table[3], peer)
+
+
+def print_peer(ours: dict[str, float], peer: dict) -> None:
+    """Our 3-edge figures beside Miniflare's inside-the-worker ones, as ratios."""
+    pairs = (
+        ("put (1 task)", ours["sequential put (1 task)"], "put"),
+        ("put (concurrent)", ours["put"], "putpar (par=64)"),
+        ("get hit", ours["get hit"], "get"),
+        ("get miss", ours["get miss"], "getmiss"),
+        ("delete", ours["delete"], "delete"),
+        ("list, keys/s", ours["list (100 keys)"] * 100, "list"),
+    )
+    print("\nMiniflare peer, inside the worker (same machine, same run):")
+    print(f"{'phase':<20}{'workersim':>14}{'miniflare':>14}{'ratio':>9}")
+    for name, mine, op in pairs:
+        theirs = _peer_value(peer, op)
+        if theirs:
+            print(f"{name:<20}{mine:>12,.0f}/s{theirs:>12,.0f}/s{mine / theirs:>8.1f}x")
 
 
 def _peer_value(peer: dict, op: str) -> float | None:
