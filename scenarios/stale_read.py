@@ -11,6 +11,7 @@ import argparse
 import trio
 
 import workersim
+from workersim.viz import timeline
 
 
 async def scenario(seed: int) -> workersim.Simulation:
@@ -28,32 +29,13 @@ async def scenario(seed: int) -> workersim.Simulation:
     return sim
 
 
-def timeline(sim: workersim.Simulation) -> str:
-    """The history as a short text timeline, one line per operation."""
-    writes = {row["version"]: row for row in sim.history if row["op"] in ("put", "delete") and "error" not in row}
-    lines = [f"{'time':>7}  {'edge':<4}  operation"]
-    for row in sim.history:
-        shown = "(missing)" if row.get("value") is None else repr(row["value"])
-        note = ""
-        if row["op"] == "get":
-            seen = writes.get(row.get("version"))
-            if seen is not None:
-                note = f"  (sees write #{seen['id']})"
-            else:
-                missed = max((w for w in writes.values() if w["key"] == row["key"]), key=lambda w: w["id"])
-                arrives = sim.arrival(missed, row["edge"])
-                note = f"  <- stale: write #{missed['id']} reaches {row['edge']} at {arrives:.3f}s"
-        lines.append(f"{row['invoke']:>6.3f}s  {row['edge']:<4}  {row['op']} {row['key']!r} -> {shown}{note}")
-    return "\n".join(lines)
-
-
 def main() -> None:
     """Parse ``--seed`` and print the timeline."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7, help="the run's seed (default 7)")
     args = parser.parse_args()
     sim = workersim.run(scenario, args.seed)
-    print(timeline(sim))
+    print(timeline(sim.history, sim.arrival))
 
 
 if __name__ == "__main__":
