@@ -7,12 +7,10 @@ after the newer one. Run it with ``python scenarios/last_writer_wins.py [--seed 
 
 from __future__ import annotations
 
-import argparse
-
 import trio
+from _common import run_scenario
 
 import workersim
-from workersim.viz import timeline
 
 
 async def scenario(seed: int) -> workersim.Simulation:
@@ -34,11 +32,8 @@ async def scenario(seed: int) -> workersim.Simulation:
 
 
 def main() -> None:
-    """Parse ``--seed`` and print the timeline."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=7, help="the run's seed (default 7)")
-    sim = workersim.run(scenario, parser.parse_args().seed)
-    print(timeline(sim.history, sim.arrival))
+    """Run and show the timeline (``--seed N`` replays another run, ``--svg FILE`` draws it)."""
+    run_scenario(scenario, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

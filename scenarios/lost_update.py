@@ -6,12 +6,10 @@ wins, so after two increments the counter says 1. Run it with ``python scenarios
 
 from __future__ import annotations
 
-import argparse
-
 import trio
+from _common import run_scenario
 
 import workersim
-from workersim.viz import timeline
 
 
 async def increment(kv: workersim.KVNamespace) -> None:
@@ -34,11 +32,8 @@ async def scenario(seed: int) -> workersim.Simulation:
 
 
 def main() -> None:
-    """Parse ``--seed`` and print the timeline and the verdict."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=7, help="the run's seed (default 7)")
-    sim = workersim.run(scenario, parser.parse_args().seed)
-    print(timeline(sim.history, sim.arrival))
+    """Run, show the timeline, and say whether an increment was lost."""
+    sim = run_scenario(scenario, __doc__.splitlines()[0])
     final = sim.history[-1]["value"]
     print(f"\nTwo increments, final count {final}: {'one update was lost' if final == '1' else 'none lost'}.")
 

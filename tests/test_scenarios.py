@@ -36,3 +36,10 @@ def test_lost_update_loses_one_increment() -> None:
 @pytest.mark.parametrize("name", ["stale_read.py", "last_writer_wins.py", "lost_update.py"])
 def test_scenarios_replay_exactly_from_a_seed(name: str) -> None:
     assert run(name, "--seed", "3") == run(name, "--seed", "3")
+
+
+def test_scenarios_draw_a_space_time_diagram(tmp_path: Path) -> None:
+    svg = tmp_path / "run.svg"
+    out = run("last_writer_wins.py", "--svg", str(svg))
+    assert out.rstrip().endswith(f"space-time diagram: {svg}")
+    assert svg.read_text(encoding="utf-8").startswith("<svg")
