@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,3 +93,33 @@ def running_server(
     finally:
         stop.set()
         thread.join(timeout=30)
+
+
+@attrs.frozen
+class ApiProcess:
+    """A ``workersim api`` process and what its banner said."""
+
+    process: subprocess.Popen[str]
+    url: str
+    banner: str
+
+
+@contextmanager
+def api_process(*args: str, env: dict[str, str] | None = None) -> Iterator[ApiProcess]:
+    """Run ``workersim api --port 0 ARGS`` and wait (bounded) for its banner; stop it when the block ends."""
+    command = [sys.executable, "-m", "workersim.cli", "api", "--port", "0", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        banner = []
+        while not banner or banner[-1].strip():  # the banner's first paragraph ends with a blank line
+            try:
+                banner.append(lines.get(timeout=30))
+            except queue.Empty:
+                raise TimeoutError(f"workersim api printed no banner in 30 s (exit code {process.poll()})") from None
+        url = banner[0].split(" on ", 1)[1].strip().removesuffix("/client/v4")
+        yield ApiProcess(process, url, "".join(banner))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
