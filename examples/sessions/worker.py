@@ -4,12 +4,15 @@
     GET  /me     (with the cookie)  ->  200 {"user": ..., "seen": n}, or 401 if this edge has no such session
     POST /logout (with the cookie)  ->  200, the session deleted
 
-Each request bumps a "seen" counter with ``ctx.waitUntil``, so the response does not wait for the write.
+Each /me bumps a "seen" counter with ``ctx.waitUntil``, so the response does not wait for the write.
 
-The consistency lesson: KV reads your own writes only at the edge that wrote. A user who logs in at one
+The consistency lessons: KV reads your own writes only at the edge that wrote. A user who logs in at one
 location and whose next request is served by another (a different network, a moved phone) looks logged out
 until the session has propagated; logging out is eventually consistent too, so a deleted session keeps working
-at other edges for a while. Sessions that must be strongly consistent belong in a Durable Object.
+at other edges for a while. And never write the session itself back on a read: an edge that has not yet seen
+the logout would write the session again, later than the delete, and last-writer-wins would bring it back to
+life everywhere. That is why the counter lives under its own key. Sessions that must be strongly consistent
+belong in a Durable Object.
 """
 
 import json
@@ -35,7 +38,7 @@ async def fetch(request, env, ctx):
         if not isinstance(user, str) or not user:
             return Response.json({"error": 'send {"user": "name"}'}, status=400)
         sid = secrets.token_urlsafe(16)
-        await env.SESSIONS.put(f"session:{sid}", json.dumps({"user": user, "seen": 0}), expirationTtl=SESSION_TTL)
+        await env.SESSIONS.put(f"session:{sid}", json.dumps({"user": user}), expirationTtl=SESSION_TTL)
         cookie = f"session={sid}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={SESSION_TTL}"
         return Response.json({"user": user}, headers={"set-cookie": cookie})
     sid = session_id(request)
@@ -44,9 +47,10 @@ async def fetch(request, env, ctx):
         return Response.json({"error": "not logged in (at this edge)"}, status=401)
     if path == "/logout" and request.method == "POST":
         await env.SESSIONS.delete(f"session:{sid}")
+        await env.SESSIONS.delete(f"seen:{sid}")
         return Response.json({"logged_out": session["user"]})
     if path == "/me":
-        session["seen"] += 1
-        ctx.waitUntil(env.SESSIONS.put(f"session:{sid}", json.dumps(session), expirationTtl=SESSION_TTL))
-        return Response.json(session)
+        seen = int(await env.SESSIONS.get(f"seen:{sid}") or 0) + 1
+        ctx.waitUntil(env.SESSIONS.put(f"seen:{sid}", str(seen), expirationTtl=SESSION_TTL))
+        return Response.json({"user": session["user"], "seen": seen})
     return Response("try /login, /me or /logout\n", status=404)

@@ -1,0 +1,178 @@
+"""Worker requests per second: through ``sim.fetch``, and over loopback HTTP through ``workersim dev``.
+
+The handler does one KV get and one put. ``sim.fetch`` runs on virtual time, one client and 100 concurrent
+clients. The dev server is measured beside a plain hypercorn hello-world app (hypercorn's trio worker, the same
+client, connections and request count, in the same run): its ceiling on this machine; the ratio is what the
+simulation costs on top of serving HTTP at all. Each figure is the best of ``--repeat`` runs.
+
+    python benchmarks/requests.py [--requests 20000] [--http-requests 4000] [--connections 16] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import h11
+import trio
+
+import workersim
+from kv_ops import timed  # type: ignore[import-not-found]  # the sibling benchmark's concurrent timer
+
+EDGES = ("SFO", "LHR", "NRT")
+
+WORKER = '''
+from workers import Response
+
+
+async def fetch(request, env, ctx):
+    count = await env.KV.get("count")
+    await env.KV.put("count", "1" if count is None else str(int(count) + 1))
+    return Response("ok")
+'''
+
+HELLO = '''
+import sys, trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"5")]})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+config = Config()
+config.bind = [f"127.0.0.1:{sys.argv[1]}"]
+config.accesslog = None
+trio.run(serve, app, config)
+'''
+
+
+async def handler(request: workersim.Request, env: Any, ctx: Any) -> workersim.Response:
+    count = await env.KV.get("count")
+    await env.KV.put("count", "1" if count is None else str(int(count) + 1))
+    return workersim.Response("ok")
+
+
+def sim_fetch_rate(requests: int, clients: int) -> float:
+    """Requests per wall second through ``sim.fetch`` with ``clients`` concurrent callers."""
+
+    async def main() -> float:
+        sim = workersim.Simulation(edges=EDGES, kv_namespaces=("KV",), seed=1, worker=handler)
+        async with sim:
+            return await timed(clients, requests, lambda i: sim.fetch("https://bench.example/", edge=EDGES[i % 3]))
+
+    return workersim.run(main)
+
+
+async def http_client(port: int, requests: int, connections: int) -> float:
+    """Requests per second from ``connections`` keep-alive HTTP/1.1 connections (h11 over trio sockets)."""
+
+    async def connection(count: int) -> None:
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        conn = h11.Connection(h11.CLIENT)
+        async with stream:
+            for i in range(count):
+                edge = EDGES[i % 3].encode()
+                request = h11.Request(method="GET", target="/", headers=[("host", "bench"), ("x-workersim-edge", edge)])
+                await stream.send_all(conn.send(request) + conn.send(h11.EndOfMessage()))
+                while True:
+                    event = conn.next_event()
+                    if event is h11.NEED_DATA:
+                        conn.receive_data(await stream.receive_some(65536))
+                    elif isinstance(event, h11.Response) and event.status_code != 200:
+                        raise RuntimeError(f"the server answered {event.status_code}")
+                    elif isinstance(event, h11.EndOfMessage):
+                        break
+                conn.start_next_cycle()
+
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for _ in range(connections):
+            nursery.start_soon(connection, requests // connections)
+    return requests // connections * connections / (time.perf_counter() - start)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server(command: list[str], port: int) -> Iterator[None]:
+    """Run a server subprocess until it answers on ``port``; stop it afterwards."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{command} did not start") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def http_rate(command: Callable[[int], list[str]], requests: int, connections: int, repeat: int) -> float:
+    port = free_port()
+    with server(command(port), port):
+        trio.run(http_client, port, min(requests, 200), connections)  # warm up
+        return max(trio.run(http_client, port, requests, connections) for _ in range(repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20000, help="requests per sim.fetch run")
+    parser.add_argument("--http-requests", type=int, default=4000, help="requests per HTTP run")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent HTTP connections")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (the best counts)")
+    args = parser.parse_args()
+
+    rows = [
+        (f"sim.fetch, {clients} client{'s' * (clients > 1)}",
+         max(sim_fetch_rate(args.requests, clients) for _ in range(args.repeat)))
+        for clients in (1, 100)
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        worker = Path(folder) / "worker.py"
+        worker.write_text(WORKER)
+        hello = Path(folder) / "hello.py"
+        hello.write_text(HELLO)
+        dev = http_rate(lambda port: [sys.executable, "-m", "workersim.cli", "dev", str(worker), "--kv", "KV",
+                                      "--edges", ",".join(EDGES), "--port", str(port), "--quiet"],
+                        args.http_requests, args.connections, args.repeat)
+        ceiling = http_rate(lambda port: [sys.executable, str(hello), str(port)],
+                            args.http_requests, args.connections, args.repeat)
+    rows += [(f"workersim dev over HTTP, {args.connections} connections", dev),
+             (f"hypercorn hello world over HTTP, {args.connections} connections", ceiling)]
+
+    width = max(len(name) for name, _ in rows)
+    print(f"{'what':<{width}}  {'requests/s':>11}")
+    for name, rate in rows:
+        print(f"{name:<{width}}  {rate:>11,.0f}")
+    print(f"{'dev server / hello-world ceiling':<{width}}  {dev / ceiling:>11.2f}")
+
+
+if __name__ == "__main__":
+    main()
