@@ -103,6 +103,12 @@ class ApiProcess:
     url: str
     banner: str
 
+    def stop(self) -> str:
+        """Stop the server; what it logged."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        return self.process.stderr.read()  # type: ignore[union-attr]
+
 
 @contextmanager
 def api_process(*args: str, env: dict[str, str] | None = None) -> Iterator[ApiProcess]:
@@ -113,7 +119,7 @@ def api_process(*args: str, env: dict[str, str] | None = None) -> Iterator[ApiPr
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
     try:
         banner = []
-        while not banner or banner[-1].strip():  # the banner's first paragraph ends with a blank line
+        while not banner or "wrangler kv namespace list" not in banner[-1]:  # the banner's last line
             try:
                 banner.append(lines.get(timeout=30))
             except queue.Empty:
