@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import re
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import attrs
@@ -53,7 +54,7 @@ class RunningServer:
         return trio.from_thread.run(self.sim.apply, action, trio_token=self._trio_token)
 
 
-@contextmanager
+@contextlib.contextmanager
 def running_server(
     sim: Simulation | None = None, *, other_account: bool = False, bulk_body_limit: int | None = None
 ) -> Iterator[RunningServer]:
@@ -110,22 +111,28 @@ class ApiProcess:
         return self.process.stderr.read()  # type: ignore[union-attr]
 
 
-@contextmanager
-def api_process(*args: str, env: dict[str, str] | None = None) -> Iterator[ApiProcess]:
-    """Run ``workersim api --port 0 ARGS`` and wait (bounded) for its banner; stop it when the block ends."""
-    command = [sys.executable, "-m", "workersim.cli", "api", "--port", "0", *args]
+@contextlib.contextmanager
+def workersim_process(*args: str, env: dict[str, str] | None = None) -> Iterator[ApiProcess]:
+    """Run ``workersim ARGS`` (``api`` or ``dev``, on port 0) and wait (bounded) for its banner, which ends with
+    the REST API's wrangler example; stop it when the block ends."""
+    command = [sys.executable, "-m", "workersim.cli", *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
     try:
         banner = []
-        while not banner or "wrangler kv namespace list" not in banner[-1]:  # the banner's last line
+        while not banner or "wrangler kv namespace list" not in banner[-1]:
             try:
                 banner.append(lines.get(timeout=30))
             except queue.Empty:
-                raise TimeoutError(f"workersim api printed no banner in 30 s (exit code {process.poll()})") from None
-        url = banner[0].split(" on ", 1)[1].strip().removesuffix("/client/v4")
+                raise TimeoutError(f"workersim printed no banner in 30 s (exit code {process.poll()})") from None
+        url = re.search(r"http://[0-9.]+:[0-9]+", banner[0]).group(0)  # type: ignore[union-attr]
         yield ApiProcess(process, url, "".join(banner))
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def api_process(*args: str, env: dict[str, str] | None = None) -> contextlib.AbstractContextManager[ApiProcess]:
+    """``workersim api --port 0 ARGS``, as ``workersim_process`` runs it."""
+    return workersim_process("api", "--port", "0", *args, env=env)

@@ -1,4 +1,5 @@
-"""``workersim api``: serve the Cloudflare v4 KV REST API alone, over a simulation on the real clock."""
+"""``workersim api``: serve the Cloudflare v4 KV REST API alone, over a simulation on the real clock; and
+``ApiMount``, which serves it beside another app (the dev server's worker)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,22 @@ import os
 import secrets
 import sys
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import attrs
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
 from ..core.limits import Limits
 from ..sim.simulation import Simulation
-from .rest import RestApp
+from ._asgi import Receive, Scope, Send
+from .rest import API_PREFIX, RestApp
 
 ACCOUNT_ENV = "WORKERSIM_ACCOUNT_ID"
 TOKEN_ENV = "WORKERSIM_API_TOKEN"
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def hypercorn_config(host: str, port: int) -> Config:
@@ -34,20 +39,47 @@ def hypercorn_config(host: str, port: int) -> Config:
 
 
 async def serve(
-    app: Any, config: Config, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
+    app: ASGIApp, config: Config, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
 ) -> None:
     """Serve the ASGI ``app`` with hypercorn's trio worker until cancelled; ``task_status`` gets the bound URLs."""
     await hypercorn_serve(app, config, task_status=task_status)
 
 
-def _banner(url: str, account: str, token: str | None) -> str:
-    base = f"{url}/client/v4"
-    shown = token or "<your token>"
-    lines = [
-        f"workersim api: the Cloudflare v4 KV REST API on {base}",
+@attrs.frozen
+class Credentials:
+    """The account id and token the REST API serves; ``generated`` when the token was made up here (and so
+    must be shown to the user)."""
+
+    account: str
+    token: str = attrs.field(repr=False)
+    generated: bool = False
+
+    @classmethod
+    def resolve(
+        cls, account: str | None = None, token: str | None = None, environ: Mapping[str, str] = os.environ
+    ) -> Credentials:
+        """The given values, else ``$WORKERSIM_ACCOUNT_ID`` and ``$WORKERSIM_API_TOKEN``, else a random account
+        id and a generated token."""
+        chosen = token or environ.get(TOKEN_ENV)
+        return cls(
+            account or environ.get(ACCOUNT_ENV) or secrets.token_hex(16),
+            chosen or secrets.token_urlsafe(24),
+            generated=not chosen,
+        )
+
+
+def describe(base: str, credentials: Credentials) -> str:
+    """How to reach the API at ``base`` (``http://host:port/client/v4``): the account, the token when it was
+    generated (never a token the user chose), and ready-to-paste examples for curl, the SDK and wrangler."""
+    account = credentials.account
+    shown = credentials.token if credentials.generated else "<your token>"
+    token_line = (
+        f"  API token:  {credentials.token}  (generated for this run; set {TOKEN_ENV} to choose one)"
+        if credentials.generated else "  API token:  the one you chose (not shown)"
+    )
+    return "\n".join([
         f"  account id: {account}",
-        f"  API token:  {token}  (generated for this run; set --token or {TOKEN_ENV} to choose one)"
-        if token else f"  API token:  as given by --token or {TOKEN_ENV}",
+        token_line,
         "",
         "curl:",
         f'  curl -H "Authorization: Bearer {shown}" {base}/accounts/{account}/storage/kv/namespaces',
@@ -58,30 +90,47 @@ def _banner(url: str, account: str, token: str | None) -> str:
         "wrangler:",
         f"  CLOUDFLARE_API_BASE_URL={base} CLOUDFLARE_API_TOKEN={shown} CLOUDFLARE_ACCOUNT_ID={account} "
         "npx wrangler kv namespace list",
-    ]
-    return "\n".join(lines)
+    ])
 
 
-async def run_api(args: argparse.Namespace, account: str, token: str, generated: bool) -> None:
+class ApiMount:
+    """An ASGI app that serves the REST API under ``/client/v4/`` and everything else with ``app`` (the dev
+    server's worker), over the same simulation."""
+
+    def __init__(self, app: ASGIApp, sim: Simulation, credentials: Credentials) -> None:
+        self.app = app
+        self.api = RestApp.for_simulation(sim, credentials.account, credentials.token)
+        self.credentials = credentials
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
+        if scope["type"] == "http" and path.startswith(API_PREFIX.encode("ascii")):
+            await self.api(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def describe(self, url: str) -> str:
+        """The REST API part of the server's banner, for the server at ``url``."""
+        return f"  Cloudflare v4 KV REST API on {url}/client/v4\n" + describe(f"{url}/client/v4", self.credentials)
+
+
+async def run_api(args: argparse.Namespace, credentials: Credentials) -> None:
     """Run a simulation on the real clock and serve the REST API over it until interrupted."""
     # Virtual time 0 is now, so absolute expirations that clients compute from their clocks mean what they say.
     sim = Simulation(seed=args.seed, limits=Limits(namespaces=args.max_namespaces), start_time=time.time())
-    app = RestApp.for_simulation(sim, account, token)
+    app = RestApp.for_simulation(sim, credentials.account, credentials.token)
     async with sim, trio.open_nursery() as nursery:
         binds = await nursery.start(serve, app, hypercorn_config(args.host, args.port))
-        print(_banner(binds[0], account, token if generated else None), flush=True)
+        base = f"{binds[0]}/client/v4"
+        print(f"workersim api: the Cloudflare v4 KV REST API on {base}\n{describe(base, credentials)}", flush=True)
 
 
 def _command(args: argparse.Namespace) -> int:
-    account = args.account or os.environ.get(ACCOUNT_ENV) or secrets.token_hex(16)
-    token = args.token or os.environ.get(TOKEN_ENV)
-    generated = token is None
-    if token is None:
-        token = secrets.token_urlsafe(24)
+    credentials = Credentials.resolve(args.account, args.token)
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     try:
-        trio.run(run_api, args, account, token, generated)
+        trio.run(run_api, args, credentials)
     except KeyboardInterrupt:
         pass
     return 0

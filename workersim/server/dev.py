@@ -26,6 +26,7 @@ from hypercorn.trio import serve
 from ..core.delays import FixedDelay
 from ..runtime import CONFIG_NAMES, ConfigError, Request, find_config
 from ..sim.simulation import DEFAULT_EDGES, Simulation
+from .api import ApiMount, Credentials
 
 EDGE_HEADER = "x-workersim-edge"
 """The request header that picks the serving edge (its value is an edge name, e.g. ``LHR``)."""
@@ -198,7 +199,7 @@ def hypercorn_config(options: DevOptions) -> Config:
 async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0) -> None:
     """Serve ``sim``'s worker until SIGINT or SIGTERM, then stop taking requests and give waitUntil work ``grace``
     real seconds to finish before cancelling it."""
-    app = WorkerApp(sim)
+    app = ApiMount(WorkerApp(sim), sim, Credentials.resolve())  # the REST API under /client/v4/, the worker elsewhere
     with trio.CancelScope() as scope:
         async with sim:
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -210,7 +211,7 @@ async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0)
 
                 async with trio.open_nursery() as nursery:
                     binds = await nursery.start(_serve, app, hypercorn_config(options), shutdown_trigger)
-                    print(_banner(sim, options, binds[0]), flush=True)
+                    print(_banner(sim, options, binds[0]) + "\n" + app.describe(binds[0]), flush=True)
             # Hypercorn has stopped; leaving `async with sim` waits for waitUntil work, for `grace` at most.
             scope.deadline = trio.current_time() + grace * options.time_scale
     if scope.cancelled_caught:
@@ -218,7 +219,7 @@ async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0)
 
 
 async def _serve(
-    app: WorkerApp, config: Config, shutdown_trigger: Callable[[], Awaitable[None]],
+    app: ApiMount, config: Config, shutdown_trigger: Callable[[], Awaitable[None]],
     *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     await serve(app, config, shutdown_trigger=shutdown_trigger, task_status=task_status)
