@@ -156,6 +156,25 @@ async def test_failing_wait_until_work_is_reported_and_changes_nothing_else(auto
     ]
 
 
+async def test_wait_until_work_is_cancelled_30_seconds_after_the_response(autojump_clock: trio.abc.Clock) -> None:
+    async def slow(env: Any) -> None:
+        await trio.sleep(29)
+        await env.KV.put("within", "limit")
+        await trio.sleep_forever()
+
+    async def worker(request: Request, env: Any, ctx: Any) -> Response:
+        await trio.sleep(1)
+        ctx.waitUntil(slow(env))
+        return Response("ok")
+
+    async with make(worker) as sim:
+        await sim.fetch("https://example.com/")
+    assert trio.current_time() == 31.0
+    assert [row["key"] for row in sim.history if row["op"] == "put"] == ["within"]
+    [error] = sim.worker_errors
+    assert isinstance(error.error, TimeoutError) and "30 s after the response" in str(error)
+
+
 async def test_wait_until_refuses_what_cannot_be_awaited(autojump_clock: trio.abc.Clock) -> None:
     async def worker(request: Request, env: Any, ctx: Any) -> Response:
         ctx.waitUntil("not awaitable")

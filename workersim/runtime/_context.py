@@ -22,8 +22,8 @@ class ExecutionContext:
     Work added while the handler runs starts once the response is returned; work added later (from other
     waitUntil work, say) starts at once. Work added by several tasks of one handler starts in the order of those
     tasks' stable identities, not in the order trio happened to run them, so runs stay reproducible. Leaving
-    ``async with sim`` waits for all of it; work that raises is reported in ``sim.worker_errors`` and does not
-    change the response.
+    ``async with sim`` waits for all of it. Work that raises, or still runs 30 virtual seconds after the response
+    (when Cloudflare cancels it), is reported in ``sim.worker_errors`` and does not change the response.
     """
 
     request: str

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("workersim.runtime")
 
+WAIT_UNTIL_LIMIT = 30.0
+"""Seconds that waitUntil work may run after the response; Cloudflare cancels it then."""
+
 
 @attrs.frozen
 class WorkerError:
@@ -119,7 +122,8 @@ class Dispatcher:
             ROW_TAGS.reset(token)
         response.headers.set("cf-ray", f"{ray}-{edge}")
         await self.sim.apply(lambda now: self._respond(now, ray, start, edge, response, failure))
-        ctx.start(lambda work: self._spawn_work(work, ray, edge))
+        deadline = trio.current_time() + WAIT_UNTIL_LIMIT
+        ctx.start(lambda work: self._spawn_work(work, ray, edge, deadline))
         return response
 
     def _arrive(self, now: int, request: Request, edge: str) -> tuple[str, int]:
@@ -137,17 +141,23 @@ class Dispatcher:
             row["error"] = f"{type(failure).__name__}: {failure}"
         self.sim.history.append(row)
 
-    def _spawn_work(self, work: Awaitable[Any], ray: str, edge: str) -> None:
+    def _spawn_work(self, work: Awaitable[Any], ray: str, edge: str, deadline: float) -> None:
         if self._nursery is None:
             raise RuntimeError("waitUntil work cannot start: the simulation is not running")
-        self._nursery.start_soon(self._run_work, work, ray, edge, name=f"waitUntil of request {ray}")
+        self._nursery.start_soon(self._run_work, work, ray, edge, deadline, name=f"waitUntil of request {ray}")
 
-    async def _run_work(self, work: Awaitable[Any], ray: str, edge: str) -> None:
+    async def _run_work(self, work: Awaitable[Any], ray: str, edge: str, deadline: float) -> None:
         ROW_TAGS.set({"request": ray})
         try:
-            await work
+            with trio.move_on_at(deadline) as limit:
+                await work
         except Exception as error:  # reported, as Cloudflare logs a failed waitUntil promise; the rest goes on
             self._report(ray, edge, "waitUntil", error)
+            return
+        if limit.cancelled_caught:
+            late = TimeoutError(f"waitUntil work was still running {WAIT_UNTIL_LIMIT:g} s after the response, so it "
+                                "was cancelled (Cloudflare's limit)")
+            self._report(ray, edge, "waitUntil", late)
 
     def _report(self, ray: str, edge: str, phase: str, error: Exception) -> None:
         text = "".join(traceback.format_exception(error))
