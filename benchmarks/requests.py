@@ -23,9 +23,9 @@ from typing import Any
 
 import h11
 import trio
+from kv_ops import timed  # type: ignore[import-not-found]  # the sibling benchmark's concurrent timer
 
 import workersim
-from kv_ops import timed  # type: ignore[import-not-found]  # the sibling benchmark's concurrent timer
 
 EDGES = ("SFO", "LHR", "NRT")
 

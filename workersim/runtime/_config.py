@@ -84,7 +84,8 @@ def _parse(file: Path, text: str) -> Any:
         try:
             return json.loads(strip_jsonc(text))
         except json.JSONDecodeError as error:
-            raise ConfigError(f"{file}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+            where = f"line {error.lineno}, column {error.colno}"
+            raise ConfigError(f"{file}: invalid JSON at {where}: {error.msg}") from None
     raise ConfigError(f"{file}: a wrangler configuration is a .toml, .jsonc or .json file")
 
 

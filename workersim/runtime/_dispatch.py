@@ -134,7 +134,9 @@ class Dispatcher:
                                  "url": request.url, "invoke": now / 1000, "complete": now / 1000})
         return ray, now
 
-    def _respond(self, now: int, ray: str, start: int, edge: str, response: Response, failure: Exception | None) -> None:
+    def _respond(
+        self, now: int, ray: str, start: int, edge: str, response: Response, failure: Exception | None
+    ) -> None:
         row: dict[str, Any] = {"edge": edge, "op": "response", "request": ray, "status": response.status,
                                "invoke": start / 1000, "complete": now / 1000}
         if failure is not None:

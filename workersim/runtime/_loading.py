@@ -87,7 +87,9 @@ def _from_class(cls: type) -> Worker:
             "(from workers import WorkerEntrypoint, or workersim.WorkerEntrypoint)"
         )
     if not callable(getattr(cls, "fetch", None)):
-        raise TypeError(f"the worker class {cls.__qualname__} has no fetch method: add `async def fetch(self, request)`")
+        raise TypeError(
+            f"the worker class {cls.__qualname__} has no fetch method: add `async def fetch(self, request)`"
+        )
 
     def call(request: Request, env: Any, ctx: ExecutionContext) -> Any:
         return cls(ctx, env).fetch(request)
