@@ -140,3 +140,10 @@ def failure(error: ApiError) -> Reply:
     }
     extra = tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in error.headers)
     return Reply(error.status, _dumps(envelope), (JSON, *extra))
+
+
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Answer an ASGI lifespan scope: nothing to set up or tear down, so acknowledge startup and shutdown."""
+    while (await receive())["type"] != "lifespan.shutdown":
+        await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import KVError
 from ._accounts import Account, Accounts, Namespace, binding_namespace_id
-from ._asgi import ClientGone, Receive, Reply, Request, Scope, Send, failure, success
+from ._asgi import ClientGone, Receive, Reply, Request, Scope, Send, failure, lifespan, success
 from ._errors import BAD_REQUEST, METHOD_NOT_ALLOWED, NO_ROUTE, ApiError, bad_request, from_kv
 from ._kv_api import SMALL_BODY, Call, KVEndpoints
 
@@ -73,7 +73,7 @@ class RestApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
 
@@ -195,13 +195,3 @@ def _shown_path(scope: Scope) -> str:
     # The raw (still percent-encoded) path, without the query string.
     raw = scope.get("raw_path") or scope["path"].encode("utf-8")
     return raw.decode("latin-1")
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
