@@ -26,6 +26,8 @@ class ClientGone(Exception):
 
 @attrs.define
 class _BodyProgress:
+    """Whether a request's body has been read to its end (the one mutable part of a request)."""
+
     read: bool = False
 
 
