@@ -84,28 +84,36 @@ async def http_client(port: int, requests: int, connections: int) -> float:
     """Requests per second from ``connections`` keep-alive HTTP/1.1 connections (h11 over trio sockets)."""
 
     async def connection(count: int) -> None:
-        stream = await trio.open_tcp_stream("127.0.0.1", port)
-        conn = h11.Connection(h11.CLIENT)
-        async with stream:
-            for i in range(count):
-                edge = EDGES[i % 3].encode()
-                request = h11.Request(method="GET", target="/", headers=[("host", "bench"), ("x-workersim-edge", edge)])
-                await stream.send_all(conn.send(request) + conn.send(h11.EndOfMessage()))
-                while True:
-                    event = conn.next_event()
-                    if event is h11.NEED_DATA:
-                        conn.receive_data(await stream.receive_some(65536))
-                    elif isinstance(event, h11.Response) and event.status_code != 200:
-                        raise RuntimeError(f"the server answered {event.status_code}")
-                    elif isinstance(event, h11.EndOfMessage):
-                        break
-                conn.start_next_cycle()
+        sent = 0
+        while sent < count:  # hypercorn closes a connection after 1000 requests (keep_alive_max_requests)
+            stream = await trio.open_tcp_stream("127.0.0.1", port)
+            conn = h11.Connection(h11.CLIENT)
+            async with stream:
+                while sent < count and conn.our_state is h11.IDLE:
+                    headers = [("host", "bench"), ("x-workersim-edge", EDGES[sent % 3])]
+                    request = conn.send(h11.Request(method="GET", target="/", headers=headers))
+                    await stream.send_all(request + conn.send(h11.EndOfMessage()))
+                    await _read_response(stream, conn)
+                    sent += 1
+                    if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+                        conn.start_next_cycle()
 
     start = time.perf_counter()
     async with trio.open_nursery() as nursery:
         for _ in range(connections):
             nursery.start_soon(connection, requests // connections)
     return requests // connections * connections / (time.perf_counter() - start)
+
+
+async def _read_response(stream: trio.SocketStream, conn: h11.Connection) -> None:
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            conn.receive_data(await stream.receive_some(65536))
+        elif isinstance(event, h11.Response) and event.status_code != 200:
+            raise RuntimeError(f"the server answered {event.status_code}")
+        elif isinstance(event, h11.EndOfMessage):
+            return
 
 
 def free_port() -> int:
