@@ -130,15 +130,16 @@ class Dispatcher:
         self._requests += 1
         key = f"{self.sim.seed}/{self._requests}".encode()
         ray = hashlib.blake2b(key, digest_size=8).hexdigest()
-        self.sim.history.append({"edge": edge, "op": "fetch", "request": ray, "method": request.method,
+        # "id" first, as the binding's rows have it: History.append numbers it in place rather than copying.
+        self.sim.history.append({"id": None, "edge": edge, "op": "fetch", "request": ray, "method": request.method,
                                  "url": request.url, "invoke": now / 1000, "complete": now / 1000})
         return ray, now
 
     def _respond(
         self, now: int, ray: str, start: int, edge: str, response: Response, failure: Exception | None
     ) -> None:
-        row: dict[str, Any] = {"edge": edge, "op": "response", "request": ray, "status": response.status,
-                               "invoke": start / 1000, "complete": now / 1000}
+        row: dict[str, Any] = {"id": None, "edge": edge, "op": "response", "request": ray,
+                               "status": response.status, "invoke": start / 1000, "complete": now / 1000}
         if failure is not None:
             row["error"] = f"{type(failure).__name__}: {failure}"
         self.sim.history.append(row)
