@@ -70,16 +70,23 @@ def request(method: str, path: str, body: bytes = b"") -> bytes:
     return head.encode("ascii") + body
 
 
+async def _receive(stream: trio.SocketStream, buffer: bytearray) -> None:
+    chunk = await stream.receive_some(65536)
+    if not chunk:
+        raise EOFError("the server closed the connection")
+    buffer += chunk
+
+
 async def exchange(stream: trio.SocketStream, data: bytes, buffer: bytearray) -> tuple[int, bytes]:
     """Send one request and read its response (status, body); leftovers stay in ``buffer``."""
     await stream.send_all(data)
     while (end := buffer.find(b"\r\n\r\n")) < 0:
-        buffer += await stream.receive_some(65536)
+        await _receive(stream, buffer)
     head = bytes(buffer[:end])
     length = int(_LENGTH.search(head).group(1))  # type: ignore[union-attr]
     start = end + 4
     while len(buffer) < start + length:
-        buffer += await stream.receive_some(65536)
+        await _receive(stream, buffer)
     body = bytes(buffer[start : start + length])
     del buffer[: start + length]
     return int(head[9:12]), body
@@ -92,16 +99,20 @@ async def load(host: str, port: int, make: Callable[[int, int], bytes], connecti
 
     async def connection(c: int) -> None:
         nonlocal done
-        stream = await trio.open_tcp_stream(host, port)
-        buffer = bytearray()
         i = 0
-        async with stream:
-            while trio.current_time() < deadline:
-                status, body = await exchange(stream, make(c, i), buffer)
-                if status != 200:
-                    raise RuntimeError(f"status {status}: {body[:200]!r}")
-                i += 1
-                done += 1
+        while trio.current_time() < deadline:
+            # Hypercorn closes a keep-alive connection after 1000 requests: then open another one.
+            async with await trio.open_tcp_stream(host, port) as stream:
+                buffer = bytearray()
+                try:
+                    while trio.current_time() < deadline:
+                        status, body = await exchange(stream, make(c, i), buffer)
+                        if status != 200:
+                            raise RuntimeError(f"status {status}: {body[:200]!r}")
+                        i += 1
+                        done += 1
+                except EOFError:
+                    continue
 
     start = time.perf_counter()
     async with trio.open_nursery() as nursery:
