@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -10,6 +11,12 @@ def absolute_url(url: object, what: str) -> str:
     absolute ``http``/``https`` URL (a Worker has no base URL to resolve a relative one against)."""
     if not isinstance(url, str):
         raise TypeError(f"{what} needs a URL string, got {type(url).__name__} {url!r}")
+    return _normalise(url, what)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalise(url: str, what: str) -> str:
+    # Cached: a worker is usually asked for the same few URLs again and again, and parsing is the costly part.
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname
