@@ -173,6 +173,9 @@ def build_simulation(options: DevOptions) -> Simulation:
         "seed": options.seed,
         "max_delay": options.max_delay,
         "delays": None if options.delay is None else FixedDelay(options.delay),
+        # Virtual time 0 is now: the server runs on the real clock, and absolute expirations a worker or a client
+        # computes from its own clock then mean what they say.
+        "start_time": time.time(),
     }
     if Path(target).suffix == ".py":
         return Simulation(kv_namespaces=options.kv, worker=target, **settings)
