@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -238,3 +242,8 @@ def test_same_seed_and_requests_give_the_same_history() -> None:
     assert run_workload(11) == first
     assert run_workload(12) != first
     assert '"op":"response"' in first and '"request":' in first
+    # Another process with another hash seed replays it byte for byte.
+    script = "from test_runtime_dispatch import run_workload; print(run_workload(11), end='')"
+    other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60,
+                           cwd=Path(__file__).parent, env={**os.environ, "PYTHONHASHSEED": "12345"})
+    assert other.stdout == first
