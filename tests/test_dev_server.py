@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORTENER = ROOT / "examples" / "url_shortener" / "worker.py"
-DELAY, SCALE = 5.0, 10.0  # a write takes 5 simulated seconds to propagate: half a real second
+DELAY, SCALE = 8.0, 10.0  # a write takes 8 simulated seconds to propagate: 0.8 real seconds
 
 
 def free_port() -> int:
