@@ -26,21 +26,13 @@ from hypercorn.trio import serve
 from ..core.delays import FixedDelay
 from ..runtime import CONFIG_NAMES, ConfigError, Request, find_config
 from ..sim.simulation import DEFAULT_EDGES, Simulation
+from ._asgi import ClientGone, Receive, Scope, Send, lifespan
 from .api import ApiMount, Credentials
 
 EDGE_HEADER = "x-workersim-edge"
 """The request header that picks the serving edge (its value is an edge name, e.g. ``LHR``)."""
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
 log = logging.getLogger("workersim.dev")
-
-
-class ClientGone(Exception):
-    """The client disconnected before its request body arrived."""
 
 
 class WorkerApp:
@@ -59,7 +51,7 @@ class WorkerApp:
         if scope["type"] == "http":
             await self._http(scope, receive, send)
         elif scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
         else:
             await send({"type": "websocket.close", "code": 1003, "reason": "workersim dev serves HTTP only"})
 
@@ -129,16 +121,6 @@ async def _send(send: Send, status: int, headers: list[tuple[str, str]], body: b
     raw.append((b"content-length", str(len(body)).encode("ascii")))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 @attrs.frozen
