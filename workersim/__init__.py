@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .core import DefaultDelay, DelayModel, FixedDelay, History, KVError, Limits, UniformDelay
+from .core import DefaultDelay, DelayModel, EdgeCache, Faults, FixedDelay, History, KVError, Limits, UniformDelay
 
 if TYPE_CHECKING:
     from .kv import KVNamespace, ReadableStream
@@ -69,8 +69,10 @@ __all__ = [
     "ConfigError",
     "DefaultDelay",
     "DelayModel",
+    "EdgeCache",
     "Env",
     "ExecutionContext",
+    "Faults",
     "FixedDelay",
     "Headers",
     "History",

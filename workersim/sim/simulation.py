@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
+from ..core.cache import EdgeCache
 from ..core.delays import DefaultDelay, DelayModel
+from ..core.faults import Faults
 from ..core.history import History
 from ..core.limits import Limits
 from ..core.replicas import Cluster
@@ -101,6 +103,9 @@ class Simulation:
     Use it as ``async with sim:``; virtual time 0 is the moment it is entered. Under trio's ``MockClock``
     (``workersim.run`` or pytest-trio's ``autojump_clock``) simulated hours pass in wall-clock milliseconds, and
     the same seed always gives the same history.
+
+    By default writes propagate to the other edges within ``max_delay`` (the ``delays`` model says when);
+    ``edge_cache=workersim.EdgeCache()`` switches to today's model of a central store and per-edge caches.
     """
 
     def __init__(
@@ -114,6 +119,7 @@ class Simulation:
         worker: Any = None,
         limits: Limits | None = None,
         start_time: float = DEFAULT_START_TIME,
+        edge_cache: EdgeCache | None = None,
         vars: Mapping[str, Any] | None = None,  # noqa: A002 - wrangler's name
     ) -> None:
         self.edges = _edges(edges)
@@ -133,6 +139,8 @@ class Simulation:
             raise ValueError(f"the delay model {delays!r} can exceed max_delay={max_delay} s (up to {bound} s)")
         if isinstance(start_time, bool) or not isinstance(start_time, int | float) or not math.isfinite(start_time):
             raise ValueError(f"start_time must be UNIX seconds, got {start_time!r}")
+        if edge_cache is not None and not isinstance(edge_cache, EdgeCache):
+            raise TypeError(f"edge_cache must be a workersim.EdgeCache, got {edge_cache!r}")
         self.limits = Limits() if limits is None else limits
         if not isinstance(self.limits, Limits):
             raise TypeError(f"limits must be a workersim.Limits, got {limits!r}")
@@ -147,6 +155,7 @@ class Simulation:
             delays=delays,
             max_ms=round(max_delay * 1000),
             epoch_ms=round(start_time * 1000),
+            cache=edge_cache,
         )
         self.history = History()
         self._envs: dict[str, Env] = {}
@@ -220,6 +229,12 @@ class Simulation:
             bindings = {**self.vars, **{name: KVNamespace(self, name, edge) for name in self.kv_namespaces}}
             env = self._envs[edge] = Env(edge, bindings)
         return env
+
+    @property
+    def faults(self) -> Faults:
+        """The faults switched on (all off by default): ``sim.faults.write_rate_limit = True`` makes a second
+        write to a key within a second fail with 429; ``sim.faults.central_outage = True`` fails every write."""
+        return self.cluster.faults
 
     def partition(self, edges: Iterable[str]) -> None:
         """Cut ``edges`` off from the rest from now on; their writes and the others' are held until the heal."""
