@@ -93,3 +93,23 @@ async def test_calls_from_many_tasks_complete_at_the_right_virtual_time(autojump
             for i in range(100):
                 nursery.start_soon(task, i)
     assert finished == {i: float(i % 5) for i in range(100)}
+
+
+async def test_tasks_spawned_by_an_applied_call_belong_to_the_caller(autojump_clock: trio.abc.Clock) -> None:
+    # An action runs inside whichever task leads the batch; what it spawns must still be numbered as the
+    # calling task's child, or where its calls fall among the others would depend on trio's scheduling.
+    async with make() as sim:
+        kv = sim.env("SFO").KV
+        async with trio.open_nursery() as nursery:
+
+            async def caller(i: int) -> None:
+                def spawn(now: int) -> None:
+                    nursery.start_soon(kv.put, f"spawned{i}", "x")
+
+                await trio.sleep(1)
+                await sim.apply(spawn)
+                await kv.put(f"own{i}", "x")  # lands in the same batch as the spawned puts
+
+            for i in range(10):
+                nursery.start_soon(caller, i)
+    assert [row["key"] for row in sim.history] == [k for i in range(10) for k in (f"own{i}", f"spawned{i}")]

@@ -97,11 +97,14 @@ class Conductor:
             batch.sort(key=_Turn.sort_key)
         now = self._now()
         self._before_batch(now)
+        identities = self._identities
         for turn in batch:
+            identities.acting_for = turn.task
             try:
                 turn.result = outcome.Value(turn.action(now))
             except BaseException as error:  # handed to the caller, which raises it as its own
                 turn.result = outcome.Error(error)
+        identities.acting_for = None
         me = current_task()
         for turn in batch:
             if turn.task is not me:

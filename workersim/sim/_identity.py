@@ -22,10 +22,13 @@ class TaskIdentities(trio.abc.Instrument):
     def __init__(self) -> None:
         self._ids: dict[Task, Identity] = {}
         self._children: dict[Task, int] = {}
+        self.acting_for: Task | None = None
+        """While the conductor applies a call on behalf of a parked task, that task: what the call spawns is
+        counted as spawned by it, not by whichever task happens to lead the batch."""
 
     def task_spawned(self, task: Task) -> None:
         """Give a new task the next child number of the task spawning it."""
-        parent = _spawner(task)
+        parent = self.acting_for or _spawner(task)
         if parent is None:
             self._ids[task] = ()
             return
