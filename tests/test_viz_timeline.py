@@ -37,3 +37,19 @@ def test_a_history_from_a_file_renders_without_arrival_times() -> None:
     lines = timeline(rows).splitlines()
     assert lines[2].endswith("<- stale: missed write #0")
     assert lines[3].endswith("put '' -> TypeError: Key name cannot be empty.")
+
+
+async def test_requests_and_the_kv_calls_they_made_are_linked(autojump_clock: trio.abc.Clock) -> None:
+    async def fetch(request: workersim.Request, env: workersim.Env, ctx: object) -> workersim.Response:
+        await env.KV.put("k", "v")
+        return workersim.Response("ok", status=201)
+
+    sim = workersim.Simulation(edges=("SFO",), kv_namespaces=("KV",), worker=fetch)
+    async with sim:
+        await sim.fetch("https://example.com/x", edge="SFO", method="POST")
+    request = sim.history[0]["request"]
+    assert timeline(sim.history).splitlines()[1:] == [
+        f"  0.000s  SFO      request {request}: POST https://example.com/x",
+        f"  0.000s  SFO      put 'k' = 'v'  (write #1)  [request {request}]",
+        f"  0.000s  SFO      request {request}: response 201",
+    ]

@@ -11,6 +11,7 @@ Arrival = Callable[[Row, str], float | None]
 
 _WRITES = ("put", "delete")
 _READS = ("get", "getWithMetadata")
+_REQUEST_OPS = ("fetch", "response")
 
 
 def _shown(value: Any) -> str:
@@ -27,7 +28,10 @@ def timeline(history: Iterable[Row], arrival: Arrival | None = None) -> str:
     by_version: dict[tuple[str, Any], Row] = {}
     latest: dict[tuple[str, str], Row] = {}
     for row in history:
-        lines.append(f"{row['invoke']:>7.3f}s  {row['edge']:<7}  {_describe(row, by_version, latest, arrival)}")
+        text = _describe(row, by_version, latest, arrival)
+        if "request" in row and row["op"] not in _REQUEST_OPS:
+            text += f"  [request {row['request']}]"
+        lines.append(f"{row['invoke']:>7.3f}s  {row['edge']:<7}  {text}")
         if row["op"] in _WRITES and "error" not in row:
             by_version[row.get("ns", ""), row.get("version")] = row
             latest[row.get("ns", ""), row["key"]] = row
@@ -43,6 +47,10 @@ def _describe(row: Row, by_version: dict[tuple[str, Any], Row], latest: dict[tup
         return f"put {row['key']!r} = {row['value']!r}  (write #{row['id']})"
     if op == "delete":
         return f"delete {row['key']!r}  (write #{row['id']})"
+    if op == "fetch":
+        return f"request {row.get('request')}: {row.get('method', 'GET')} {row.get('url', '')}"
+    if op == "response":
+        return f"request {row.get('request')}: response {row.get('status')}"
     if op == "list":
         return f"list prefix={row.get('prefix', '')!r} -> {row.get('value')}"
     if op not in _READS or "key" not in row:
