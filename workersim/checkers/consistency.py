@@ -6,7 +6,7 @@ may lack versions; then a read is matched to the latest earlier write of the sam
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ._ops import Op, single_key_ops
@@ -50,41 +50,34 @@ def _value_key(value: Any) -> str:
     return repr(value)
 
 
-def _ops(history: Rows) -> list[Op]:
-    return list(single_key_ops(history))
-
-
-def _scan(history: Rows) -> tuple[list[Op], _Writes]:
-    """The history's operations and an empty write table that a check fills as it walks them in order."""
-    return _ops(history), _Writes()
+def _walk(history: Rows) -> Iterator[tuple[Op, _Writes]]:
+    """Each operation in history order, with the table of the writes up to and including it."""
+    writes = _Writes()
+    for op in single_key_ops(history):
+        if op.kind == "write":
+            writes.add(op)
+        yield op, writes
 
 
 def no_phantom_reads(history: Rows) -> Report:
     """Every value read was written by some write (or is the initial absence of the key)."""
-    ops, writes = _scan(history)
-    violations = []
-    checked = 0
-    for op in ops:
-        if op.kind == "write":
-            writes.add(op)
-            continue
-        checked += 1
-        if writes.seen(op) is None:
-            violations.append(Violation((op.id,), f"{op.describe()} returned a value no earlier write wrote."))
+    violations, checked = [], 0
+    for op, writes in _walk(history):
+        if op.kind == "read":
+            checked += 1
+            if writes.seen(op) is None:
+                violations.append(Violation((op.id,), f"{op.describe()} returned a value no earlier write wrote."))
     return Report("no_phantom_reads", checked, tuple(violations))
 
 
 def read_your_writes(history: Rows) -> Report:
     """A read at an edge sees that edge's own latest write of the key, or something newer."""
-    ops, writes = _scan(history)
     last_own: dict[tuple[str, str, str], int] = {}
-    violations = []
-    checked = 0
-    for op in ops:
+    violations, checked = [], 0
+    for op, writes in _walk(history):
         slot = (op.edge, op.ns, op.key)
         if op.kind == "write":
-            writes.add(op)
-            last_own[slot] = len(writes.by_key[(op.ns, op.key)]) - 1
+            last_own[slot] = len(writes.by_key[op.ns, op.key]) - 1
             continue
         own = last_own.get(slot)
         if own is None:
@@ -92,92 +85,71 @@ def read_your_writes(history: Rows) -> Report:
         checked += 1
         seen = writes.seen(op)
         if seen is None or seen < own:
-            mine = writes.by_key[(op.ns, op.key)][own]
-            violations.append(
-                Violation((mine.id, op.id), f"{op.describe()} did not see the same edge's earlier {mine.describe()}.")
-            )
+            mine = writes.by_key[op.ns, op.key][own]
+            message = f"{op.describe()} did not see the same edge's earlier {mine.describe()}."
+            violations.append(Violation((mine.id, op.id), message))
     return Report("read_your_writes", checked, tuple(violations))
 
 
 def monotonic_reads(history: Rows) -> Report:
     """Successive reads of a key at one edge never go back to an older write."""
-    ops, writes = _scan(history)
-    last_read: dict[tuple[str, str, str], tuple[int, Op]] = {}
-    violations = []
-    checked = 0
-    for op in ops:
-        if op.kind == "write":
-            writes.add(op)
-            continue
-        seen = writes.seen(op)
+    newest_read: dict[tuple[str, str, str], tuple[int, Op]] = {}
+    violations, checked = [], 0
+    for op, writes in _walk(history):
+        seen = writes.seen(op) if op.kind == "read" else None
         if seen is None:
             continue
         checked += 1
         slot = (op.edge, op.ns, op.key)
-        before = last_read.get(slot)
+        before = newest_read.get(slot)
         if before is not None and seen < before[0]:
-            violations.append(
-                Violation(
-                    (before[1].id, op.id), f"{op.describe()} went back to an older write than {before[1].describe()}."
-                )
-            )
-        last_read[slot] = (seen, op) if before is None or seen >= before[0] else before
+            message = f"{op.describe()} went back to an older write than {before[1].describe()}."
+            violations.append(Violation((before[1].id, op.id), message))
+        else:
+            newest_read[slot] = (seen, op)
     return Report("monotonic_reads", checked, tuple(violations))
 
 
 def bounded_staleness(history: Rows, max_delay: float) -> Report:
     """No read returns a value that was overwritten more than ``max_delay`` seconds before the read began."""
-    ops, writes = _scan(history)
-    settled: dict[tuple[str, str], int] = {}  # index of the newest write that completed max_delay ago
-    violations = []
-    checked = 0
-    for op in ops:
-        slot = (op.ns, op.key)
-        if op.kind == "write":
-            writes.add(op)
+    settled: dict[tuple[str, str], int] = {}  # per key: the newest write that completed max_delay ago
+    violations, checked = [], 0
+    for op, writes in _walk(history):
+        if op.kind != "read":
             continue
-        key_writes = writes.by_key.get(slot, [])
-        index = settled.get(slot, -1)
+        key_writes = writes.by_key.get((op.ns, op.key), [])
+        index = settled.get((op.ns, op.key), -1)
         while index + 1 < len(key_writes) and key_writes[index + 1].complete + max_delay <= op.invoke + _SLACK:
             index += 1
-        settled[slot] = index
+        settled[op.ns, op.key] = index
         seen = writes.seen(op)
         if seen is None:
             continue
         checked += 1
         if seen < index:
             newer = key_writes[index]
-            violations.append(
-                Violation(
-                    (newer.id, op.id),
-                    f"{op.describe()} is stale: {newer.describe()} had been done for more than {max_delay} s.",
-                )
-            )
+            message = f"{op.describe()} is stale: {newer.describe()} had been done for more than {max_delay} s."
+            violations.append(Violation((newer.id, op.id), message))
     return Report("bounded_staleness", checked, tuple(violations))
 
 
 def convergence(history: Rows, max_delay: float) -> Report:
     """Once writes to a key stop and ``max_delay`` passes, every edge reads the same, last, write."""
-    ops = _ops(history)
-    writes = _Writes()
-    for op in ops:
+    rows = list(history)
+    final = _Writes()
+    for op in single_key_ops(rows):
         if op.kind == "write":
-            writes.add(op)
-    violations = []
-    checked = 0
-    for op in ops:
-        if op.kind != "read":
-            continue
-        key_writes = writes.by_key.get((op.ns, op.key))
-        if not key_writes or key_writes[-1].complete + max_delay > op.invoke + _SLACK:
+            final.add(op)
+    violations, checked = [], 0
+    for op in single_key_ops(rows):
+        key_writes = final.by_key.get((op.ns, op.key))
+        if op.kind != "read" or not key_writes or key_writes[-1].complete + max_delay > op.invoke + _SLACK:
             continue
         checked += 1
-        final = len(key_writes) - 1
-        if writes.seen(op) != final:
-            last = key_writes[final]
-            violations.append(
-                Violation((last.id, op.id), f"{op.describe()} has not converged on the last write, {last.describe()}.")
-            )
+        if final.seen(op) != len(key_writes) - 1:
+            last = key_writes[-1]
+            message = f"{op.describe()} has not converged on the last write, {last.describe()}."
+            violations.append(Violation((last.id, op.id), message))
     return Report("convergence", checked, tuple(violations))
 
 
