@@ -40,3 +40,16 @@ async def test_jsonl_round_trip_is_byte_identical(tmp_path: Path, autojump_clock
 def test_from_jsonl_rejects_lines_that_are_not_objects() -> None:
     with pytest.raises(ValueError, match="line 2"):
         History.from_jsonl_text('{"id": 0}\n[1, 2]\n')
+
+
+def test_a_limited_history_keeps_the_newest_rows_and_counts_on() -> None:
+    history = History(limit=10)
+    for i in range(100):
+        history.append({"op": "get", "n": i})
+    assert 10 <= len(history) <= 11
+    assert history[-1] == {"id": 99, "op": "get", "n": 99}
+    assert [row["id"] for row in history] == list(range(100 - len(history), 100))
+    assert history.recorded == 100
+    nothing = History(limit=0)
+    nothing.append({"op": "get"})
+    assert len(nothing) == 0 and nothing.recorded == 1

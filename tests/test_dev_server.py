@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+import workersim
+from workersim.checkers import check_all
+
 ROOT = Path(__file__).resolve().parent.parent
 SHORTENER = ROOT / "examples" / "url_shortener" / "worker.py"
 DELAY, SCALE = 8.0, 10.0  # a write takes 8 simulated seconds to propagate: 0.8 real seconds
@@ -35,7 +38,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]
     with open(log, "wb") as stderr:
         process = subprocess.Popen(
             dev_command(str(SHORTENER), "--kv", "LINKS", "--edges", "SFO,LHR,NRT", "--port", str(port),
-                        "--seed", "7", "--delay", str(DELAY), "--time-scale", str(SCALE)),
+                        "--seed", "7", "--delay", str(DELAY), "--time-scale", str(SCALE),
+                        "--history", str(tmp_path / "history.jsonl")),
             stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT,
         )
     base = f"http://127.0.0.1:{port}"
@@ -89,6 +93,15 @@ def test_dev_server_edges_rays_staleness_and_clean_shutdown(server: tuple[str, s
     output = log.read_text()
     assert "Traceback" not in output
     assert "SIGINT, shutting down" in output
+    history = workersim.History.from_jsonl(log.with_name("history.jsonl"))
+    assert f"wrote {len(history)} operations to" in output
+    assert all(report.ok for report in check_all(history, max_delay=10.0))
+    reads = [row for row in history if row["op"] == "get" and row.get("key", "").endswith(code)]
+    put = next(row for row in history if row["op"] == "put" and row["key"].endswith(code))
+    assert [(row["edge"], row["version"]) for row in reads] == [
+        ("LHR", put["version"]), ("SFO", None), ("SFO", put["version"])
+    ]
+    assert put["request"] == ray
     lines = [line for line in output.splitlines() if "cf-ray=" in line]
     assert [line.split()[:5] for line in lines] == [
         ["SFO", "GET", "/nothing", "->", "404"],

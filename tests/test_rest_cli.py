@@ -10,6 +10,8 @@ import textwrap
 import httpx
 from _rest_support import ACCOUNT, OTHER_ACCOUNT, TOKEN, api_process
 
+from workersim import History
+
 
 def without_workersim_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("WORKERSIM_")}
@@ -51,3 +53,19 @@ def test_account_and_token_come_from_the_environment() -> None:
         assert httpx.get(f"{base}/{OTHER_ACCOUNT}/storage/kv/namespaces", headers=auth).status_code == 403
         logged = server.stop()
     assert "/values/k 200" in logged and "expiration_ttl" not in logged and TOKEN not in logged
+
+
+def test_history_is_written_at_shutdown(tmp_path) -> None:
+    path = tmp_path / "history.jsonl"
+    env = {**without_workersim_env(), "WORKERSIM_ACCOUNT_ID": ACCOUNT, "WORKERSIM_API_TOKEN": TOKEN}
+    with api_process("--history", str(path), env=env) as server:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        base = f"{server.url}/client/v4/accounts/{ACCOUNT}/storage/kv/namespaces"
+        namespace = httpx.post(base, json={"title": "t"}, headers=auth).json()["result"]["id"]
+        assert httpx.put(f"{base}/{namespace}/values/k", content=b"v", headers=auth).status_code == 200
+        assert httpx.get(f"{base}/{namespace}/values/k", headers=auth).content == b"v"
+        logged = server.stop()
+    assert "SIGTERM, shutting down" in logged
+    rows = [(row["edge"], row["op"], row.get("key"), row.get("value")) for row in History.from_jsonl(path)]
+    assert ("central", "put", "k", "v") in rows and ("central", "get", "k", "v") in rows
+    assert f"wrote {len(rows)} operations to {path}" in logged

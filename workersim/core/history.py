@@ -38,15 +38,29 @@ class History:
     """
 
     rows: list[Row] = attrs.field(factory=list)
+    limit: int | None = attrs.field(default=None, kw_only=True)
+    """Keep only about the newest ``limit`` rows (``None``: keep all), for long-running servers: older rows are
+    dropped in batches of a tenth of the limit, and ids keep counting."""
+    recorded: int = attrs.field(init=False)
+    """How many rows were ever appended: the next row's ``id``."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.limit is not None and self.limit < 0:
+            raise ValueError(f"History limit must be >= 0, got {self.limit!r}")
+        self.recorded = len(self.rows)
 
     def append(self, row: Row) -> Row:
         """Add ``row``, numbering it ``id`` in order (an ``id`` key already in the row keeps its place, so
         callers can put it first); return it."""
         if "id" in row:
-            row["id"] = len(self.rows)
+            row["id"] = self.recorded
         else:
-            row = {"id": len(self.rows), **row}
-        self.rows.append(row)
+            row = {"id": self.recorded, **row}
+        self.recorded += 1
+        rows = self.rows
+        rows.append(row)
+        if self.limit is not None and len(rows) > self.limit + self.limit // 10:
+            del rows[: len(rows) - self.limit]
         return row
 
     def __len__(self) -> int:

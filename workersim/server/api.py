@@ -9,22 +9,22 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 import trio
 from hypercorn.config import Config
-from hypercorn.trio import serve as hypercorn_serve
 
 from ..core.limits import Limits
 from ..sim.simulation import Simulation
 from ._asgi import Receive, Scope, Send
+from ._history import add_history_option, keep_history, save_history
+from ._serving import ASGIApp, serve, stop_on_signals
 from .rest import API_PREFIX, RestApp
 
 ACCOUNT_ENV = "WORKERSIM_ACCOUNT_ID"
 TOKEN_ENV = "WORKERSIM_API_TOKEN"
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def hypercorn_config(host: str, port: int) -> Config:
@@ -36,13 +36,6 @@ def hypercorn_config(host: str, port: int) -> Config:
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 1.0
     return config
-
-
-async def serve(
-    app: ASGIApp, config: Config, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
-) -> None:
-    """Serve the ASGI ``app`` with hypercorn's trio worker until cancelled; ``task_status`` gets the bound URLs."""
-    await hypercorn_serve(app, config, task_status=task_status)
 
 
 @attrs.frozen
@@ -114,25 +107,30 @@ class ApiMount:
         return f"  Cloudflare v4 KV REST API on {url}/client/v4\n" + describe(f"{url}/client/v4", self.credentials)
 
 
-async def run_api(args: argparse.Namespace, credentials: Credentials) -> None:
-    """Run a simulation on the real clock and serve the REST API over it until interrupted."""
-    # Virtual time 0 is now, so absolute expirations that clients compute from their clocks mean what they say.
-    sim = Simulation(seed=args.seed, limits=Limits(namespaces=args.max_namespaces), start_time=time.time())
+async def run_api(sim: Simulation, args: argparse.Namespace, credentials: Credentials) -> None:
+    """Serve the REST API over ``sim`` on the real clock until interrupted."""
     app = RestApp.for_simulation(sim, credentials.account, credentials.token)
-    async with sim, trio.open_nursery() as nursery:
-        binds = await nursery.start(serve, app, hypercorn_config(args.host, args.port))
-        base = f"{binds[0]}/client/v4"
-        print(f"workersim api: the Cloudflare v4 KV REST API on {base}\n{describe(base, credentials)}", flush=True)
+    async with sim:
+        with stop_on_signals("workersim api") as shutdown_trigger:
+            async with trio.open_nursery() as nursery:
+                binds = await nursery.start(serve, app, hypercorn_config(args.host, args.port), shutdown_trigger)
+                base = f"{binds[0]}/client/v4"
+                print(f"workersim api: the Cloudflare v4 KV REST API on {base}\n{describe(base, credentials)}",
+                      flush=True)
 
 
 def _command(args: argparse.Namespace) -> int:
     credentials = Credentials.resolve(args.account, args.token)
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    # Virtual time 0 is now, so absolute expirations that clients compute from their clocks mean what they say.
+    sim = Simulation(seed=args.seed, limits=Limits(namespaces=args.max_namespaces), start_time=time.time())
+    keep_history(sim, args.history)
     try:
-        trio.run(run_api, args, credentials)
+        trio.run(run_api, sim, args, credentials)
     except KeyboardInterrupt:
         pass
+    save_history(sim, args.history)
     return 0
 
 
@@ -150,4 +148,5 @@ def add_parser(commands: Any) -> None:
         "--max-namespaces", type=int, default=Limits().namespaces, help="namespaces per account (default %(default)s)"
     )
     api.add_argument("--quiet", action="store_true", help="do not log one line per request")
+    add_history_option(api)
     api.set_defaults(handler=_command)

@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,12 +19,13 @@ import attrs
 import trio
 import trio.testing
 from hypercorn.config import Config
-from hypercorn.trio import serve
 
 from ..core.delays import FixedDelay
 from ..runtime import CONFIG_NAMES, ConfigError, Request, find_config
 from ..sim.simulation import DEFAULT_EDGES, Simulation
 from ._asgi import ClientGone, Receive, Scope, Send, lifespan
+from ._history import add_history_option, keep_history, save_history
+from ._serving import serve, stop_on_signals
 from .api import ApiMount, Credentials
 
 EDGE_HEADER = "x-workersim-edge"
@@ -140,6 +139,8 @@ class DevOptions:
     """How many simulated seconds pass per real second."""
     kv: tuple[str, ...] = ()
     """KV binding names for a worker file (a configuration names its own)."""
+    history: Path | None = None
+    """Where to write the history as JSON Lines when the server stops; ``None``: nowhere."""
 
 
 def build_simulation(options: DevOptions) -> Simulation:
@@ -187,27 +188,14 @@ async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0)
     app = ApiMount(WorkerApp(sim), sim, Credentials.resolve())  # the REST API under /client/v4/, the worker elsewhere
     with trio.CancelScope() as scope:
         async with sim:
-            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-
-                async def shutdown_trigger() -> None:
-                    async for received in signals:
-                        log.info("workersim dev: %s, shutting down", signal.Signals(received).name)
-                        return
-
+            with stop_on_signals("workersim dev") as shutdown_trigger:
                 async with trio.open_nursery() as nursery:
-                    binds = await nursery.start(_serve, app, hypercorn_config(options), shutdown_trigger)
+                    binds = await nursery.start(serve, app, hypercorn_config(options), shutdown_trigger)
                     print(_banner(sim, options, binds[0]) + "\n" + app.describe(binds[0]), flush=True)
             # Hypercorn has stopped; leaving `async with sim` waits for waitUntil work, for `grace` at most.
             scope.deadline = trio.current_time() + grace * options.time_scale
     if scope.cancelled_caught:
         log.warning("workersim dev: waitUntil work still running after %s s was cancelled", grace)
-
-
-async def _serve(
-    app: ApiMount, config: Config, shutdown_trigger: Callable[[], Awaitable[None]],
-    *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    await serve(app, config, shutdown_trigger=shutdown_trigger, task_status=task_status)
 
 
 def _banner(sim: Simulation, options: DevOptions, url: str) -> str:
@@ -225,12 +213,15 @@ def run_dev(options: DevOptions) -> int:
     """Build the simulation and serve it on the real clock, or ``time_scale`` times faster; 0 after a graceful
     shutdown (Ctrl-C or SIGTERM), 130 if a second Ctrl-C cut the shutdown short."""
     sim = build_simulation(options)
+    keep_history(sim, options.history)
     clock = None if options.time_scale == 1 else trio.testing.MockClock(rate=options.time_scale)
     try:
         trio.run(serve_dev, sim, options, clock=clock)
     except KeyboardInterrupt:  # a second Ctrl-C during the graceful shutdown: stop at once, quietly
         print("workersim dev: interrupted", file=sys.stderr)
         return 130
+    finally:
+        save_history(sim, options.history)
     return 0
 
 
@@ -253,6 +244,7 @@ def _command(args: argparse.Namespace) -> int:
     options = DevOptions(
         target=args.target, host=args.host, port=args.port, edges=args.edges, seed=args.seed,
         max_delay=args.max_delay, delay=args.delay, time_scale=args.time_scale, kv=tuple(args.kv),
+        history=args.history,
     )
     try:
         return run_dev(options)
@@ -284,5 +276,6 @@ def add_parser(commands: Any) -> None:
     dev.add_argument("--kv", action="append", default=[], metavar="BINDING",
                      help="a KV binding name for a worker file (repeat for more)")
     dev.add_argument("--quiet", action="store_true", help="do not log one line per request")
+    add_history_option(dev)
     dev.set_defaults(handler=_command)
 

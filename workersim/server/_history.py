@@ -1,0 +1,34 @@
+"""The servers' ``--history FILE`` option: keep every operation and write it out at shutdown."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..sim.simulation import Simulation
+
+UNSAVED_LIMIT = 10_000
+"""Rows a server keeps when no history file is asked for, so a long run does not grow without bound."""
+
+
+def add_history_option(parser: argparse.ArgumentParser) -> None:
+    """Register ``--history FILE``."""
+    parser.add_argument(
+        "--history", type=Path, metavar="FILE",
+        help="when the server stops, write every operation (requests, KV calls, with the versions reads saw) to "
+        "FILE as JSON Lines, for workersim.History.from_jsonl and the checkers",
+    )
+
+
+def keep_history(sim: Simulation, path: Path | None) -> None:
+    """Keep the whole history when it will be saved, only the newest rows otherwise."""
+    sim.history.limit = None if path is not None else UNSAVED_LIMIT
+
+
+def save_history(sim: Simulation, path: Path | None) -> None:
+    """Write the history to ``path`` (if asked) and say so on stderr."""
+    if path is None:
+        return
+    sim.history.to_jsonl(path)
+    print(f"workersim: wrote {len(sim.history)} operations to {path}", file=sys.stderr)

@@ -1,0 +1,45 @@
+"""Running an ASGI app with hypercorn's trio worker until cancelled or told to stop by a signal."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve as hypercorn_serve
+
+from ._asgi import Receive, Scope, Send
+
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ShutdownTrigger = Callable[[], Awaitable[None]]
+
+log = logging.getLogger("workersim.server")
+
+
+async def serve(
+    app: ASGIApp,
+    config: Config,
+    shutdown_trigger: ShutdownTrigger | None = None,
+    *,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve the ASGI ``app`` until cancelled, or gracefully once ``shutdown_trigger`` returns; ``task_status``
+    gets the bound URLs."""
+    await hypercorn_serve(app, config, shutdown_trigger=shutdown_trigger, task_status=task_status)
+
+
+@contextlib.contextmanager
+def stop_on_signals(command: str) -> Iterator[ShutdownTrigger]:
+    """A shutdown trigger that returns at the first SIGINT or SIGTERM, logging ``<command>: SIGINT, shutting
+    down``; the signals are caught only inside the block."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+
+        async def trigger() -> None:
+            async for received in signals:
+                log.info("%s: %s, shutting down", command, signal.Signals(received).name)
+                return
+
+        yield trigger
