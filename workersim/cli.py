@@ -1,4 +1,5 @@
-"""The ``workersim`` command line: ``run`` a scenario script (more subcommands register themselves here)."""
+"""The ``workersim`` command line: ``run`` a scenario, ``check`` or draw a recorded history, and serve with
+``dev`` and ``api`` (those two register themselves from ``workersim.server``)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,45 @@ import argparse
 import runpy
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from .checkers import check_all
+from .core.history import History
 from .server import api, dev
+from .viz import space_time_svg, timeline
 
 
 def _run(args: argparse.Namespace) -> int:
+    # As `python SCRIPT` would: the script's own folder first on the path, so it can import its neighbours.
     sys.argv = [args.script, *args.args]
-    runpy.run_path(args.script, run_name="__main__")
+    sys.path.insert(0, str(Path(args.script).resolve().parent))
+    try:
+        runpy.run_path(args.script, run_name="__main__")
+    finally:
+        sys.path.pop(0)
+    return 0
+
+
+def _load(path: Path) -> History:
+    try:
+        return History.from_jsonl(path)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"workersim: cannot read the history {path}: {error}") from None
+
+
+def _check(args: argparse.Namespace) -> int:
+    reports = check_all(_load(args.history), args.max_delay)
+    for report in reports:
+        print(report)
+    return 0 if all(report.ok for report in reports) else 1
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    history = _load(args.history)
+    print(timeline(history))
+    if args.svg:
+        args.svg.write_text(space_time_svg(history), encoding="utf-8")
+        print(f"\nspace-time diagram: {args.svg}")
     return 0
 
 
@@ -24,6 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("script", help="path of the Python script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed on to the script")
     run.set_defaults(handler=_run)
+    check = commands.add_parser(
+        "check", help="run the consistency checkers over a recorded history (exit 1 on a violation)"
+    )
+    check.add_argument("history", type=Path, help="a history in JSON Lines (sim.history.to_jsonl, --history)")
+    check.add_argument("--max-delay", type=float, default=10.0,
+                       help="the propagation bound the run promised, in seconds (default %(default)s)")
+    check.set_defaults(handler=_check)
+    show = commands.add_parser("timeline", help="print a recorded history as a timeline (and draw it with --svg)")
+    show.add_argument("history", type=Path, help="a history in JSON Lines")
+    show.add_argument("--svg", type=Path, metavar="FILE", help="also write a space-time diagram to FILE")
+    show.set_defaults(handler=_timeline)
     api.add_parser(commands)
     dev.add_parser(commands)
     return parser
