@@ -15,6 +15,7 @@ import attrs
 import trio
 
 from ..kv.binding import ROW_TAGS
+from ..sim.simulation import task_identities
 from ._context import ExecutionContext
 from ._loading import Worker
 from ._request import Request
@@ -68,16 +69,16 @@ def _error_response(ray: str, error: Exception) -> Response:
 class Dispatcher:
     """Serves a simulation's requests with its worker.
 
-    Each request gets an id drawn from the seed and its number, a ``fetch`` history row when it arrives and a
-    ``response`` row when the handler returns (both ordered by the conductor, so the history is reproducible),
-    and the ``request`` field on every KV row its handler and waitUntil work make. waitUntil work runs in a
+    Each request gets an id drawn from the seed and the calling task's stable identity, a ``fetch`` history row
+    (its arrival, recorded together with the request's first operation) and a ``response`` row when the handler
+    returns (both ordered by the conductor, so the history is reproducible), and the ``request`` field on every
+    KV row its handler and waitUntil work make. waitUntil work runs in a
     nursery that lives as long as ``async with sim``.
     """
 
     sim: Simulation
     worker: Worker
     errors: list[WorkerError] = attrs.field(factory=list)
-    _requests: int = attrs.field(default=0, init=False)
     _stack: contextlib.AsyncExitStack = attrs.field(factory=contextlib.AsyncExitStack, init=False)
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
 
@@ -103,7 +104,7 @@ class Dispatcher:
         env = self.sim.env(edge)
         if init or not isinstance(request, Request):
             request = Request(request, **init)
-        ray, start = await self.sim.apply(lambda now: self._arrive(now, request, edge))
+        ray, start = self._arrive(request, edge)
         ctx = ExecutionContext(ray)
         failure: Exception | None = None
         token = ROW_TAGS.set({"request": ray})
@@ -126,13 +127,17 @@ class Dispatcher:
         ctx.start(lambda work: self._spawn_work(work, ray, edge, deadline))
         return response
 
-    def _arrive(self, now: int, request: Request, edge: str) -> tuple[str, int]:
-        self._requests += 1
-        key = f"{self.sim.seed}/{self._requests}".encode()
+    def _arrive(self, request: Request, edge: str) -> tuple[str, int]:
+        # The id comes from the calling task's stable identity, and the arrival row is recorded with the request's
+        # first operation: both are reproducible without a conductor turn of their own.
+        identity, serial = task_identities().serial(trio.lowlevel.current_task())
+        key = f"{self.sim.seed}/{identity}/{serial}".encode()
         ray = hashlib.blake2b(key, digest_size=8).hexdigest()
+        now = self.sim.now_ms()
         # "id" first, as the binding's rows have it: History.append numbers it in place rather than copying.
-        self.sim.history.append({"id": None, "edge": edge, "op": "fetch", "request": ray, "method": request.method,
-                                 "url": request.url, "invoke": now / 1000, "complete": now / 1000})
+        self.sim.record_with_next_turn({"id": None, "edge": edge, "op": "fetch", "request": ray,
+                                        "method": request.method, "url": request.url, "invoke": now / 1000,
+                                        "complete": now / 1000})
         return ray, now
 
     def _respond(

@@ -22,6 +22,7 @@ class TaskIdentities(trio.abc.Instrument):
     def __init__(self) -> None:
         self._ids: dict[Task, Identity] = {}
         self._children: dict[Task, int] = {}
+        self._serials: dict[Task, int] = {}
         self.acting_for: Task | None = None
         """While the conductor applies a call on behalf of a parked task, that task: what the call spawns is
         counted as spawned by it, not by whichever task happens to lead the batch."""
@@ -40,6 +41,14 @@ class TaskIdentities(trio.abc.Instrument):
         """Forget a finished task."""
         self._ids.pop(task, None)
         self._children.pop(task, None)
+        self._serials.pop(task, None)
+
+    def serial(self, task: Task) -> tuple[Identity, int]:
+        """``task``'s identity and how many times it asked before: a name for something the task does that is the
+        same in every run (the runtime names requests this way)."""
+        count = self._serials.get(task, 0)
+        self._serials[task] = count + 1
+        return self.of(task), count
 
     def of(self, task: Task) -> Identity:
         """The identity of ``task``.

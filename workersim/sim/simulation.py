@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
@@ -32,6 +33,7 @@ DEFAULT_START_TIME = 1767225600
 """2026-01-01T00:00:00Z: the UNIX time that virtual time 0 maps to unless told otherwise."""
 
 _IDENTITIES: trio.lowlevel.RunVar[TaskIdentities] = trio.lowlevel.RunVar("workersim_task_identities")
+_DEFERRED_ROWS: ContextVar[list[dict[str, Any]] | None] = ContextVar("workersim_deferred_rows", default=None)
 
 
 def task_identities() -> TaskIdentities:
@@ -266,7 +268,31 @@ class Simulation:
     async def apply(self, action: Callable[[int], T]) -> T:
         """Apply ``action(now_ms)`` at this call's turn (the conductor's order) and return its result."""
         conductor = self._require_running()
+        deferred = _DEFERRED_ROWS.get()
+        if deferred:
+            action = self._recording_first(deferred, action)
         return await conductor.turn(action)
+
+    def record_with_next_turn(self, row: dict[str, Any]) -> None:
+        """Add ``row`` to the history together with the next operation this task (or a task it spawns) applies,
+        just before that operation's own row: ordered by the conductor without a turn of its own. The runtime
+        records a request's arrival this way, saving a turn on every request."""
+        deferred = _DEFERRED_ROWS.get()
+        if deferred is None:
+            _DEFERRED_ROWS.set([row])
+        else:
+            deferred.append(row)
+
+    def _recording_first(self, deferred: list[dict[str, Any]], action: Callable[[int], T]) -> Callable[[int], T]:
+        def recording_first(now: int) -> T:
+            # Taken when applied, not when called: spawned tasks share the list, and of their operations the one
+            # applied first, in the conductor's order, is the one that records the rows.
+            for row in deferred:
+                self.history.append(row)
+            deferred.clear()
+            return action(now)
+
+        return recording_first
 
     async def fetch(self, request: Request | str, /, *, edge: str | None = None, **init: Any) -> Response:
         """Run the worker at ``edge`` (default: the first edge) with that edge's ``env`` and return its ``Response``.
