@@ -13,7 +13,7 @@ import heapq
 
 import attrs
 
-from ._hash import mix, name_key
+from ._hash import mix, name_key, splitmix64
 from .cache import EdgeCache
 from .delays import DelayModel
 from .errors import KVError
@@ -37,12 +37,14 @@ class Cluster:
     cache: EdgeCache | None = None
     """The edge-cache model, or ``None`` for push propagation (the default)."""
     namespaces: dict[str, Keyspace] = attrs.field(factory=dict)
+    _seed_key: int = attrs.field(init=False)
     _edge_keys: tuple[int, ...] = attrs.field(init=False)
     _index: dict[str, int] = attrs.field(init=False)
     _next_seq: int = attrs.field(init=False, default=1)
     _collect_at: list[tuple[int, int, str, str]] = attrs.field(init=False, factory=list)
 
     def __attrs_post_init__(self) -> None:
+        self._seed_key = mix(self.seed)
         self._edge_keys = tuple(name_key(edge) for edge in self.edges)
         self._index = {edge: i for i, edge in enumerate(self.edges)}
 
@@ -73,7 +75,7 @@ class Cluster:
         if origin == edge:
             return time
         origin_name = None if origin == CENTRAL else self.edges[origin]
-        draw = mix(self.seed, seq, self._edge_keys[edge])
+        draw = splitmix64(splitmix64(self._seed_key ^ seq) ^ self._edge_keys[edge])  # = mix(seed, seq, edge key)
         delay = self.delays.delay_ms(draw, origin_name, self.edges[edge], self.max_ms)
         nominal = time + min(max(delay, 0), self.max_ms)
         if not self.partitions.ever:
