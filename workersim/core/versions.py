@@ -31,11 +31,6 @@ class Version:
     expiration: int | None = None
     """Absolute expiry in UNIX seconds, or ``None``."""
 
-    @property
-    def is_tombstone(self) -> bool:
-        """Whether this version records a delete."""
-        return self.value is None
-
     def live_at(self, unix_ms: int) -> bool:
         """Whether the version holds a value at ``unix_ms``: not a delete and not yet expired."""
         return self.value is not None and (self.expiration is None or self.expiration * 1000 > unix_ms)
