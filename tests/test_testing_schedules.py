@@ -1,0 +1,60 @@
+"""hypothesis searches propagation schedules, finds the one that breaks a handler, and shrinks it."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import workersim
+from workersim.testing import HypothesisDelay, delay_models, seeds
+
+
+async def count_twice(delays: workersim.DelayModel) -> str | None:
+    """Two edges each increment a counter once, one second apart: a lost update if the first write is slow."""
+    sim = workersim.Simulation(edges=("SFO", "LHR"), kv_namespaces=("KV",), delays=delays)
+    async with sim:
+        for edge in ("SFO", "LHR"):
+            kv = sim.env(edge).KV
+            await kv.put("n", str(int(await kv.get("n") or 0) + 1))
+            await trio.sleep(1)
+        await trio.sleep(sim.max_delay)
+        return await sim.env("SFO").KV.get("n")
+
+
+class LostUpdate(Exception):
+    pass
+
+
+def test_search_finds_and_shrinks_the_schedule_that_loses_an_update() -> None:
+    schedules: list[list[int]] = []
+
+    @settings(max_examples=200, database=None, derandomize=True)
+    @given(st.data())
+    def counter_is_two(data: st.DataObject) -> None:
+        delays = HypothesisDelay(data)
+        final = workersim.run(count_twice, delays)
+        schedules.append(delays.chosen_ms)
+        if final != "2":
+            raise LostUpdate(final)
+
+    with pytest.raises(LostUpdate):
+        counter_is_two()
+    # Shrunk to the edge of the bug: the SFO write reaches LHR 1 ms after LHR read the counter (at 1 s). It is
+    # the only delay the run needed: the final read comes after max_delay, when every write has settled. The last
+    # run is hypothesis replaying the shrunk example.
+    assert schedules[-1] == [1001]
+
+
+@settings(max_examples=30, deadline=None)
+@given(delay_models(max_delay=5.0), seeds())
+def test_built_in_models_keep_to_the_bound(model: workersim.DelayModel, seed: int) -> None:
+    sim = workersim.Simulation(edges=("A", "B"), kv_namespaces=("KV",), max_delay=5.0, delays=model, seed=seed)
+    assert (model.bound() or 0) <= 5.0
+    assert sim.seed == seed
+
+
+def test_hypothesis_delay_rejects_a_bad_bound() -> None:
+    with pytest.raises(ValueError, match="max_delay"):
+        HypothesisDelay(None, max_delay=-1)  # type: ignore[arg-type]
