@@ -114,9 +114,20 @@ def instructions_per_put(edges: int, per_task: int = 100) -> float | None:
 
     def count(n: int) -> int:
         done = subprocess.run(
-            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-             "--puts-only", str(edges), str(n)],
-            capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                sys.executable,
+                __file__,
+                "--puts-only",
+                str(edges),
+                str(n),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
         )
         return int(next(line for line in done.stderr.splitlines() if "Collected" in line).split()[-1])
 
@@ -133,10 +144,10 @@ def run_peer(ops: int) -> dict[str, float] | None:
     shutil.copy(PEER_DIR / "bench.mjs", work / "bench.mjs")
     if not (work / "node_modules" / "miniflare").exists():
         subprocess.run(["npm", "init", "-y"], cwd=work, check=True, capture_output=True)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", MINIFLARE], cwd=work, check=True,
-                       capture_output=True)
-    done = subprocess.run(["node", "bench.mjs", str(ops), "2000"], cwd=work, capture_output=True, text=True,
-                          check=True)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", MINIFLARE], cwd=work, check=True, capture_output=True
+        )
+    done = subprocess.run(["node", "bench.mjs", str(ops), "2000"], cwd=work, capture_output=True, text=True, check=True)
     line = next(line for line in done.stdout.splitlines() if line.startswith("RESULTS_JSON"))
     return json.loads(line.split(" ", 1)[1])
 
@@ -149,8 +160,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="rounds; each figure is the best (default 3)")
     parser.add_argument("--peer", action="store_true", help="also run the Miniflare peer benchmark (node, npm)")
     parser.add_argument("--peer-ops", type=int, default=10_000, help="operations per Miniflare phase")
-    parser.add_argument("--instructions", action="store_true",
-                        help="also count CPU instructions per put at 3 and 300 edges with valgrind")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count CPU instructions per put at 3 and 300 edges with valgrind",
+    )
     parser.add_argument("--puts-only", nargs=2, type=int, metavar=("EDGES", "PER_TASK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.puts_only:
@@ -167,8 +181,10 @@ def main() -> None:
             for phase, rate in rates.items():
                 table[edges][phase] = max(rate, table[edges].get(phase, 0.0))
     python = sys.version.split()[0]
-    print(f"workersim binding, {args.ops} ops per phase, {args.tasks} concurrent tasks, best of {args.repeat}, "
-          f"Python {python}")
+    print(
+        f"workersim binding, {args.ops} ops per phase, {args.tasks} concurrent tasks, best of {args.repeat}, "
+        f"Python {python}"
+    )
     print(f"{'phase':<26}{'3 edges':>14}{'300 edges':>14}{'300/3':>8}")
     for phase in table[3]:
         a, b = table[3][phase], table[300][phase]
@@ -179,8 +195,10 @@ def main() -> None:
     if args.instructions:
         counts = {edges: instructions_per_put(edges) for edges in (3, 300)}
         if counts[3] and counts[300]:
-            print(f"instructions per put (callgrind): {counts[3]:,.0f} at 3 edges, {counts[300]:,.0f} at 300 edges; "
-                  f"throughput ratio 300/3 by instructions: {counts[3] / counts[300]:.2f}")
+            print(
+                f"instructions per put (callgrind): {counts[3]:,.0f} at 3 edges, {counts[300]:,.0f} at 300 edges; "
+                f"throughput ratio 300/3 by instructions: {counts[3] / counts[300]:.2f}"
+            )
     if args.peer:
         peer = run_peer(args.peer_ops)
         if peer:

@@ -29,7 +29,7 @@ import workersim
 
 EDGES = ("SFO", "LHR", "NRT")
 
-WORKER = '''
+WORKER = """
 from workers import Response
 
 
@@ -37,9 +37,9 @@ async def fetch(request, env, ctx):
     count = await env.KV.get("count")
     await env.KV.put("count", "1" if count is None else str(int(count) + 1))
     return Response("ok")
-'''
+"""
 
-HELLO = '''
+HELLO = """
 import sys, trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
@@ -60,7 +60,7 @@ config = Config()
 config.bind = [f"127.0.0.1:{sys.argv[1]}"]
 config.accesslog = None
 trio.run(serve, app, config)
-'''
+"""
 
 
 async def handler(request: workersim.Request, env: Any, ctx: Any) -> workersim.Response:
@@ -179,13 +179,31 @@ def main() -> None:
         hello = Path(folder) / "hello.py"
         hello.write_text(HELLO)
         dev, ceiling = http_rates(
-            [lambda port: [sys.executable, "-m", "workersim.cli", "dev", str(worker), "--kv", "KV",
-                           "--edges", ",".join(EDGES), "--port", str(port), "--quiet"],
-             lambda port: [sys.executable, str(hello), str(port)]],
-            args.http_requests, args.connections, args.repeat,
+            [
+                lambda port: [
+                    sys.executable,
+                    "-m",
+                    "workersim.cli",
+                    "dev",
+                    str(worker),
+                    "--kv",
+                    "KV",
+                    "--edges",
+                    ",".join(EDGES),
+                    "--port",
+                    str(port),
+                    "--quiet",
+                ],
+                lambda port: [sys.executable, str(hello), str(port)],
+            ],
+            args.http_requests,
+            args.connections,
+            args.repeat,
         )
-    rows += [(f"workersim dev over HTTP, {args.connections} connections", dev, None),
-             (f"hypercorn hello world over HTTP, {args.connections} connections", ceiling, None)]
+    rows += [
+        (f"workersim dev over HTTP, {args.connections} connections", dev, None),
+        (f"hypercorn hello world over HTTP, {args.connections} connections", ceiling, None),
+    ]
 
     width = max(len(name) for name, _, _ in rows)
     print(f"{'what':<{width}}  {'requests/s':>11}  {'per CPU-second':>14}")

@@ -143,7 +143,9 @@ async def measure(args: argparse.Namespace) -> dict[str, float]:
             "PUT value": (host, port, put),
             "GET value": (host, port, lambda c, i: request("GET", f"{values}/values/c{c:02d}-k{i % written[c]:07d}")),
             "GET keys (limit 10)": (
-                host, port, lambda c, i: request("GET", f"{values}/keys?limit=10&prefix=c{c:02d}-k{i % 100:02d}")
+                host,
+                port,
+                lambda c, i: request("GET", f"{values}/keys?limit=10&prefix=c{c:02d}-k{i % 100:02d}"),
             ),
         }
         best = dict.fromkeys(phases, 0.0)
@@ -169,8 +171,10 @@ def main() -> None:
         return
     results = trio.run(measure, args)
     ceiling = results["hello world"]
-    print(f"REST API over loopback: {args.connections} keep-alive clients, best of {args.rounds} rounds of "
-          f"{args.seconds:g} s per phase, Python {sys.version.split()[0]}")
+    print(
+        f"REST API over loopback: {args.connections} keep-alive clients, best of {args.rounds} rounds of "
+        f"{args.seconds:g} s per phase, Python {sys.version.split()[0]}"
+    )
     print(f"{'phase':<24}{'requests/s':>12}{'/ hello':>9}")
     for phase, rate in results.items():
         print(f"{phase:<24}{rate:>12.0f}{rate / ceiling:>9.2f}")

@@ -10,9 +10,7 @@ import workersim
 from workersim.viz import space_time_svg, timeline
 
 
-def run_scenario(
-    scenario: Callable[[int], Awaitable[workersim.Simulation]], description: str
-) -> workersim.Simulation:
+def run_scenario(scenario: Callable[[int], Awaitable[workersim.Simulation]], description: str) -> workersim.Simulation:
     """Parse ``--seed`` and ``--svg FILE``, run ``scenario(seed)`` on virtual time and show what happened."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seed", type=int, default=7, help="the run's seed (default 7): the same seed, the same run")

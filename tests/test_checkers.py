@@ -15,8 +15,18 @@ from workersim.checkers import (
 
 
 def row(i: int, op: str, edge: str, key: str, value: Any, at: float, version: Any = None, **extra: Any) -> dict:
-    return {"id": i, "edge": edge, "ns": "KV", "op": op, "key": key, "value": value, "invoke": at,
-            "complete": at, "version": version, **extra}
+    return {
+        "id": i,
+        "edge": edge,
+        "ns": "KV",
+        "op": op,
+        "key": key,
+        "value": value,
+        "invoke": at,
+        "complete": at,
+        "version": version,
+        **extra,
+    }
 
 
 GOOD = [
@@ -72,8 +82,17 @@ def test_histories_without_versions_fall_back_to_values() -> None:
 def test_bulk_reads_are_checked_per_key() -> None:
     history = [
         row(0, "put", "SFO", "a", "1", 0.0, 1),
-        {"id": 1, "edge": "SFO", "ns": "KV", "op": "get", "keys": ["a", "b"], "value": {"a": None, "b": None},
-         "version": {"a": None, "b": None}, "invoke": 0.0, "complete": 0.0},
+        {
+            "id": 1,
+            "edge": "SFO",
+            "ns": "KV",
+            "op": "get",
+            "keys": ["a", "b"],
+            "value": {"a": None, "b": None},
+            "version": {"a": None, "b": None},
+            "invoke": 0.0,
+            "complete": 0.0,
+        },
     ]
     assert [v.ops for v in read_your_writes(history).violations] == [(0, 1)]
 

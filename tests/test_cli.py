@@ -18,10 +18,28 @@ def write(path: Path, rows: list[dict]) -> Path:
 
 
 ROWS = [
-    {"id": 0, "edge": "SFO", "ns": "KV", "op": "put", "key": "k", "value": "1", "invoke": 0.0, "complete": 0.0,
-     "version": 1},
-    {"id": 1, "edge": "LHR", "ns": "KV", "op": "get", "key": "k", "value": None, "invoke": 0.5, "complete": 0.5,
-     "version": None},
+    {
+        "id": 0,
+        "edge": "SFO",
+        "ns": "KV",
+        "op": "put",
+        "key": "k",
+        "value": "1",
+        "invoke": 0.0,
+        "complete": 0.0,
+        "version": 1,
+    },
+    {
+        "id": 1,
+        "edge": "LHR",
+        "ns": "KV",
+        "op": "get",
+        "key": "k",
+        "value": None,
+        "invoke": 0.5,
+        "complete": 0.5,
+        "version": None,
+    },
 ]
 
 

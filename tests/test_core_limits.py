@@ -34,8 +34,11 @@ async def test_a_value_of_two_mebibytes_fits_by_default_and_one_byte_more_does_n
     async with workersim.Simulation(edges=("SFO",), kv_namespaces=("KV",)) as sim:
         kv = sim.env("SFO").KV
         await kv.put("fits", b"x" * (2 * 1024 * 1024))
-        with pytest.raises(workersim.KVError, match=r"^KV PUT failed: 413 Value length of 2097153 exceeds limit "
-                           r"of 2097152\.$"):
+        with pytest.raises(
+            workersim.KVError,
+            match=r"^KV PUT failed: 413 Value length of 2097153 exceeds limit "
+            r"of 2097152\.$",
+        ):
             await kv.put("too big", b"x" * (2 * 1024 * 1024 + 1))
     async with workersim.Simulation(edges=("SFO",), kv_namespaces=("KV",), limits=Limits.current()) as sim:
         await sim.env("SFO").KV.put("fits now", b"x" * (2 * 1024 * 1024 + 1))

@@ -37,10 +37,26 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]
     log = tmp_path / "stderr.txt"
     with open(log, "wb") as stderr:
         process = subprocess.Popen(
-            dev_command(str(SHORTENER), "--kv", "LINKS", "--edges", "SFO,LHR,NRT", "--port", str(port),
-                        "--seed", "7", "--delay", str(DELAY), "--time-scale", str(SCALE),
-                        "--history", str(tmp_path / "history.jsonl")),
-            stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT,
+            dev_command(
+                str(SHORTENER),
+                "--kv",
+                "LINKS",
+                "--edges",
+                "SFO,LHR,NRT",
+                "--port",
+                str(port),
+                "--seed",
+                "7",
+                "--delay",
+                str(DELAY),
+                "--time-scale",
+                str(SCALE),
+                "--history",
+                str(tmp_path / "history.jsonl"),
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            cwd=ROOT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -99,7 +115,9 @@ def test_dev_server_edges_rays_staleness_and_clean_shutdown(server: tuple[str, s
     reads = [row for row in history if row["op"] == "get" and row.get("key", "").endswith(code)]
     put = next(row for row in history if row["op"] == "put" and row["key"].endswith(code))
     assert [(row["edge"], row["version"]) for row in reads] == [
-        ("LHR", put["version"]), ("SFO", None), ("SFO", put["version"])
+        ("LHR", put["version"]),
+        ("SFO", None),
+        ("SFO", put["version"]),
     ]
     assert put["request"] == ray
     lines = [line for line in output.splitlines() if "cf-ray=" in line]

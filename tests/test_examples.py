@@ -13,11 +13,13 @@ EDGES = ("SFO", "LHR", "NRT")
 
 
 async def test_url_shortener_link_is_missing_elsewhere_until_it_arrives(autojump_clock: trio.abc.Clock) -> None:
-    sim = workersim.Simulation(edges=EDGES, kv_namespaces=("LINKS",), seed=4,
-                               worker=EXAMPLES / "url_shortener" / "worker.py")
+    sim = workersim.Simulation(
+        edges=EDGES, kv_namespaces=("LINKS",), seed=4, worker=EXAMPLES / "url_shortener" / "worker.py"
+    )
     async with sim:
-        created = await sim.fetch("https://sho.rt/shorten", edge="LHR", method="POST",
-                                  body='{"url": "https://example.org/a/long/path"}')
+        created = await sim.fetch(
+            "https://sho.rt/shorten", edge="LHR", method="POST", body='{"url": "https://example.org/a/long/path"}'
+        )
         assert created.status == 201
         code = (await created.json())["code"]
         link = f"https://sho.rt/{code}"
@@ -40,8 +42,9 @@ async def test_url_shortener_link_is_missing_elsewhere_until_it_arrives(autojump
 
 
 async def test_feature_flag_flip_is_seen_edge_by_edge(autojump_clock: trio.abc.Clock) -> None:
-    sim = workersim.Simulation.from_config(EXAMPLES / "feature_flags" / "wrangler.toml", edges=EDGES, seed=2,
-                                           delays=workersim.UniformDelay(1.0, 8.0))
+    sim = workersim.Simulation.from_config(
+        EXAMPLES / "feature_flags" / "wrangler.toml", edges=EDGES, seed=2, delays=workersim.UniformDelay(1.0, 8.0)
+    )
 
     async def checkout(edge: str) -> str:
         return (await sim.fetch("https://shop.example/checkout", edge=edge)).headers["x-checkout"]
@@ -50,8 +53,13 @@ async def test_feature_flag_flip_is_seen_edge_by_edge(autojump_clock: trio.abc.C
         assert [await checkout(edge) for edge in EDGES] == ["old", "old", "old"]
         denied = await sim.fetch("https://shop.example/flags", edge="LHR", method="PUT", body='{"new_checkout": true}')
         assert denied.status == 401
-        flipped = await sim.fetch("https://shop.example/flags", edge="LHR", method="PUT",
-                                  body='{"new_checkout": true}', headers={"authorization": "Bearer let-me-in"})
+        flipped = await sim.fetch(
+            "https://shop.example/flags",
+            edge="LHR",
+            method="PUT",
+            body='{"new_checkout": true}',
+            headers={"authorization": "Bearer let-me-in"},
+        )
         assert flipped.status == 200
 
         # One user whose requests land on different edges sees the two checkouts alternate.
@@ -65,8 +73,13 @@ async def test_feature_flag_flip_is_seen_edge_by_edge(autojump_clock: trio.abc.C
 
 
 async def test_session_login_is_only_known_where_it_was_written_at_first(autojump_clock: trio.abc.Clock) -> None:
-    sim = workersim.Simulation(edges=EDGES, kv_namespaces=("SESSIONS",), seed=9,
-                               delays=workersim.FixedDelay(3.0), worker=EXAMPLES / "sessions" / "worker.py")
+    sim = workersim.Simulation(
+        edges=EDGES,
+        kv_namespaces=("SESSIONS",),
+        seed=9,
+        delays=workersim.FixedDelay(3.0),
+        worker=EXAMPLES / "sessions" / "worker.py",
+    )
     async with sim:
         login = await sim.fetch("https://app.example/login", edge="LHR", method="POST", body='{"user": "ada"}')
         cookie = login.headers["set-cookie"].split(";")[0]

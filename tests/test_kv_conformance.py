@@ -26,8 +26,7 @@ RANGE = "Value out of range. Must be between -2147483648 and 2147483647 (inclusi
 TTL_POSITIVE = "Invalid expiration_ttl of {}. Please specify integer greater than 0."
 TTL_MIN = "Invalid expiration_ttl of {}. Expiration TTL must be at least 60."
 EXP_PAST = (
-    "Invalid expiration of {}. Please specify integer greater than the current number of seconds since the UNIX "
-    "epoch."
+    "Invalid expiration of {}. Please specify integer greater than the current number of seconds since the UNIX epoch."
 )
 EXP_MIN = "Invalid expiration of {}. Expiration times must be at least 60 seconds in the future."
 KEY_513 = "UTF-8 encoded length of 513 exceeds key length limit of 512."
@@ -92,8 +91,11 @@ def call(kv: Any, method: str, key: Any) -> Any:
 @pytest.mark.parametrize(("method", "_wire"), KEY_METHODS)
 @pytest.mark.parametrize(
     ("key", "message"),
-    [("", "Key name cannot be empty."), (".", '"." is not allowed as a key name.'),
-     ("..", '".." is not allowed as a key name.')],
+    [
+        ("", "Key name cannot be empty."),
+        (".", '"." is not allowed as a key name.'),
+        ("..", '".." is not allowed as a key name.'),
+    ],
     ids=["empty", "dot", "dotdot"],
 )
 async def test_key_name_type_errors(make_sim, autojump_clock, method, _wire, key, message):
@@ -172,9 +174,7 @@ async def test_get_types_and_forms(make_sim, autojump_clock, args, kwargs, expec
         assert result == expected
 
 
-@pytest.mark.parametrize(
-    ("args", "kwargs"), [(("stream",), {}), (({"type": "stream"},), {}), ((), {"type": "stream"})]
-)
+@pytest.mark.parametrize(("args", "kwargs"), [(("stream",), {}), (({"type": "stream"},), {}), ((), {"type": "stream"})])
 async def test_get_stream(make_sim, autojump_clock, args, kwargs):
     data = bytes([255, 0, 10, 20, 30, 200])
     async with make_sim() as sim:
@@ -218,6 +218,7 @@ async def test_get_json_of_non_json_raises(make_sim, autojump_clock):
 
 # --- 2.3 get options: cacheTtl and type ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("method", ["get", "getWithMetadata"])
 @pytest.mark.parametrize(
     ("cache_ttl", "shown"), [(10, 10), ("not a number", 0), (29, 29), (29.9, 29), (0, 0), (-5, -5)]
@@ -251,8 +252,13 @@ async def test_cache_ttl_outside_int32_is_range_type_error(make_sim, autojump_cl
 
 @pytest.mark.parametrize(
     ("method", "key", "option"),
-    [("get", "missing", "banana"), ("get", "key", "banana"), ("get", "key", {"type": "map"}),
-     ("getWithMetadata", "missing", "banana"), ("getWithMetadata", "key", {"type": "map"})],
+    [
+        ("get", "missing", "banana"),
+        ("get", "key", "banana"),
+        ("get", "key", {"type": "map"}),
+        ("getWithMetadata", "missing", "banana"),
+        ("getWithMetadata", "key", {"type": "map"}),
+    ],
 )
 async def test_unknown_type_is_type_error_up_front(make_sim, autojump_clock, method, key, option):
     # DESIGN.md departure: an unknown type is a TypeError even for a missing key (JS only notices on a hit).
@@ -263,6 +269,7 @@ async def test_unknown_type_is_type_error_up_front(make_sim, autojump_clock, met
 
 
 # --- DESIGN.md departure: unknown option names -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("method", "args", "kwargs", "name"),
@@ -288,6 +295,7 @@ async def test_unknown_option_is_type_error_naming_it(make_sim, autojump_clock, 
 
 
 # --- 1.1 / 2.7 bulk get ------------------------------------------------------------------------------------
+
 
 async def test_bulk_get_returns_values_and_none_for_missing(make_sim, autojump_clock):
     async with make_sim() as sim:
@@ -433,6 +441,7 @@ async def test_bulk_get_hides_expired_keys(make_sim, autojump_clock):
 
 # --- 1.2 getWithMetadata -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("type_", "expected"),
     [(None, '{"a":1}'), ("text", '{"a":1}'), ("json", {"a": 1}), ("arrayBuffer", b'{"a":1}')],
@@ -511,6 +520,7 @@ async def test_bulk_get_with_metadata_falsy_values_keep_metadata(make_sim, autoj
 
 # --- 1.3 / 2.5 put -------------------------------------------------------------------------------------------
 
+
 def _value_kinds() -> list[Any]:
     return [
         pytest.param(lambda: "\x01\x02\x03", id="str"),
@@ -548,8 +558,9 @@ async def test_put_snapshots_bytearray_at_call_time(make_sim, autojump_clock):
         assert await kv.get("key") == "abc"
 
 
-@pytest.mark.parametrize("empty", ["", b"", bytearray(), ReadableStream(b"")], ids=["str", "bytes", "bytearray",
-                                                                                   "stream"])
+@pytest.mark.parametrize(
+    "empty", ["", b"", bytearray(), ReadableStream(b"")], ids=["str", "bytes", "bytearray", "stream"]
+)
 async def test_put_empty_value(make_sim, autojump_clock, empty):
     async with make_sim() as sim:
         kv = kv_of(sim)
@@ -564,8 +575,11 @@ async def test_put_overrides_existing_key(make_sim, autojump_clock):
         await kv.put("key", "value1")
         assert await kv.get("key") == "value1"
         await kv.put("key", "value2", expiration=1500, metadata={"testing": True})
-        assert await kv.getWithMetadata("key") == {"value": "value2", "metadata": {"testing": True},
-                                                   "cacheStatus": None}
+        assert await kv.getWithMetadata("key") == {
+            "value": "value2",
+            "metadata": {"testing": True},
+            "cacheStatus": None,
+        }
         assert (await kv.list())["keys"] == [{"name": "key", "expiration": 1500, "metadata": {"testing": True}}]
 
 
@@ -587,8 +601,10 @@ async def test_put_expiration_stored_absolute(make_sim, autojump_clock, options,
         kv = kv_of(sim)
         await kv.put("key", "value", options)
         await kv.put("kw", "value", **options)
-        assert (await kv.list())["keys"] == [{"name": "key", "expiration": expiration},
-                                             {"name": "kw", "expiration": expiration}]
+        assert (await kv.list())["keys"] == [
+            {"name": "key", "expiration": expiration},
+            {"name": "kw", "expiration": expiration},
+        ]
 
 
 @pytest.mark.parametrize(
@@ -642,8 +658,7 @@ async def test_put_expiration_is_checked_against_current_time(make_sim, autojump
         await raises_kv(kv.put("key", "v", expiration=1159), "PUT", 400, EXP_MIN.format(1159))
         await kv.put("key", "v", expiration=1160)
         await kv.put("ttl", "v", expirationTtl=60)
-        assert (await kv.list())["keys"] == [{"name": "key", "expiration": 1160},
-                                             {"name": "ttl", "expiration": 1160}]
+        assert (await kv.list())["keys"] == [{"name": "key", "expiration": 1160}, {"name": "ttl", "expiration": 1160}]
 
 
 @pytest.mark.parametrize("option", ["expiration", "expirationTtl"])
@@ -721,7 +736,8 @@ async def test_put_validation_order(make_sim, autojump_clock, value, options, de
 
 
 @pytest.mark.parametrize(
-    "value", [42, 4.2, None, True, {"a": 1}, ["a"], object()],
+    "value",
+    [42, 4.2, None, True, {"a": 1}, ["a"], object()],
     ids=["int", "float", "None", "bool", "dict", "list", "object"],
 )
 async def test_put_bad_value_type(make_sim, autojump_clock, value):
@@ -733,6 +749,7 @@ async def test_put_bad_value_type(make_sim, autojump_clock, value):
 
 
 # --- 1.4 delete ----------------------------------------------------------------------------------------------
+
 
 async def test_delete_existing_key(make_sim, autojump_clock):
     async with make_sim() as sim:
@@ -754,6 +771,7 @@ async def test_delete_missing_key(make_sim, autojump_clock):
 
 # --- 1.5 / 2.6 / 5 list --------------------------------------------------------------------------------------
 
+
 def names(result: dict[str, Any]) -> list[str]:
     return [entry["name"] for entry in result["keys"]]
 
@@ -764,8 +782,11 @@ async def test_list_sorted_exact_shape(make_sim, autojump_clock):
         for key in ("key3", "key1", "key2"):
             await kv.put(key, "value")
         result = await kv.list()
-        assert result == {"keys": [{"name": "key1"}, {"name": "key2"}, {"name": "key3"}], "list_complete": True,
-                          "cacheStatus": None}
+        assert result == {
+            "keys": [{"name": "key1"}, {"name": "key2"}, {"name": "key3"}],
+            "list_complete": True,
+            "cacheStatus": None,
+        }
         assert "cursor" not in result
 
 
@@ -774,17 +795,16 @@ async def test_list_sorts_by_utf8_bytes(make_sim, autojump_clock):
         kv = kv_of(sim)
         await kv.put(", ", "value")
         await kv.put("!", "value")
-        assert await kv.list() == {"keys": [{"name": "!"}, {"name": ", "}], "list_complete": True,
-                                   "cacheStatus": None}
+        assert await kv.list() == {"keys": [{"name": "!"}, {"name": ", "}], "list_complete": True, "cacheStatus": None}
 
 
 async def test_list_sorts_astral_after_bmp_like_utf8(make_sim, autojump_clock):
     # UTF-8 byte order (not JS UTF-16 order): U+FFFF (EF BF BF) < U+1F600 (F0 9F 98 80).
     async with make_sim() as sim:
         kv = kv_of(sim)
-        for key in ("\U0001F600", "\uffff", "z", "é", "Z"):
+        for key in ("\U0001f600", "\uffff", "z", "é", "Z"):
             await kv.put(key, "value")
-        assert names(await kv.list()) == ["Z", "z", "é", "\uffff", "\U0001F600"]
+        assert names(await kv.list()) == ["Z", "z", "é", "\uffff", "\U0001f600"]
 
 
 @pytest.mark.parametrize("form", ["dict", "keyword"])
@@ -794,8 +814,11 @@ async def test_list_prefix(make_sim, autojump_clock, form):
         for key in ("section1key1", "section1key2", "section2key1"):
             await kv.put(key, "value")
         result = await (kv.list({"prefix": "section1"}) if form == "dict" else kv.list(prefix="section1"))
-        assert result == {"keys": [{"name": "section1key1"}, {"name": "section1key2"}], "list_complete": True,
-                          "cacheStatus": None}
+        assert result == {
+            "keys": [{"name": "section1key1"}, {"name": "section1key2"}],
+            "list_complete": True,
+            "cacheStatus": None,
+        }
 
 
 async def test_list_prefix_is_case_sensitive(make_sim, autojump_clock):
@@ -820,8 +843,11 @@ async def test_list_absent_prefix_lists_all(make_sim, autojump_clock, options):
         kv = kv_of(sim)
         for key in ("b", "a"):
             await kv.put(key, "value")
-        assert await kv.list(options) == {"keys": [{"name": "a"}, {"name": "b"}], "list_complete": True,
-                                          "cacheStatus": None}
+        assert await kv.list(options) == {
+            "keys": [{"name": "a"}, {"name": "b"}],
+            "list_complete": True,
+            "cacheStatus": None,
+        }
 
 
 async def test_list_expiration_and_metadata_only_when_set(make_sim, autojump_clock):
@@ -929,8 +955,11 @@ async def test_list_ignores_expired_keys(make_sim, autojump_clock):
         for i, key in enumerate(("key1", "key2", "key3"), 1):
             await kv.put(key, "value", expiration=START + 60 * i)
         await trio.sleep(130)
-        assert await kv.list() == {"keys": [{"name": "key3", "expiration": 1180}], "list_complete": True,
-                                   "cacheStatus": None}
+        assert await kv.list() == {
+            "keys": [{"name": "key3", "expiration": 1180}],
+            "list_complete": True,
+            "cacheStatus": None,
+        }
 
 
 async def _fill(kv: Any, count: int) -> None:
@@ -986,6 +1015,7 @@ async def test_list_accepts_512_byte_prefix(make_sim, autojump_clock, key):
 
 
 # --- 5 expiry hides at exactly the expiration second ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("options", [{"expirationTtl": 60}, {"expiration": 1060}])
 async def test_expiry_hides_at_exactly_the_expiration(make_sim, autojump_clock, options):

@@ -94,8 +94,12 @@ def test_titles_are_unique_per_account() -> None:
 def test_ids_are_deterministic() -> None:
     assert binding_namespace_id("MY_KV") == "54a45a1a1bd18b69581b11fd494c7429"  # the same on every machine
     bound = accounts().authenticate(BEARER, "a").page(1, 20, None, None)[0]
-    assert (bound.id, bound.title, bound.keyspace, bound.binding) == (binding_namespace_id("MY_KV"), "MY_KV",
-                                                                      "MY_KV", "MY_KV")
+    assert (bound.id, bound.title, bound.keyspace, bound.binding) == (
+        binding_namespace_id("MY_KV"),
+        "MY_KV",
+        "MY_KV",
+        "MY_KV",
+    )
 
     def created(seed: int) -> list[str]:
         account = accounts(seed=seed).authenticate(BEARER, "a")

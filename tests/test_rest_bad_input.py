@@ -55,43 +55,120 @@ CASES = [
     pytest.param("POST", "", {"json": {"title": 7}}, 400, ["title must be a string, got int"], id="title-type"),
     pytest.param("POST", "", {"json": ["title"]}, 400, ["JSON object"], id="create-array"),
     pytest.param("POST", "", {"json": {"title": "  "}}, 400, ["must not be empty"], id="blank-title"),
-    pytest.param("POST", "", {"json": {"title": "x", "jurisdiction": "mars"}}, 400, ["jurisdiction"],
-                 id="jurisdiction"),
-    pytest.param("PUT", "/{ns}", {"json": {"name": "x"}}, 400, ["title must be a string, got nothing"],
-                 id="rename-without-title"),
+    pytest.param(
+        "POST", "", {"json": {"title": "x", "jurisdiction": "mars"}}, 400, ["jurisdiction"], id="jurisdiction"
+    ),
+    pytest.param(
+        "PUT", "/{ns}", {"json": {"name": "x"}}, 400, ["title must be a string, got nothing"], id="rename-without-title"
+    ),
     pytest.param("PUT", "/{ns}/bulk", {"json": {"key": "a"}}, 400, ["JSON array"], id="bulk-object"),
-    pytest.param("PUT", "/{ns}/bulk", {"json": [{"key": "a", "value": 1}]}, 400, ["body[0].value must be a string"],
-                 id="bulk-value-type"),
-    pytest.param("PUT", "/{ns}/bulk", {"json": [{"key": "ok", "value": "1"}, "nope"]}, 400, ["body[1] must be"],
-                 id="bulk-item-type"),
-    pytest.param("PUT", "/{ns}/bulk", {"json": [{"key": "ok", "value": "1", "expiration_ttl": "60"}]}, 400,
-                 ["body[0].expiration_ttl must be a number"], id="bulk-ttl-type"),
-    pytest.param("PUT", "/{ns}/bulk", {"json": [{"key": "ok", "value": "1", "base64": "yes"}]}, 400,
-                 ["body[0].base64 must be true or false"], id="bulk-base64-flag"),
-    pytest.param("PUT", "/{ns}/bulk", {"json": [{"key": "ok", "value": "1"}, {"key": "b", "value": "@@",
-                 "base64": True}]}, 400, ["body[1].value is not valid base64"], id="bad-base64"),
-    pytest.param("PUT", "/{ns}/bulk", {"json": [{"key": "ok", "value": "1"}, {"key": "", "value": "2"}]}, 400,
-                 ["body[1]: Key names must not be empty"], id="bulk-empty-key"),
-    pytest.param("PUT", "/{ns}/bulk", {"json": [{"key": "ok", "value": "1"}, {"key": "t", "value": "2",
-                 "expiration_ttl": 10}]}, 400, ["Expiration TTL must be at least 60"], id="bulk-short-ttl"),
-    pytest.param("PUT", "/{ns}/bulk", {"json": [{"key": "k", "value": "v"}] * 10_001}, 400, ["at most 10000"],
-                 id="bulk-too-many"),
-    pytest.param("POST", "/{ns}/bulk/delete", {"json": ["keep", 5]}, 400, ["body[1] must be a key name"],
-                 id="bulk-delete-type"),
+    pytest.param(
+        "PUT",
+        "/{ns}/bulk",
+        {"json": [{"key": "a", "value": 1}]},
+        400,
+        ["body[0].value must be a string"],
+        id="bulk-value-type",
+    ),
+    pytest.param(
+        "PUT",
+        "/{ns}/bulk",
+        {"json": [{"key": "ok", "value": "1"}, "nope"]},
+        400,
+        ["body[1] must be"],
+        id="bulk-item-type",
+    ),
+    pytest.param(
+        "PUT",
+        "/{ns}/bulk",
+        {"json": [{"key": "ok", "value": "1", "expiration_ttl": "60"}]},
+        400,
+        ["body[0].expiration_ttl must be a number"],
+        id="bulk-ttl-type",
+    ),
+    pytest.param(
+        "PUT",
+        "/{ns}/bulk",
+        {"json": [{"key": "ok", "value": "1", "base64": "yes"}]},
+        400,
+        ["body[0].base64 must be true or false"],
+        id="bulk-base64-flag",
+    ),
+    pytest.param(
+        "PUT",
+        "/{ns}/bulk",
+        {"json": [{"key": "ok", "value": "1"}, {"key": "b", "value": "@@", "base64": True}]},
+        400,
+        ["body[1].value is not valid base64"],
+        id="bad-base64",
+    ),
+    pytest.param(
+        "PUT",
+        "/{ns}/bulk",
+        {"json": [{"key": "ok", "value": "1"}, {"key": "", "value": "2"}]},
+        400,
+        ["body[1]: Key names must not be empty"],
+        id="bulk-empty-key",
+    ),
+    pytest.param(
+        "PUT",
+        "/{ns}/bulk",
+        {"json": [{"key": "ok", "value": "1"}, {"key": "t", "value": "2", "expiration_ttl": 10}]},
+        400,
+        ["Expiration TTL must be at least 60"],
+        id="bulk-short-ttl",
+    ),
+    pytest.param(
+        "PUT", "/{ns}/bulk", {"json": [{"key": "k", "value": "v"}] * 10_001}, 400, ["at most 10000"], id="bulk-too-many"
+    ),
+    pytest.param(
+        "POST", "/{ns}/bulk/delete", {"json": ["keep", 5]}, 400, ["body[1] must be a key name"], id="bulk-delete-type"
+    ),
     pytest.param("POST", "/{ns}/bulk/get", {"json": {"keys": "keep"}}, 400, ["'keys'"], id="bulk-get-keys-type"),
     pytest.param("POST", "/{ns}/bulk/get", {"json": {"keys": []}}, 400, ["minimum of 1 key"], id="bulk-get-none"),
-    pytest.param("POST", "/{ns}/bulk/get", {"json": {"keys": ["keep"], "type": "xml"}}, 400,
-                 ['"xml" is not a valid type'], id="bulk-get-type"),
-    pytest.param("PUT", "/{ns}/values/keep", {"files": {"metadata": (None, '{"a":1}')}}, 400, ["no 'value' part"],
-                 id="multipart-without-value"),
-    pytest.param("PUT", "/{ns}/values/keep", {"content": b"--x\r\nbroken", "headers": {
-                 "content-type": "multipart/form-data; boundary=x"}}, 400, ["multipart"], id="multipart-truncated"),
-    pytest.param("PUT", "/{ns}/values/keep?expiration_ttl=abc", {"content": b"v"}, 400,
-                 ["Invalid expiration_ttl of 0"], id="ttl-not-a-number"),
-    pytest.param("PUT", "/{ns}/values/keep?expiration=99999999999", {"content": b"v"}, 400, ["out of range"],
-                 id="expiration-out-of-range"),
-    pytest.param("PUT", "/{ns}/values/" + "k" * 513, {"content": b"v"}, 414, ["exceeds key length limit of 512"],
-                 id="long-key"),
+    pytest.param(
+        "POST",
+        "/{ns}/bulk/get",
+        {"json": {"keys": ["keep"], "type": "xml"}},
+        400,
+        ['"xml" is not a valid type'],
+        id="bulk-get-type",
+    ),
+    pytest.param(
+        "PUT",
+        "/{ns}/values/keep",
+        {"files": {"metadata": (None, '{"a":1}')}},
+        400,
+        ["no 'value' part"],
+        id="multipart-without-value",
+    ),
+    pytest.param(
+        "PUT",
+        "/{ns}/values/keep",
+        {"content": b"--x\r\nbroken", "headers": {"content-type": "multipart/form-data; boundary=x"}},
+        400,
+        ["multipart"],
+        id="multipart-truncated",
+    ),
+    pytest.param(
+        "PUT",
+        "/{ns}/values/keep?expiration_ttl=abc",
+        {"content": b"v"},
+        400,
+        ["Invalid expiration_ttl of 0"],
+        id="ttl-not-a-number",
+    ),
+    pytest.param(
+        "PUT",
+        "/{ns}/values/keep?expiration=99999999999",
+        {"content": b"v"},
+        400,
+        ["out of range"],
+        id="expiration-out-of-range",
+    ),
+    pytest.param(
+        "PUT", "/{ns}/values/" + "k" * 513, {"content": b"v"}, 414, ["exceeds key length limit of 512"], id="long-key"
+    ),
     pytest.param("PUT", "/{ns}/values/%2E%2E", {"content": b"v"}, 400, ['Illegal key name ".."'], id="dot-dot-key"),
     pytest.param("GET", "/{ns}/keys?limit=0", {}, 400, ["Invalid key_count_limit of 0"], id="limit-0"),
     pytest.param("GET", "/{ns}/keys?limit=abc", {}, 400, ["Invalid key_count_limit of abc"], id="limit-abc"),
@@ -101,10 +178,17 @@ CASES = [
     pytest.param("GET", "?page=0", {}, 400, ["page must be at least 1"], id="page-0"),
     pytest.param("GET", "?per_page=5000", {}, 400, ["per_page must be between 1 and 1000"], id="per-page"),
     pytest.param("GET", "?order=size", {}, 400, ["order must be one of"], id="order"),
-    pytest.param("GET", "/0f2ac74b498b48028cb68387c421e279/values/keep", {}, 404, ["namespace not found"],
-                 id="unknown-namespace"),
-    pytest.param("PUT", "/0f2ac74b498b48028cb68387c421e279/bulk", {"json": [{"key": "k", "value": "v"}]}, 404,
-                 ["namespace not found"], id="unknown-namespace-bulk"),
+    pytest.param(
+        "GET", "/0f2ac74b498b48028cb68387c421e279/values/keep", {}, 404, ["namespace not found"], id="unknown-namespace"
+    ),
+    pytest.param(
+        "PUT",
+        "/0f2ac74b498b48028cb68387c421e279/bulk",
+        {"json": [{"key": "k", "value": "v"}]},
+        404,
+        ["namespace not found"],
+        id="unknown-namespace-bulk",
+    ),
     pytest.param("PATCH", "/{ns}", {}, 405, ["use DELETE, GET, PUT"], id="method"),
     pytest.param("GET", "/{ns}/nothing-here", {}, 404, ["No route"], id="no-route"),
     pytest.param("GET", "/{ns}/values/%FF", {}, 400, ["URL-decode"], id="bad-percent-encoding"),
@@ -129,8 +213,11 @@ def test_oversized_bodies_are_refused_while_they_stream(server: RunningServer, c
             yield b"x" * 65536
 
     refused(client.put(f"/{ns}/values/keep", content=chunks(4 * limit)), 413, "exceeds the limit")
-    refused(client.put(f"/{ns}/values/keep", content=b"x" * (limit + 1)), 413,
-            f"Value length of {limit + 1} exceeds limit of {limit}.")
+    refused(
+        client.put(f"/{ns}/values/keep", content=b"x" * (limit + 1)),
+        413,
+        f"Value length of {limit + 1} exceeds limit of {limit}.",
+    )
     refused(client.put(f"/{ns}/bulk", content=chunks(2 * 1024 * 1024)), 413, "exceeds the limit of 1048576 bytes")
     refused(client.post(f"/{ns}/bulk/get", content=chunks(2 * 1024 * 1024)), 413, "exceeds the limit")
     assert snapshot(client, ns) == before

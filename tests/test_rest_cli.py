@@ -47,8 +47,11 @@ def test_account_and_token_come_from_the_environment() -> None:
         base = f"{server.url}/client/v4/accounts"
         created = httpx.post(f"{base}/{ACCOUNT}/storage/kv/namespaces", json={"title": "t"}, headers=auth)
         namespace = created.json()["result"]["id"]
-        put = httpx.put(f"{base}/{ACCOUNT}/storage/kv/namespaces/{namespace}/values/k?expiration_ttl=120",
-                        content=b"v", headers=auth)
+        put = httpx.put(
+            f"{base}/{ACCOUNT}/storage/kv/namespaces/{namespace}/values/k?expiration_ttl=120",
+            content=b"v",
+            headers=auth,
+        )
         assert put.status_code == 200
         assert httpx.get(f"{base}/{OTHER_ACCOUNT}/storage/kv/namespaces", headers=auth).status_code == 403
         logged = server.stop()

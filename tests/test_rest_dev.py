@@ -11,7 +11,7 @@ from cloudflare import Cloudflare
 
 from workersim.server.rest import binding_namespace_id
 
-WORKER = '''
+WORKER = """
 from workers import Response, WorkerEntrypoint
 
 
@@ -23,7 +23,7 @@ class Default(WorkerEntrypoint):
             return Response("stored")
         value = await self.env.KV.get(key)
         return Response(value or "missing", status=200 if value is not None else 404)
-'''
+"""
 
 
 def test_the_dev_server_serves_the_api_beside_the_worker(tmp_path: Path) -> None:

@@ -70,8 +70,14 @@ def test_namespace_pagination_ends_on_an_empty_page(server: RunningServer, sdk: 
 
 def test_values_metadata_and_expiration(sdk: cloudflare.Cloudflare, namespace: str) -> None:
     values = sdk.kv.namespaces.values
-    values.update("my-key", account_id=ACCOUNT, namespace_id=namespace, value=b"hello\x00bytes",
-                  metadata={"someMetadataKey": "v"}, expiration_ttl=120)
+    values.update(
+        "my-key",
+        account_id=ACCOUNT,
+        namespace_id=namespace,
+        value=b"hello\x00bytes",
+        metadata={"someMetadataKey": "v"},
+        expiration_ttl=120,
+    )
     got = values.get("my-key", account_id=ACCOUNT, namespace_id=namespace)
     assert got.read() == b"hello\x00bytes"
     assert int(got.headers["expiration"]) > 0
@@ -136,14 +142,20 @@ def test_keys_list_paginates_automatically(sdk: cloudflare.Cloudflare, namespace
 
 def test_bulk_write_get_and_delete(sdk: cloudflare.Cloudflare, namespace: str) -> None:
     kv = sdk.kv.namespaces
-    result = kv.bulk_update(namespace, account_id=ACCOUNT, body=[
-        {"key": "k1", "value": "v1"},
-        {"key": "k2", "value": "aGVsbG8=", "base64": True, "expiration_ttl": 3600, "metadata": {"a": 1}},
-        {"key": "j", "value": '{"n": 1}'},
-    ])
+    result = kv.bulk_update(
+        namespace,
+        account_id=ACCOUNT,
+        body=[
+            {"key": "k1", "value": "v1"},
+            {"key": "k2", "value": "aGVsbG8=", "base64": True, "expiration_ttl": 3600, "metadata": {"a": 1}},
+            {"key": "j", "value": '{"n": 1}'},
+        ],
+    )
     assert result.successful_key_count == 3 and result.unsuccessful_keys == []
     assert kv.bulk_get(namespace, account_id=ACCOUNT, keys=["k1", "k2", "nope"]).values == {
-        "k1": "v1", "k2": "hello", "nope": None
+        "k1": "v1",
+        "k2": "hello",
+        "nope": None,
     }
     as_json = kv.bulk_get(namespace, account_id=ACCOUNT, keys=["j"], type="json", with_metadata=True)
     assert as_json.model_dump()["values"]["j"] == {"value": {"n": 1}, "metadata": None, "expiration": None}
@@ -182,12 +194,14 @@ def test_bad_credentials_are_an_authentication_error(server: RunningServer, name
         server.sdk("not-the-token").kv.namespaces.list(account_id=ACCOUNT)
     assert wrong.value.status_code == 401 and wrong.value.body["errors"][0]["code"] == 10000
     assert "not-the-token" not in str(wrong.value.body)
-    by_key = cloudflare.Cloudflare(api_email="me@example.com", api_key="not-the-token", base_url=server.base_url,
-                                   max_retries=0)
+    by_key = cloudflare.Cloudflare(
+        api_email="me@example.com", api_key="not-the-token", base_url=server.base_url, max_retries=0
+    )
     with pytest.raises(cloudflare.AuthenticationError):
         by_key.kv.namespaces.get(namespace, account_id=ACCOUNT)
-    good_key = cloudflare.Cloudflare(api_email="me@example.com", api_key="test-token-1", base_url=server.base_url,
-                                     max_retries=0)
+    good_key = cloudflare.Cloudflare(
+        api_email="me@example.com", api_key="test-token-1", base_url=server.base_url, max_retries=0
+    )
     assert good_key.kv.namespaces.get(namespace, account_id=ACCOUNT).id == namespace
 
 

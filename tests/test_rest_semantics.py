@@ -90,7 +90,10 @@ async def test_created_namespaces_have_their_own_keyspaces(autojump_clock: trio.
         assert await sim.env("SFO").MY_KV.get("k") is None
         assert (await client.get(f"/{created}/values/k")).content == b"elsewhere"
         assert (await client.delete(f"/{created}")).json() == {
-            "success": True, "errors": [], "messages": [], "result": {}
+            "success": True,
+            "errors": [],
+            "messages": [],
+            "result": {},
         }
         assert (await client.get(f"/{created}/values/k")).json()["errors"][0]["code"] == 10013
     assert {row["ns"] for row in sim.history if row["op"] == "put"} == {created}

@@ -42,11 +42,16 @@ def test_wrangler_kv_commands(server: RunningServer, tmp_path: Path) -> None:
     bulk = tmp_path / "bulk.json"
     bulk.write_text(json.dumps([{"key": "b1", "value": "1"}, {"key": "b2", "value": "aGk=", "base64": True}]))
     with ThreadPoolExecutor() as pool:  # independent commands side by side: each wrangler takes seconds to start
-        list(pool.map(lambda args: wrangler(*args, *remote), [
-            ("kv", "key", "put", "dir/key x", "hello wrangler"),
-            ("kv", "key", "put", "meta", "v2", "--ttl", "120", "--metadata", '{"a":1}'),
-            ("kv", "bulk", "put", str(bulk)),
-        ]))
+        list(
+            pool.map(
+                lambda args: wrangler(*args, *remote),
+                [
+                    ("kv", "key", "put", "dir/key x", "hello wrangler"),
+                    ("kv", "key", "put", "meta", "v2", "--ttl", "120", "--metadata", '{"a":1}'),
+                    ("kv", "bulk", "put", str(bulk)),
+                ],
+            )
+        )
     assert wrangler("kv", "key", "get", "dir/key x", *remote).strip() == "hello wrangler"
     wrangler("kv", "key", "delete", "dir/key x", *remote)
     keys = json.loads(wrangler("kv", "key", "list", *remote))

@@ -11,15 +11,15 @@ import workersim
 from workersim import ConfigError
 from workersim.runtime import load_config, strip_jsonc
 
-WORKER = '''
+WORKER = """
 from workers import Response
 
 async def on_fetch(request, env):
     await env.CACHE.put("k", env.GREETING)
     return Response(await env.CACHE.get("k") + " " + str(env.LIMITS["max"]))
-'''
+"""
 
-TOML = '''
+TOML = """
 name = "demo"
 main = "src/entry.py"
 compatibility_date = "2026-01-01"
@@ -30,9 +30,9 @@ kv_namespaces = [
 [vars]
 GREETING = "hello"
 LIMITS = { max = 3 }
-'''
+"""
 
-JSONC = '''{
+JSONC = """{
   // wrangler.jsonc: comments and trailing commas are fine
   "name": "demo",
   "main": "src/entry.py", /* the entry file */
@@ -41,7 +41,7 @@ JSONC = '''{
     {"binding": "SESSIONS", "id": "0123"},
   ],
   "vars": {"GREETING": "hello // not a comment", "LIMITS": {"max": 3},},
-}'''
+}"""
 
 
 @pytest.fixture
@@ -51,8 +51,9 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize(("name", "text"), [("wrangler.toml", TOML), ("wrangler.jsonc", JSONC),
-                                            ("wrangler.json", JSONC)])
+@pytest.mark.parametrize(
+    ("name", "text"), [("wrangler.toml", TOML), ("wrangler.jsonc", JSONC), ("wrangler.json", JSONC)]
+)
 async def test_from_config_builds_the_worker_bindings_and_vars(
     project: Path, name: str, text: str, autojump_clock: trio.abc.Clock
 ) -> None:
@@ -90,9 +91,7 @@ def test_strip_jsonc_keeps_strings_and_line_numbers() -> None:
         ("wrangler.yaml", "main: x", "is a .toml, .jsonc or .json file"),
     ],
 )
-def test_bad_configurations_name_the_file_and_the_problem(
-    project: Path, name: str, text: str, message: str
-) -> None:
+def test_bad_configurations_name_the_file_and_the_problem(project: Path, name: str, text: str, message: str) -> None:
     (project / name).write_text(text)
     with pytest.raises(ConfigError, match=message) as caught:
         workersim.Simulation.from_config(project / name)

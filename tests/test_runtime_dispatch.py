@@ -20,8 +20,9 @@ EDGES = ("SFO", "LHR", "NRT")
 
 
 def make(worker: Any, **kwargs: Any) -> workersim.Simulation:
-    return workersim.Simulation(edges=EDGES, kv_namespaces=("KV",), seed=3, worker=worker,
-                                delays=workersim.FixedDelay(2.0), **kwargs)
+    return workersim.Simulation(
+        edges=EDGES, kv_namespaces=("KV",), seed=3, worker=worker, delays=workersim.FixedDelay(2.0), **kwargs
+    )
 
 
 async def echo_after_work(request: Request, env: Any, ctx: Any) -> Response:
@@ -65,8 +66,16 @@ async def test_history_ties_kv_rows_to_their_request(autojump_clock: trio.abc.Cl
     assert edge == "NRT" and len(ray) == 16
     rows = [row for row in sim.history if row.get("request") == ray]
     assert [row["op"] for row in rows] == ["fetch", "put", "get", "get", "response"]
-    assert rows[0] | {"id": 0} == {"id": 0, "edge": "NRT", "op": "fetch", "request": ray, "method": "POST",
-                                   "url": "https://example.com/x", "invoke": 0.0, "complete": 0.0}
+    assert rows[0] | {"id": 0} == {
+        "id": 0,
+        "edge": "NRT",
+        "op": "fetch",
+        "request": ray,
+        "method": "POST",
+        "url": "https://example.com/x",
+        "invoke": 0.0,
+        "complete": 0.0,
+    }
     assert rows[-1]["status"] == 200 and "error" not in rows[-1]
 
 
@@ -156,7 +165,8 @@ async def test_failing_wait_until_work_is_reported_and_changes_nothing_else(auto
         await trio.sleep(2)
         assert (await sim.fetch("https://example.com/")).status == 200
     assert [(error.phase, str(error.error)) for error in sim.worker_errors] == [
-        ("waitUntil", "background failure"), ("waitUntil", "background failure"),
+        ("waitUntil", "background failure"),
+        ("waitUntil", "background failure"),
     ]
 
 
@@ -244,6 +254,13 @@ def test_same_seed_and_requests_give_the_same_history() -> None:
     assert '"op":"response"' in first and '"request":' in first
     # Another process with another hash seed replays it byte for byte.
     script = "from test_runtime_dispatch import run_workload; print(run_workload(11), end='')"
-    other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60,
-                           cwd=Path(__file__).parent, env={**os.environ, "PYTHONHASHSEED": "12345"})
+    other = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=Path(__file__).parent,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
     assert other.stdout == first

@@ -73,11 +73,12 @@ async def test_worker_entrypoint_class_gets_a_fresh_instance_per_request(autojum
     assert first is not second
     assert first.env is sim.env("SFO") and second.env is sim.env("LHR")
     assert [row["value"] for row in sim.history if row["op"] == "put"] == [
-        "https://example.com/SFO", "https://example.com/LHR",
+        "https://example.com/SFO",
+        "https://example.com/LHR",
     ]
 
 
-PYTHON_WORKERS_FILE = '''
+PYTHON_WORKERS_FILE = """
 from workers import Response, WorkerEntrypoint
 from helpers import shout
 
@@ -87,7 +88,7 @@ class Default(WorkerEntrypoint):
         count = int(await self.env.KV.get("count") or 0) + 1
         await self.env.KV.put("count", str(count))
         return Response.json({"count": count, "greeting": shout(self.env.GREETING)})
-'''
+"""
 
 
 async def test_python_workers_file_runs_unchanged(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:

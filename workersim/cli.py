@@ -61,8 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="run the consistency checkers over a recorded history (exit 1 on a violation)"
     )
     check.add_argument("history", type=Path, help="a history in JSON Lines (sim.history.to_jsonl, --history)")
-    check.add_argument("--max-delay", type=float, default=10.0,
-                       help="the propagation bound the run promised, in seconds (default %(default)s)")
+    check.add_argument(
+        "--max-delay",
+        type=float,
+        default=10.0,
+        help="the propagation bound the run promised, in seconds (default %(default)s)",
+    )
     check.set_defaults(handler=_check)
     show = commands.add_parser("timeline", help="print a recorded history as a timeline (and draw it with --svg)")
     show.add_argument("history", type=Path, help="a history in JSON Lines")

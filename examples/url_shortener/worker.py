@@ -39,7 +39,7 @@ class Default(WorkerEntrypoint):
             if target is None:
                 return Response(f"no link {code!r} (yet?)\n", status=404)
             return Response.redirect(target, 302)
-        return Response("POST /shorten {\"url\": ...} or GET /<code>\n", status=404)
+        return Response('POST /shorten {"url": ...} or GET /<code>\n', status=404)
 
     async def shorten(self, request, origin):
         try:

@@ -68,9 +68,7 @@ class Partitions:
         knows; ``None`` while they are still apart."""
         if self._group(origin, at) == self._group(destination, at):
             return at
-        changes = sorted(
-            t for edge in (origin, destination) for t in self._times.get(edge, ()) if t > at
-        )
+        changes = sorted(t for edge in (origin, destination) for t in self._times.get(edge, ()) if t > at)
         for t in changes:
             if self._group(origin, t) == self._group(destination, t):
                 return t

@@ -64,9 +64,7 @@ def check_key_length(method: str, key: str, limits: Limits) -> None:
         return  # no character takes more than 4 bytes: skip encoding the common short key
     size = len(key.encode("utf-8"))
     if size > limits.key_bytes:
-        raise KVError(
-            method, 414, f"UTF-8 encoded length of {size} exceeds key length limit of {limits.key_bytes}."
-        )
+        raise KVError(method, 414, f"UTF-8 encoded length of {size} exceeds key length limit of {limits.key_bytes}.")
 
 
 def check_backend_key(method: str, key: Any, limits: Limits) -> str:

@@ -38,9 +38,7 @@ def parse_options(
         options[name] = value
     for name in options:
         if name not in allowed:
-            raise TypeError(
-                f"KV {method}() got an unknown option {name!r}; the options are: {', '.join(allowed)}."
-            )
+            raise TypeError(f"KV {method}() got an unknown option {name!r}; the options are: {', '.join(allowed)}.")
     return {name: value for name, value in options.items() if value is not None}
 
 

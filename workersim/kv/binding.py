@@ -154,8 +154,17 @@ class KVNamespace:
             live = version is not None and version.live_at(self._unix_ms(now))
             value = version.value if live else None
             metadata = version.metadata if live else None
-            self._record(now, op, tags, {"key": key, "value": encode_value(value), "metadata": _metadata(metadata),
-                                   "version": None if version is None else version.seq})
+            self._record(
+                now,
+                op,
+                tags,
+                {
+                    "key": key,
+                    "value": encode_value(value),
+                    "metadata": _metadata(metadata),
+                    "version": None if version is None else version.seq,
+                },
+            )
             return value, metadata
 
         value, metadata = await self._host.apply(read)
@@ -181,13 +190,22 @@ class KVNamespace:
 
         def read(now: int) -> dict[str, Any]:
             try:
-                found = bulk_read(self._space, keys, edge=self._edge_index, now=now, kind=kind,
-                                  with_metadata=with_metadata, limits=self._limits, cache_ttl=cache_ttl)
+                found = bulk_read(
+                    self._space,
+                    keys,
+                    edge=self._edge_index,
+                    now=now,
+                    kind=kind,
+                    with_metadata=with_metadata,
+                    limits=self._limits,
+                    cache_ttl=cache_ttl,
+                )
             except KVError as error:
                 self._record(now, op, tags, {"keys": builtins.list(dict.fromkeys(keys)), "error": f"KVError: {error}"})
                 raise
-            self._record(now, op, tags, {"keys": builtins.list(found.versions), "value": found.seen,
-                                         "version": found.versions})
+            self._record(
+                now, op, tags, {"keys": builtins.list(found.versions), "value": found.seen, "version": found.versions}
+            )
             return found.values
 
         return await self._host.apply(read)
@@ -279,8 +297,9 @@ class KVNamespace:
 
         def scan(now: int) -> dict[str, Any]:
             found, complete = self._space.list(self._edge_index, now, prefix=prefix, after=after, limit=page)
-            self._record(now, "list", tags, {"prefix": prefix, "value": [name for name, _ in found],
-                                       "list_complete": complete})
+            self._record(
+                now, "list", tags, {"prefix": prefix, "value": [name for name, _ in found], "list_complete": complete}
+            )
             return list_result(found, complete)
 
         return await self._host.apply(scan)

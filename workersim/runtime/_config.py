@@ -102,14 +102,14 @@ def _main(file: Path, main: Any) -> Path | None:
 
 def _kv_bindings(file: Path, namespaces: Any) -> tuple[str, ...]:
     if not isinstance(namespaces, list):
-        raise ConfigError(f"{file}: kv_namespaces must be a list of {{binding = \"NAME\", id = \"...\"}} entries")
+        raise ConfigError(f'{file}: kv_namespaces must be a list of {{binding = "NAME", id = "..."}} entries')
     names = []
     for index, entry in enumerate(namespaces):
         binding = entry.get("binding") if isinstance(entry, dict) else None
         if not isinstance(binding, str) or not binding.isidentifier() or binding.startswith("_"):
             raise ConfigError(
                 f"{file}: kv_namespaces[{index}] needs a binding name that is an identifier not starting with '_' "
-                f"(binding = \"MY_KV\"), got {entry!r}"
+                f'(binding = "MY_KV"), got {entry!r}'
             )
         if binding in names:
             raise ConfigError(f"{file}: kv_namespaces binds {binding!r} twice")

@@ -135,16 +135,32 @@ class Dispatcher:
         ray = hashlib.blake2b(key, digest_size=8).hexdigest()
         now = self.sim.now_ms()
         # "id" first, as the binding's rows have it: History.append numbers it in place rather than copying.
-        self.sim.record_with_next_turn({"id": None, "edge": edge, "op": "fetch", "request": ray,
-                                        "method": request.method, "url": request.url, "invoke": now / 1000,
-                                        "complete": now / 1000})
+        self.sim.record_with_next_turn(
+            {
+                "id": None,
+                "edge": edge,
+                "op": "fetch",
+                "request": ray,
+                "method": request.method,
+                "url": request.url,
+                "invoke": now / 1000,
+                "complete": now / 1000,
+            }
+        )
         return ray, now
 
     def _respond(
         self, now: int, ray: str, start: int, edge: str, response: Response, failure: Exception | None
     ) -> None:
-        row: dict[str, Any] = {"id": None, "edge": edge, "op": "response", "request": ray,
-                               "status": response.status, "invoke": start / 1000, "complete": now / 1000}
+        row: dict[str, Any] = {
+            "id": None,
+            "edge": edge,
+            "op": "response",
+            "request": ray,
+            "status": response.status,
+            "invoke": start / 1000,
+            "complete": now / 1000,
+        }
         if failure is not None:
             row["error"] = f"{type(failure).__name__}: {failure}"
         self.sim.history.append(row)
@@ -163,8 +179,10 @@ class Dispatcher:
             self._report(ray, edge, "waitUntil", error)
             return
         if limit.cancelled_caught:
-            late = TimeoutError(f"waitUntil work was still running {WAIT_UNTIL_LIMIT:g} s after the response, so it "
-                                "was cancelled (Cloudflare's limit)")
+            late = TimeoutError(
+                f"waitUntil work was still running {WAIT_UNTIL_LIMIT:g} s after the response, so it "
+                "was cancelled (Cloudflare's limit)"
+            )
             self._report(ray, edge, "waitUntil", late)
 
     def _report(self, ray: str, edge: str, phase: str, error: Exception) -> None:

@@ -25,9 +25,7 @@ class ApiError(Exception):
     message: str
     headers: tuple[tuple[str, str], ...]
 
-    def __init__(
-        self, status: int, code: int, message: str, headers: tuple[tuple[str, str], ...] = ()
-    ) -> None:
+    def __init__(self, status: int, code: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(f"{status} [{code}] {message}")
         self.status = status
         self.code = code

@@ -15,7 +15,9 @@ UNSAVED_LIMIT = 10_000
 def add_history_option(parser: argparse.ArgumentParser) -> None:
     """Register ``--history FILE``."""
     parser.add_argument(
-        "--history", type=Path, metavar="FILE",
+        "--history",
+        type=Path,
+        metavar="FILE",
         help="when the server stops, write every operation (requests, KV calls, with the versions reads saw) to "
         "FILE as JSON Lines, for workersim.History.from_jsonl and the checkers",
     )

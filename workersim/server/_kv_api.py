@@ -124,8 +124,7 @@ class KVEndpoints:
     def _record(self, now: int, namespace: Namespace, op: str, fields: dict[str, Any]) -> None:
         seconds = now / 1000
         self._sim.history.append(
-            {"edge": "central", "ns": namespace.keyspace, "op": op, **fields, "invoke": seconds,
-             "complete": seconds}
+            {"edge": "central", "ns": namespace.keyspace, "op": op, **fields, "invoke": seconds, "complete": seconds}
         )
 
     async def _validated(self, call: Call, op: str, subject: dict[str, Any], check: Callable[[], T]) -> T:
@@ -155,8 +154,15 @@ class KVEndpoints:
             self._record(now, namespace, "put", {**subject, "error": f"KVError: {error}"})
             raise
 
-    def _write(self, now: int, namespace: Namespace, key: str, value: bytes | None, metadata: str | None = None,
-               expiration: int | None = None) -> None:
+    def _write(
+        self,
+        now: int,
+        namespace: Namespace,
+        key: str,
+        value: bytes | None,
+        metadata: str | None = None,
+        expiration: int | None = None,
+    ) -> None:
         space = self._sim.cluster.namespace(namespace.keyspace)
         version = space.write(key, value, origin=CENTRAL, now=now, metadata=metadata, expiration=expiration)
         if value is None:
@@ -237,12 +243,17 @@ class KVEndpoints:
             namespace = call.namespace()
             version = self._sim.cluster.namespace(namespace.keyspace).read(key, None, now)
             live = version if version is not None and version.live_at(self._unix_ms(now)) else None
-            self._record(now, namespace, op, {
-                "key": key,
-                "value": None if live is None else encode_value(live.value),
-                "metadata": None if live is None else _stored_metadata(live.metadata),
-                "version": None if version is None else version.seq,
-            })
+            self._record(
+                now,
+                namespace,
+                op,
+                {
+                    "key": key,
+                    "value": None if live is None else encode_value(live.value),
+                    "metadata": None if live is None else _stored_metadata(live.metadata),
+                    "version": None if version is None else version.seq,
+                },
+            )
             return live
 
         live = await self._sim.apply(read)
@@ -273,8 +284,12 @@ class KVEndpoints:
             namespace = call.namespace()
             space = self._sim.cluster.namespace(namespace.keyspace)
             found, complete = space.list(None, now, prefix=prefix, after=after, limit=limit)
-            self._record(now, namespace, "list", {"prefix": prefix, "value": [name for name, _ in found],
-                                                  "list_complete": complete})
+            self._record(
+                now,
+                namespace,
+                "list",
+                {"prefix": prefix, "value": [name for name, _ in found], "list_complete": complete},
+            )
             return list_result(found, complete)
 
         page = await self._sim.apply(scan)
@@ -356,8 +371,11 @@ class KVEndpoints:
         check_metadata_size(metadata, self._limits)
         check_value_size(len(item["value"]), self._limits)
         return _Pair(
-            item["key"], item["value"], metadata,
-            None if expiration is None else to_int32(expiration), None if ttl is None else to_int32(ttl),
+            item["key"],
+            item["value"],
+            metadata,
+            None if expiration is None else to_int32(expiration),
+            None if ttl is None else to_int32(ttl),
         )
 
     async def bulk_delete(self, call: Call) -> Reply:
@@ -366,6 +384,7 @@ class KVEndpoints:
         for index, key in enumerate(keys):
             if not isinstance(key, str):
                 raise bad_request(f"body[{index}] must be a key name (a string), got {type(key).__name__}")
+
         def check(key: str) -> str:
             return check_backend_key("DELETE", key, self._limits)
 
@@ -400,13 +419,22 @@ class KVEndpoints:
             namespace = call.namespace()
             space = self._sim.cluster.namespace(namespace.keyspace)
             try:
-                found = bulk_read(space, keys, edge=None, now=now, kind=kind, with_metadata=with_metadata,
-                                  limits=self._limits, with_expiration=True)
+                found = bulk_read(
+                    space,
+                    keys,
+                    edge=None,
+                    now=now,
+                    kind=kind,
+                    with_metadata=with_metadata,
+                    limits=self._limits,
+                    with_expiration=True,
+                )
             except KVError as error:
                 self._record(now, namespace, op, {"keys": keys, "error": f"KVError: {error}"})
                 raise
-            self._record(now, namespace, op, {"keys": list(found.versions), "value": found.seen,
-                                              "version": found.versions})
+            self._record(
+                now, namespace, op, {"keys": list(found.versions), "value": found.seen, "version": found.versions}
+            )
             return found.values
 
         return success({"values": await self._sim.apply(read)})

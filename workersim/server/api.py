@@ -68,22 +68,25 @@ def describe(base: str, credentials: Credentials) -> str:
     shown = credentials.token if credentials.generated else "<your token>"
     token_line = (
         f"  API token:  {credentials.token}  (generated for this run; set {TOKEN_ENV} to choose one)"
-        if credentials.generated else "  API token:  the one you chose (not shown)"
+        if credentials.generated
+        else "  API token:  the one you chose (not shown)"
     )
-    return "\n".join([
-        f"  account id: {account}",
-        token_line,
-        "",
-        "curl:",
-        f'  curl -H "Authorization: Bearer {shown}" {base}/accounts/{account}/storage/kv/namespaces',
-        "Python SDK (pip install cloudflare):",
-        "  from cloudflare import Cloudflare",
-        f'  cf = Cloudflare(api_token="{shown}", base_url="{base}")',
-        f'  print(cf.kv.namespaces.create(account_id="{account}", title="demo"))',
-        "wrangler:",
-        f"  CLOUDFLARE_API_BASE_URL={base} CLOUDFLARE_API_TOKEN={shown} CLOUDFLARE_ACCOUNT_ID={account} "
-        "npx wrangler kv namespace list",
-    ])
+    return "\n".join(
+        [
+            f"  account id: {account}",
+            token_line,
+            "",
+            "curl:",
+            f'  curl -H "Authorization: Bearer {shown}" {base}/accounts/{account}/storage/kv/namespaces',
+            "Python SDK (pip install cloudflare):",
+            "  from cloudflare import Cloudflare",
+            f'  cf = Cloudflare(api_token="{shown}", base_url="{base}")',
+            f'  print(cf.kv.namespaces.create(account_id="{account}", title="demo"))',
+            "wrangler:",
+            f"  CLOUDFLARE_API_BASE_URL={base} CLOUDFLARE_API_TOKEN={shown} CLOUDFLARE_ACCOUNT_ID={account} "
+            "npx wrangler kv namespace list",
+        ]
+    )
 
 
 class ApiMount:
@@ -115,8 +118,9 @@ async def run_api(sim: Simulation, args: argparse.Namespace, credentials: Creden
             async with trio.open_nursery() as nursery:
                 binds = await nursery.start(serve, app, hypercorn_config(args.host, args.port), shutdown_trigger)
                 base = f"{binds[0]}/client/v4"
-                print(f"workersim api: the Cloudflare v4 KV REST API on {base}\n{describe(base, credentials)}",
-                      flush=True)
+                print(
+                    f"workersim api: the Cloudflare v4 KV REST API on {base}\n{describe(base, credentials)}", flush=True
+                )
 
 
 def _command(args: argparse.Namespace) -> int:

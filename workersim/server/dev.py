@@ -70,8 +70,16 @@ class WorkerApp:
             return
         response = await self.sim.fetch(_request(scope, body), edge=edge)
         await _send(send, response.status, response.headers.multi_items(), await response.bytes(), method)
-        log.info("%-4s %s %s -> %d  t=%.3fs  %.1f ms  cf-ray=%s", edge, method, path, response.status,
-                 self.sim.now(), (time.perf_counter() - started) * 1000, response.headers.get("cf-ray"))
+        log.info(
+            "%-4s %s %s -> %d  t=%.3fs  %.1f ms  cf-ray=%s",
+            edge,
+            method,
+            path,
+            response.status,
+            self.sim.now(),
+            (time.perf_counter() - started) * 1000,
+            response.headers.get("cf-ray"),
+        )
 
     def _edge(self, chosen: str | None) -> str | None:
         if chosen is None:
@@ -166,7 +174,7 @@ def build_simulation(options: DevOptions) -> Simulation:
         raise ConfigError(f"--kv is for a worker file; {target} names its bindings in kv_namespaces")
     sim = Simulation.from_config(target, **settings)
     if sim.worker is None:
-        raise ConfigError(f"{target}: main is missing: name the worker's entry file, e.g. main = \"src/entry.py\"")
+        raise ConfigError(f'{target}: main is missing: name the worker\'s entry file, e.g. main = "src/entry.py"')
     return sim
 
 
@@ -242,8 +250,15 @@ def _positive(text: str) -> float:
 def _command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
     options = DevOptions(
-        target=args.target, host=args.host, port=args.port, edges=args.edges, seed=args.seed,
-        max_delay=args.max_delay, delay=args.delay, time_scale=args.time_scale, kv=tuple(args.kv),
+        target=args.target,
+        host=args.host,
+        port=args.port,
+        edges=args.edges,
+        seed=args.seed,
+        max_delay=args.max_delay,
+        delay=args.delay,
+        time_scale=args.time_scale,
+        kv=tuple(args.kv),
         history=args.history,
     )
     try:
@@ -256,26 +271,48 @@ def _command(args: argparse.Namespace) -> int:
 def add_parser(commands: Any) -> None:
     """Register the ``dev`` subcommand on the CLI's subparsers."""
     dev = commands.add_parser(
-        "dev", help="serve a worker over HTTP from simulated edges",
+        "dev",
+        help="serve a worker over HTTP from simulated edges",
         description="Serve a worker over HTTP. The request header X-Workersim-Edge picks the edge; every "
         "response carries CF-Ray: <id>-<EDGE>.",
     )
-    dev.add_argument("target", nargs="?", metavar="WORKER_OR_CONFIG",
-                     help=f"a worker file (.py) or wrangler configuration (default: {' / '.join(CONFIG_NAMES)} here)")
+    dev.add_argument(
+        "target",
+        nargs="?",
+        metavar="WORKER_OR_CONFIG",
+        help=f"a worker file (.py) or wrangler configuration (default: {' / '.join(CONFIG_NAMES)} here)",
+    )
     dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     dev.add_argument("--port", type=int, default=8787, help="port to listen on (default %(default)s)")
-    dev.add_argument("--edges", type=_edges_arg, default=DEFAULT_EDGES,
-                     help=f"comma-separated edge names (default {','.join(DEFAULT_EDGES)})")
+    dev.add_argument(
+        "--edges",
+        type=_edges_arg,
+        default=DEFAULT_EDGES,
+        help=f"comma-separated edge names (default {','.join(DEFAULT_EDGES)})",
+    )
     dev.add_argument("--seed", type=int, default=0, help="the simulation's seed (default %(default)s)")
-    dev.add_argument("--max-delay", type=float, default=10.0,
-                     help="upper bound of propagation in seconds (default %(default)s)")
-    dev.add_argument("--delay", type=float, help="make every write take exactly this many seconds to reach the "
-                     "other edges (default: random, about 1 s typical, at most --max-delay)")
-    dev.add_argument("--time-scale", type=_positive, default=1.0,
-                     help="simulated seconds per real second (default %(default)s: real time)")
-    dev.add_argument("--kv", action="append", default=[], metavar="BINDING",
-                     help="a KV binding name for a worker file (repeat for more)")
+    dev.add_argument(
+        "--max-delay", type=float, default=10.0, help="upper bound of propagation in seconds (default %(default)s)"
+    )
+    dev.add_argument(
+        "--delay",
+        type=float,
+        help="make every write take exactly this many seconds to reach the "
+        "other edges (default: random, about 1 s typical, at most --max-delay)",
+    )
+    dev.add_argument(
+        "--time-scale",
+        type=_positive,
+        default=1.0,
+        help="simulated seconds per real second (default %(default)s: real time)",
+    )
+    dev.add_argument(
+        "--kv",
+        action="append",
+        default=[],
+        metavar="BINDING",
+        help="a KV binding name for a worker file (repeat for more)",
+    )
     dev.add_argument("--quiet", action="store_true", help="do not log one line per request")
     add_history_option(dev)
     dev.set_defaults(handler=_command)
-

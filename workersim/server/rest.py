@@ -112,8 +112,9 @@ class RestApp:
         handler = methods.get(request.method)
         if handler is None:
             allowed = ", ".join(sorted(methods))
-            raise ApiError(405, METHOD_NOT_ALLOWED, f"Method not allowed for this route; use {allowed}",
-                           (("allow", allowed),))
+            raise ApiError(
+                405, METHOD_NOT_ALLOWED, f"Method not allowed for this route; use {allowed}", (("allow", allowed),)
+            )
         return await handler(call)
 
     def _route(self, request: Request, account: Account, rest: tuple[str, ...]) -> tuple[dict[str, Handler], Call]:
@@ -151,8 +152,13 @@ class RestApp:
             return found, len(call.account.namespaces)
 
         found, total = await self._sim.apply(listing)
-        info = {"page": page, "per_page": per_page, "count": len(found), "total_count": total,
-                "total_pages": -(-total // per_page)}
+        info = {
+            "page": page,
+            "per_page": per_page,
+            "count": len(found),
+            "total_count": total,
+            "total_pages": -(-total // per_page),
+        }
         return success([namespace.to_json() for namespace in found], info)
 
     async def _create(self, call: Call) -> Reply:

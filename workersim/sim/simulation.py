@@ -129,8 +129,10 @@ class Simulation:
         self.vars = _variables(vars, self.kv_namespaces)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, got {seed!r}")
-        if isinstance(max_delay, bool) or not isinstance(max_delay, int | float) or not (
-            math.isfinite(max_delay) and max_delay >= 0
+        if (
+            isinstance(max_delay, bool)
+            or not isinstance(max_delay, int | float)
+            or not (math.isfinite(max_delay) and max_delay >= 0)
         ):
             raise ValueError(f"max_delay must be a finite number of seconds >= 0, got {max_delay!r}")
         delays = DefaultDelay() if delays is None else delays
@@ -259,8 +261,9 @@ class Simulation:
         if write.get("op") not in ("put", "delete") or "error" in write or write.get("version") is None:
             raise ValueError("arrival() takes a history row of a successful put or delete")
         origin = self.cluster.edge_index(write["edge"]) if write["edge"] in self.edges else CENTRAL
-        at = self.cluster.arrival_of(write["version"], round(write["invoke"] * 1000), origin,
-                                     self._edge_indexes([edge])[0])
+        at = self.cluster.arrival_of(
+            write["version"], round(write["invoke"] * 1000), origin, self._edge_indexes([edge])[0]
+        )
         return None if at is None else at / 1000
 
     # --- operations ----------------------------------------------------------------------------------------
@@ -305,7 +308,7 @@ class Simulation:
         if self._dispatcher is None:
             raise RuntimeError(
                 "this simulation has no worker: pass worker= (a fetch function, a WorkerEntrypoint subclass, a "
-                "module or a file path) or use Simulation.from_config(\"wrangler.toml\")"
+                'module or a file path) or use Simulation.from_config("wrangler.toml")'
             )
         self._require_running()
         return await self._dispatcher.fetch(request, self.edges[0] if edge is None else edge, init)

@@ -16,9 +16,7 @@ _WRITES = ("put", "delete")
 _READS = ("get", "getWithMetadata")
 
 
-def space_time_svg(
-    history: Iterable[Row], edges: Sequence[str] | None = None, arrival: Arrival | None = None
-) -> str:
+def space_time_svg(history: Iterable[Row], edges: Sequence[str] | None = None, arrival: Arrival | None = None) -> str:
     """Draw ``history`` as SVG text.
 
     Each edge is a horizontal lane and time runs left to right. A write is a dark dot; with ``arrival`` (such as
@@ -66,8 +64,10 @@ def space_time_svg(
         if row["op"] in _WRITES:
             by_version[row.get("ns"), row.get("version")] = latest[slot] = row
             label = "delete" if row["op"] == "delete" else f"={row.get('value')!r}"
-            out.append(f'<circle class="write" cx="{px}" cy="{py}" r="5" fill="#222"><title>write #{row["id"]} '
-                       f'{escape(repr(row["key"]))}</title></circle>')
+            out.append(
+                f'<circle class="write" cx="{px}" cy="{py}" r="5" fill="#222"><title>write #{row["id"]} '
+                f"{escape(repr(row['key']))}</title></circle>"
+            )
             out.append(f'<text x="{px + 6}" y="{py - 8}">{escape(str(row["key"]))}{escape(label)}</text>')
         elif row["op"] in _READS and "key" in row:
             seen = by_version.get((row.get("ns"), row.get("version")))
@@ -75,10 +75,14 @@ def space_time_svg(
             stale = newest is not None and (seen is None or seen["id"] < newest["id"])
             colour = "#d33" if stale else "#2a2"
             if stale and seen is not None:  # a fresh read needs no line: it saw the newest write
-                out.append(f'<line x1="{x(seen["invoke"])}" y1="{y(seen["edge"])}" x2="{px}" y2="{py}" '
-                           f'stroke="{colour}" stroke-width="0.7"/>')
-            out.append(f'<rect class="read {"stale" if stale else "fresh"}" x="{px - 4}" y="{py - 4}" width="8" '
-                       f'height="8" fill="{colour}"><title>read #{row["id"]}</title></rect>')
+                out.append(
+                    f'<line x1="{x(seen["invoke"])}" y1="{y(seen["edge"])}" x2="{px}" y2="{py}" '
+                    f'stroke="{colour}" stroke-width="0.7"/>'
+                )
+            out.append(
+                f'<rect class="read {"stale" if stale else "fresh"}" x="{px - 4}" y="{py - 4}" width="8" '
+                f'height="8" fill="{colour}"><title>read #{row["id"]}</title></rect>'
+            )
             out.append(f'<text x="{px + 6}" y="{py + 16}" fill="{colour}">{escape(repr(row.get("value")))}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -38,8 +38,9 @@ def timeline(history: Iterable[Row], arrival: Arrival | None = None) -> str:
     return "\n".join(lines)
 
 
-def _describe(row: Row, by_version: dict[tuple[str, Any], Row], latest: dict[tuple[str, str], Row],
-              arrival: Arrival | None) -> str:
+def _describe(
+    row: Row, by_version: dict[tuple[str, Any], Row], latest: dict[tuple[str, str], Row], arrival: Arrival | None
+) -> str:
     op = row["op"]
     if "error" in row:
         return f"{op} {row.get('key', row.get('keys', row.get('prefix')))!r} -> {row['error']}"
