@@ -9,43 +9,65 @@ use: ``import workersim.core`` stays free of trio, while ``workersim.Simulation`
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from .core import DefaultDelay, DelayModel, EdgeCache, Faults, FixedDelay, History, KVError, Limits, UniformDelay
+from .core import (
+    BodyUsedError,
+    ConfigError,
+    DefaultDelay,
+    DelayModel,
+    EdgeCache,
+    Faults,
+    FetchRow,
+    FixedDelay,
+    HistoryFormatError,
+    KVBulkRead,
+    KVError,
+    KVList,
+    KVRead,
+    KVRejected,
+    KVWrite,
+    Limits,
+    ResponseRow,
+    UniformDelay,
+    WorkersimError,
+)
 
 if TYPE_CHECKING:
     from .kv import KVNamespace, ReadableStream
     from .runtime import (
-        BodyUsedError,
-        ConfigError,
         ExecutionContext,
         Headers,
         Request,
         Response,
+        Simulation,
         WorkerEntrypoint,
-        WorkerError,
+        WorkerFailure,
         load_config,
         load_worker,
     )
-    from .sim import Env, Simulation, run
+    from .sim import Env, History, run
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("workersim")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 # Public names that live above the core, and the module each is loaded from on first use.
 _LAZY = {
     "Env": "workersim.sim",
-    "Simulation": "workersim.sim",
+    "History": "workersim.sim",
     "run": "workersim.sim",
     "KVNamespace": "workersim.kv",
     "ReadableStream": "workersim.kv",
-    "BodyUsedError": "workersim.runtime",
-    "ConfigError": "workersim.runtime",
     "ExecutionContext": "workersim.runtime",
     "Headers": "workersim.runtime",
     "Request": "workersim.runtime",
     "Response": "workersim.runtime",
+    "Simulation": "workersim.runtime",
     "WorkerEntrypoint": "workersim.runtime",
-    "WorkerError": "workersim.runtime",
+    "WorkerFailure": "workersim.runtime",
     "load_config": "workersim.runtime",
     "load_worker": "workersim.runtime",
 }
@@ -73,19 +95,28 @@ __all__ = [
     "Env",
     "ExecutionContext",
     "Faults",
+    "FetchRow",
     "FixedDelay",
     "Headers",
     "History",
+    "HistoryFormatError",
+    "KVBulkRead",
     "KVError",
+    "KVList",
     "KVNamespace",
+    "KVRead",
+    "KVRejected",
+    "KVWrite",
     "Limits",
     "ReadableStream",
     "Request",
     "Response",
+    "ResponseRow",
     "Simulation",
     "UniformDelay",
     "WorkerEntrypoint",
-    "WorkerError",
+    "WorkerFailure",
+    "WorkersimError",
     "__version__",
     "load_config",
     "load_worker",

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .checkers import check_all
-from .core.history import History
+from .core.errors import HistoryFormatError
 from .server import api, dev
+from .sim.history import History
 from .viz import space_time_svg, timeline
 
 
@@ -29,7 +30,7 @@ def _run(args: argparse.Namespace) -> int:
 def _load(path: Path) -> History:
     try:
         return History.from_jsonl(path)
-    except (OSError, ValueError) as error:
+    except (OSError, HistoryFormatError) as error:
         raise SystemExit(f"workersim: cannot read the history {path}: {error}") from None
 
 

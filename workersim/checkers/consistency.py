@@ -1,68 +1,27 @@
 """Consistency checkers: pure functions from a history to a ``Report``, each linear in the history's length.
 
-With the ``version`` each row carries (workersim records it), every check is exact. A history recorded elsewhere
-may lack versions; then a read is matched to the latest earlier write of the same value.
+They read typed rows (``workersim.core.rows``) and decide which write a read saw with the one definition in
+``workersim.core.staleness``. With the ``version`` each row carries (workersim records it), every check is
+exact. A history recorded elsewhere may lack versions; then a read is matched to the latest earlier write of the
+same value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable
 
-from ._ops import Op, single_key_ops
+from ..core.rows import AnyRow
+from ..core.staleness import Op, WriteIndex, single_key_ops, walk
 from ._report import Report, Violation
 
-Rows = Iterable[dict[str, Any]]
+Rows = Iterable[AnyRow]
 _SLACK = 1e-9  # history times are milliseconds written as float seconds
-
-
-class _Writes:
-    """Each key's writes in history order, and how reads resolve to them."""
-
-    def __init__(self) -> None:
-        self.by_key: dict[tuple[str, str], list[Op]] = {}
-        self.by_version: dict[tuple[str, str], dict[Any, int]] = {}
-        self.by_value: dict[tuple[str, str], dict[str, int]] = {}
-
-    def add(self, op: Op) -> None:
-        slot = (op.ns, op.key)
-        writes = self.by_key.setdefault(slot, [])
-        if op.version is not None:
-            self.by_version.setdefault(slot, {})[op.version] = len(writes)
-        self.by_value.setdefault(slot, {})[_value_key(op.value)] = len(writes)
-        writes.append(op)
-
-    def seen(self, read: Op) -> int | None:
-        """Index (in the key's writes) of the write ``read`` saw; -1 for the initial empty state; ``None`` when
-        the read matches no write (a phantom)."""
-        slot = (read.ns, read.key)
-        if read.exact:
-            if read.version is None:
-                return -1
-            return self.by_version.get(slot, {}).get(read.version)
-        match = self.by_value.get(slot, {}).get(_value_key(read.value))
-        if match is None and read.value is None:
-            return -1
-        return match
-
-
-def _value_key(value: Any) -> str:
-    return repr(value)
-
-
-def _walk(history: Rows) -> Iterator[tuple[Op, _Writes]]:
-    """Each operation in history order, with the table of the writes up to and including it."""
-    writes = _Writes()
-    for op in single_key_ops(history):
-        if op.kind == "write":
-            writes.add(op)
-        yield op, writes
 
 
 def no_phantom_reads(history: Rows) -> Report:
     """Every value read was written by some write (or is the initial absence of the key)."""
     violations, checked = [], 0
-    for op, writes in _walk(history):
+    for op, writes in walk(history):
         if op.kind == "read":
             checked += 1
             if writes.seen(op) is None:
@@ -74,10 +33,10 @@ def read_your_writes(history: Rows) -> Report:
     """A read at an edge sees that edge's own latest write of the key, or something newer."""
     last_own: dict[tuple[str, str, str], int] = {}
     violations, checked = [], 0
-    for op, writes in _walk(history):
+    for op, writes in walk(history):
         slot = (op.edge, op.ns, op.key)
         if op.kind == "write":
-            last_own[slot] = len(writes.by_key[op.ns, op.key]) - 1
+            last_own[slot] = len(writes.writes(op.ns, op.key)) - 1
             continue
         own = last_own.get(slot)
         if own is None:
@@ -85,7 +44,7 @@ def read_your_writes(history: Rows) -> Report:
         checked += 1
         seen = writes.seen(op)
         if seen is None or seen < own:
-            mine = writes.by_key[op.ns, op.key][own]
+            mine = writes.writes(op.ns, op.key)[own]
             message = f"{op.describe()} did not see the same edge's earlier {mine.describe()}."
             violations.append(Violation((mine.id, op.id), message))
     return Report("read_your_writes", checked, tuple(violations))
@@ -95,7 +54,7 @@ def monotonic_reads(history: Rows) -> Report:
     """Successive reads of a key at one edge never go back to an older write."""
     newest_read: dict[tuple[str, str, str], tuple[int, Op]] = {}
     violations, checked = [], 0
-    for op, writes in _walk(history):
+    for op, writes in walk(history):
         seen = writes.seen(op) if op.kind == "read" else None
         if seen is None:
             continue
@@ -114,10 +73,10 @@ def bounded_staleness(history: Rows, max_delay: float) -> Report:
     """No read returns a value that was overwritten more than ``max_delay`` seconds before the read began."""
     settled: dict[tuple[str, str], int] = {}  # per key: the newest write that completed max_delay ago
     violations, checked = [], 0
-    for op, writes in _walk(history):
+    for op, writes in walk(history):
         if op.kind != "read":
             continue
-        key_writes = writes.by_key.get((op.ns, op.key), [])
+        key_writes = writes.writes(op.ns, op.key)
         index = settled.get((op.ns, op.key), -1)
         while index + 1 < len(key_writes) and key_writes[index + 1].complete + max_delay <= op.invoke + _SLACK:
             index += 1
@@ -135,14 +94,14 @@ def bounded_staleness(history: Rows, max_delay: float) -> Report:
 
 def convergence(history: Rows, max_delay: float) -> Report:
     """Once writes to a key stop and ``max_delay`` passes, every edge reads the same, last, write."""
-    rows = list(history)
-    final = _Writes()
-    for op in single_key_ops(rows):
+    ops = list(single_key_ops(history))
+    final = WriteIndex()
+    for op in ops:
         if op.kind == "write":
             final.add(op)
     violations, checked = [], 0
-    for op in single_key_ops(rows):
-        key_writes = final.by_key.get((op.ns, op.key))
+    for op in ops:
+        key_writes = final.writes(op.ns, op.key)
         if op.kind != "read" or not key_writes or key_writes[-1].complete + max_delay > op.invoke + _SLACK:
             continue
         checked += 1

@@ -1,32 +1,63 @@
 """The sans-I/O model of replicated Workers KV: no trio, no clock, no I/O; time is an argument.
 
-Times are integer milliseconds of virtual time. Everything with a clock or a socket lives in the layers above.
+Times are integer milliseconds of virtual time. ``Store`` is the one path every operation takes; everything with
+a clock or a socket lives in the layers above.
 """
 
 from .cache import EdgeCache
 from .delays import DefaultDelay, DelayModel, FixedDelay, UniformDelay
-from .errors import KVError
+from .errors import BodyUsedError, ConfigError, HistoryFormatError, KVError, WorkersimError
 from .faults import Faults
-from .history import History, encode_value
+from .history import History
 from .limits import Limits
 from .partitions import Partitions
 from .replicas import Cluster, Keyspace
+from .rows import (
+    UNKNOWN,
+    AnyRow,
+    FetchRow,
+    KVBulkRead,
+    KVList,
+    KVRead,
+    KVRejected,
+    KVWrite,
+    ResponseRow,
+    Row,
+    row_from_json,
+)
+from .store import PutItem, Store
 from .versions import CENTRAL, Version
 
 __all__ = [
     "CENTRAL",
+    "UNKNOWN",
+    "AnyRow",
+    "BodyUsedError",
     "Cluster",
+    "ConfigError",
     "DefaultDelay",
     "DelayModel",
     "EdgeCache",
     "Faults",
+    "FetchRow",
     "FixedDelay",
     "History",
+    "HistoryFormatError",
+    "KVBulkRead",
     "KVError",
+    "KVList",
+    "KVRead",
+    "KVRejected",
+    "KVWrite",
     "Keyspace",
     "Limits",
     "Partitions",
+    "PutItem",
+    "ResponseRow",
+    "Row",
+    "Store",
     "UniformDelay",
     "Version",
-    "encode_value",
+    "WorkersimError",
+    "row_from_json",
 ]

@@ -1,11 +1,23 @@
-"""The edge-cache consistency model of today's Workers KV (opt-in; push propagation is the default)."""
+"""The edge-cache consistency model of today's Workers KV (opt-in; push propagation is the default).
+
+``EdgeCache`` holds the model's settings; ``EdgeCaches`` is the model itself for one namespace: what each edge
+has cached, and how a read or a write goes through the caches to the central store.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
+from .errors import KVError
+from .versions import CENTRAL, Version
 
-def _ttl(_instance: object, attribute: attrs.Attribute, value: int) -> None:
+if TYPE_CHECKING:
+    from .partitions import Partitions
+
+
+def _ttl(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"EdgeCache.{attribute.name} must be a positive number of seconds, got {value!r}")
 
@@ -23,3 +35,41 @@ class EdgeCache:
     """
 
     default_ttl: int = attrs.field(default=60, validator=_ttl)
+
+
+@attrs.define
+class EdgeCaches:
+    """The caches of one namespace under the edge-cache model: what each edge last fetched (or wrote) and when.
+    The central store is the namespace's newest version of each key, which the keyspace keeps."""
+
+    settings: EdgeCache
+    _cached: dict[tuple[int, str], tuple[Version | None, int]] = attrs.field(factory=dict)
+
+    def wrote(self, key: str, version: Version) -> None:
+        """A write at an edge lands in that edge's cache as well as centrally."""
+        if version.origin != CENTRAL:
+            self._cached[version.origin, key] = (version, version.time)
+
+    def read(
+        self,
+        key: str,
+        edge: int,
+        now: int,
+        cache_ttl: int | None,
+        central: Version | None,
+        *,
+        outage: bool,
+        partitions: Partitions,
+        method: str,
+    ) -> Version | None:
+        """What ``edge`` answers for ``key`` at ``now``: its cached answer while younger than ``cache_ttl``
+        seconds, else ``central`` (the central store's version), cached from then on. A fetch during an
+        ``outage``, or from an edge cut off by a partition, raises the backend's 503 for ``method``."""
+        ttl_ms = (self.settings.default_ttl if cache_ttl is None else cache_ttl) * 1000
+        entry = self._cached.get((edge, key))
+        if entry is not None and now - entry[1] < ttl_ms:
+            return entry[0]
+        if outage or partitions.is_cut(edge, now):
+            raise KVError(method, 503, "Service Unavailable")
+        self._cached[edge, key] = (central, now)
+        return central

@@ -26,7 +26,7 @@ class DelayModel(Protocol):
         ``destination``; ``draw`` is a uniform 64-bit integer fixed by (seed, version, destination)."""
 
 
-def _non_negative(_instance: object, attribute: attrs.Attribute, value: float) -> None:
+def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{attribute.name} must be a finite number of seconds >= 0, got {value!r}")
 

@@ -1,15 +1,19 @@
-"""Faults a user can switch on: the one-write-per-second-per-key limit and an outage of the central store.
+"""Admission of writes: the faults a user can switch on, and the one rule that lets a validated write through.
 
-Both are off by default, so plain code behaves like plain code.
+Both faults are off by default, so plain code behaves like plain code.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import attrs
 
 from .errors import KVError
 
 RATE_LIMIT_MS = 1000
+UNAVAILABLE = "Service Unavailable"
+TOO_MANY = "Too Many Requests"
 
 
 @attrs.define
@@ -24,14 +28,22 @@ class Faults:
     (``DELETE`` for deletes) and changes nothing; reads still answer from the edge."""
     _last_write: dict[tuple[str, str], int] = attrs.field(factory=dict, init=False, repr=False)
 
-    def admit_write(self, method: str, namespace: str, key: str, now: int) -> None:
-        """Let a write through at ``now`` or raise the ``KVError`` a fault causes; call it after validation and
-        right before writing, because an admitted write counts against the rate limit."""
-        if self.central_outage:
-            raise KVError(method, 503, "Service Unavailable")
+    def admit(self, method: str, namespace: str, keys: Collection[str], now: int, *, cut_off: bool = False) -> None:
+        """Let writes of ``keys`` through at ``now``, or raise the ``KVError`` that stops them all.
+
+        Call it after validation and right before writing: admitted writes count against the rate limit.
+        ``cut_off`` says the writer cannot reach the central store (an edge cut off by a partition under the
+        edge-cache model), which fails like an outage. Every key is checked before any is counted, so a refused
+        batch counts nothing.
+        """
+        if self.central_outage or cut_off:
+            raise KVError(method, 503, UNAVAILABLE)
         if not self.write_rate_limit:
             return
-        last = self._last_write.get((namespace, key))
-        if last is not None and now - last < RATE_LIMIT_MS:
-            raise KVError(method, 429, "Too Many Requests")
-        self._last_write[namespace, key] = now
+        last_write = self._last_write
+        for key in keys:
+            last = last_write.get((namespace, key))
+            if last is not None and now - last < RATE_LIMIT_MS:
+                raise KVError(method, 429, TOO_MANY)
+        for key in keys:
+            last_write[namespace, key] = now

@@ -1,61 +1,51 @@
-"""The history: one JSON object for every binding call, in the order the simulation applied them."""
+"""The history: every operation of a run as typed rows (``core.rows``), in the order the simulation applied them.
+
+Sans-I/O: it turns rows into JSON Lines text and back, and writes to (or reads from) a text stream it is given;
+opening files is left to the layers above (``workersim.History.to_jsonl``).
+"""
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import IO
 
 import attrs
 
-Row = dict[str, Any]
+from .errors import HistoryFormatError
+from .rows import AnyRow, row_from_json
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def encode_value(value: bytes | None) -> str | dict[str, str] | None:
-    """How a stored value appears in a history: text when it is valid UTF-8, else ``{"base64": ...}``."""
-    if value is None:
-        return None
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"base64": base64.b64encode(value).decode("ascii")}
-
-
-def _dumps(row: Row) -> str:
-    return json.dumps(row, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+def dumps_row(row: AnyRow) -> str:
+    """One row as one line of JSON (no newline), byte-identical for equal rows."""
+    return _ENCODER.encode(row.to_json())
 
 
 @attrs.define
 class History:
-    """Every binding call so far, as JSON-ready rows.
+    """Every operation so far, as typed rows (``KVRead``, ``KVWrite``, ``FetchRow``, ...).
 
-    Each row has ``id``, ``edge``, ``ns``, ``op``, the key (``key``, ``keys`` or ``prefix``), ``value`` (written
-    or read; ``None`` when missing), ``metadata``, ``invoke`` and ``complete`` (virtual seconds), and
-    ``version`` (the id of the version a read saw or a write made); a rejected call has ``error`` instead and
-    changed no stored data.
+    A row's ``id`` is its position in the whole run. ``limit`` bounds how many rows are kept, for long-running
+    servers: older rows are dropped in batches of a tenth of the limit, and ids keep counting.
     """
 
-    rows: list[Row] = attrs.field(factory=list)
+    rows: list[AnyRow] = attrs.field(factory=list)
     limit: int | None = attrs.field(default=None, kw_only=True)
-    """Keep only about the newest ``limit`` rows (``None``: keep all), for long-running servers: older rows are
-    dropped in batches of a tenth of the limit, and ids keep counting."""
+    """Keep only about the newest ``limit`` rows (``None``: keep all)."""
     recorded: int = attrs.field(init=False)
     """How many rows were ever appended: the next row's ``id``."""
 
     def __attrs_post_init__(self) -> None:
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"History limit must be >= 0, got {self.limit!r}")
-        self.recorded = len(self.rows)
+        self.recorded = self.rows[-1].id + 1 if self.rows else 0
 
-    def append(self, row: Row) -> Row:
-        """Add ``row``, numbering it ``id`` in order (an ``id`` key already in the row keeps its place, so
-        callers can put it first); return it."""
-        if "id" in row:
-            row["id"] = self.recorded
-        else:
-            row = {"id": self.recorded, **row}
+    def append(self, row: AnyRow) -> AnyRow:
+        """Add ``row``, whose ``id`` must be ``recorded`` (the next id); return it."""
+        if row.id != self.recorded:
+            raise ValueError(f"row id {row.id} is out of order: the next row is {self.recorded}")
         self.recorded += 1
         rows = self.rows
         rows.append(row)
@@ -66,36 +56,48 @@ class History:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __iter__(self) -> Iterator[Row]:
+    def __iter__(self) -> Iterator[AnyRow]:
         return iter(self.rows)
 
-    def __getitem__(self, index: int) -> Row:
+    def __getitem__(self, index: int) -> AnyRow:
         return self.rows[index]
+
+    def lines(self) -> Iterator[str]:
+        """The history as JSON Lines, one line (with its newline) at a time."""
+        for row in self.rows:
+            yield dumps_row(row) + "\n"
 
     def to_jsonl_text(self) -> str:
         """The history as JSON Lines text, byte-identical for identical runs."""
-        return "".join(_dumps(row) + "\n" for row in self.rows)
+        return "".join(self.lines())
 
-    def to_jsonl(self, path: str | os.PathLike[str]) -> None:
-        """Write the history to ``path``, one JSON object a line."""
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(self.to_jsonl_text())
+    def write(self, stream: IO[str]) -> None:
+        """Write the history to a text stream as JSON Lines, a line at a time."""
+        for line in self.lines():
+            stream.write(line)
 
     @classmethod
-    def from_jsonl(cls, path: str | os.PathLike[str]) -> History:
-        """Read a history written by ``to_jsonl`` (or recorded elsewhere in the same shape)."""
-        with open(path, encoding="utf-8") as f:
-            return cls.from_jsonl_text(f.read())
+    def from_lines(cls, lines: Iterable[str]) -> History:
+        """Parse JSON Lines into a history; blank lines are skipped. A line that is not JSON, or not an
+        operation, raises ``HistoryFormatError`` naming its number."""
+        rows: list[AnyRow] = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except ValueError as error:
+                raise HistoryFormatError(f"not JSON ({error})", number) from None
+            try:
+                rows.append(row_from_json(data, len(rows)))
+            except HistoryFormatError as error:
+                raise HistoryFormatError(str(error), number) from None
+        history = cls()
+        history.rows = rows
+        history.recorded = rows[-1].id + 1 if rows else 0
+        return history
 
     @classmethod
     def from_jsonl_text(cls, text: str) -> History:
-        """Parse JSON Lines text into a history; blank lines are skipped."""
-        rows = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError(f"history line {number} is not a JSON object")
-            rows.append(row)
-        return cls(rows)
+        """Parse JSON Lines text into a history."""
+        return cls.from_lines(text.splitlines())

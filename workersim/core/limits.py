@@ -7,7 +7,7 @@ import attrs
 _MIB = 1024 * 1024
 
 
-def _positive(_instance: object, attribute: attrs.Attribute, value: int) -> None:
+def _positive(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"Limits.{attribute.name} must be a positive integer, got {value!r}")
 

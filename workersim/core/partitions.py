@@ -3,6 +3,10 @@
 Each edge belongs to one group at a time; group 0 is the connected majority (and the central store). Two places
 can exchange writes exactly when they are in the same group. Because the log only ever grows at the present, an
 arrival time computed from it never changes once it lies in the past.
+
+Besides the log, the partitions know whether some edge is cut off right now and since when the cluster has been
+whole, so that the hot paths (reads of settled data, garbage collection) never look at the log, or at every
+edge, once every partition has healed.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ class Partitions:
     _times: dict[int, list[int]] = attrs.field(factory=dict)
     _groups: dict[int, list[int]] = attrs.field(factory=dict)
     _next_group: int = 1
-
-    @property
-    def ever(self) -> bool:
-        """Whether any partition has ever started (when not, every arrival is simply write time + delay)."""
-        return bool(self._times)
+    _cut: set[int] = attrs.field(factory=set)
+    """The edges outside the main group right now."""
+    split_since: int | None = None
+    """While any edge is cut off: when the cluster last went from whole to split; ``None`` while it is whole."""
+    whole_since: int = 0
+    """When the cluster last became whole again (0 if it never split): writes made since then propagate as if
+    no partition had ever happened, as long as ``split_since`` is ``None``."""
 
     def partition(self, edges: Iterable[int], now: int) -> None:
         """From ``now`` on, cut ``edges`` off from everyone else (they still reach each other)."""
@@ -44,7 +50,17 @@ class Partitions:
         """Whether ``edge`` is outside the main group at ``at``."""
         return self._group(edge, at) != MAIN_GROUP
 
+    def settled_by(self, now: int, max_ms: int) -> int:
+        """The latest write time ``t`` such that every write made at or before ``t`` has reached every edge by
+        ``now``. While the cluster is whole that is ``now - max_ms``: anything held back by an earlier partition
+        landed when it healed, at or before ``now``. While it is split, the writes settled before the split
+        began are still settled."""
+        if self.split_since is None:
+            return now - max_ms
+        return min(now, self.split_since) - max_ms
+
     def _move(self, edges: Iterable[int], group: int, now: int) -> None:
+        was_split = bool(self._cut)
         for edge in edges:
             times = self._times.setdefault(edge, [])
             groups = self._groups.setdefault(edge, [])
@@ -53,6 +69,15 @@ class Partitions:
             else:
                 times.append(now)
                 groups.append(group)
+            if group == MAIN_GROUP:
+                self._cut.discard(edge)
+            else:
+                self._cut.add(edge)
+        if self._cut and not was_split:
+            self.split_since = now
+        elif was_split and not self._cut:
+            self.split_since = None
+            self.whole_since = now
 
     def _group(self, edge: int, at: int) -> int:
         if edge == CENTRAL:
@@ -68,8 +93,18 @@ class Partitions:
         knows; ``None`` while they are still apart."""
         if self._group(origin, at) == self._group(destination, at):
             return at
-        changes = sorted(t for edge in (origin, destination) for t in self._times.get(edge, ()) if t > at)
-        for t in changes:
+        changes: list[int] = []
+        for edge in (origin, destination):
+            times = self._times.get(edge, [])
+            changes.extend(times[bisect.bisect_right(times, at) :])
+        for t in sorted(changes):
             if self._group(origin, t) == self._group(destination, t):
                 return t
         return None
+
+    def arrival(self, origin: int, destination: int, time: int, nominal: int) -> int | None:
+        """When a write made at ``origin`` at ``time`` that would reach ``destination`` at ``nominal`` without
+        partitions really reaches it (``None``: still held back)."""
+        if self.split_since is None and time >= self.whole_since:
+            return nominal  # no partition event after the write: the log cannot change anything
+        return self.connected_from(origin, destination, nominal)

@@ -14,9 +14,8 @@ import heapq
 import attrs
 
 from ._hash import mix, name_key, splitmix64
-from .cache import EdgeCache
+from .cache import EdgeCache, EdgeCaches
 from .delays import DelayModel
-from .errors import KVError
 from .faults import Faults
 from .partitions import Partitions
 from .versions import CENTRAL, Version
@@ -52,12 +51,21 @@ class Cluster:
         """The position of edge ``name``; ``KeyError`` if there is no such edge."""
         return self._index[name]
 
+    def unix_ms(self, now: int) -> int:
+        """The simulated UNIX time in milliseconds at virtual time ``now``."""
+        return self.epoch_ms + now
+
     def namespace(self, name: str) -> Keyspace:
         """The keyspace of namespace ``name``, created empty on first use."""
         space = self.namespaces.get(name)
         if space is None:
-            space = self.namespaces[name] = Keyspace(self, name)
+            caches = None if self.cache is None else EdgeCaches(self.cache)
+            space = self.namespaces[name] = Keyspace(self, name, caches=caches)
         return space
+
+    def drop_namespace(self, name: str) -> None:
+        """Forget namespace ``name`` and all its data (its pending collections are skipped)."""
+        self.namespaces.pop(name, None)
 
     def new_seq(self) -> int:
         """Allocate the next write number."""
@@ -78,50 +86,49 @@ class Cluster:
         draw = splitmix64(splitmix64(self._seed_key ^ seq) ^ self._edge_keys[edge])  # = mix(seed, seq, edge key)
         delay = self.delays.delay_ms(draw, origin_name, self.edges[edge], self.max_ms)
         nominal = time + min(max(delay, 0), self.max_ms)
-        if not self.partitions.ever:
-            return nominal
-        return self.partitions.connected_from(origin, edge, nominal)
+        return self.partitions.arrival(origin, edge, time, nominal)
 
-    def admit_write(self, method: str, namespace: str, key: str, origin: int, now: int) -> None:
-        """Raise the ``KVError`` that keeps a validated write from happening, if any: a switched-on fault, or
-        (with edge caches) an edge cut off from the central store."""
-        if self.cache is not None and origin != CENTRAL and self.partitions.is_cut(origin, now):
-            raise KVError(method, 503, "Service Unavailable")
-        self.faults.admit_write(method, namespace, key, now)
+    def cut_off(self, origin: int, now: int) -> bool:
+        """Whether a write at ``origin`` cannot reach the central store at ``now`` (only the edge-cache model
+        writes through the central store; under push propagation a cut-off edge writes locally)."""
+        return self.cache is not None and origin != CENTRAL and self.partitions.is_cut(origin, now)
 
-    def everywhere_by(self, version: Version, now: int) -> bool:
-        """Whether every edge has received ``version`` by ``now``."""
-        if not self.partitions.ever:
-            return version.time + self.max_ms <= now
-        for edge in range(len(self.edges)):
-            at = self.arrival(version, edge)
-            if at is None or at > now:
-                return False
-        return True
+    def everywhere_by(self, version: Version, now: int) -> bool | None:
+        """Whether every edge has received ``version`` by ``now``; ``None`` while a partition is open and the
+        answer would take a look at every edge (collection waits for the heal rather than pay that)."""
+        if version.time <= self.partitions.settled_by(now, self.max_ms):
+            return True
+        if self.partitions.split_since is not None:
+            return None
+        return False
 
     def schedule_collection(self, at: int, namespace: str, key: str) -> None:
         """Look at ``key`` again at ``at``, when something about it may have become garbage."""
         heapq.heappush(self._collect_at, (at, self._next_seq, namespace, key))
 
-    def collect(self, now: int) -> None:
-        """Drop the versions that became garbage by ``now``."""
+    def collect(self, now: int) -> int:
+        """Drop the versions that became garbage by ``now``; return how many keys were looked at (the work)."""
         queue = self._collect_at
+        work = 0
         while queue and queue[0][0] <= now:
             _, _, namespace, key = heapq.heappop(queue)
-            if not self.namespaces[namespace].compact(key, now):
+            space = self.namespaces.get(namespace)
+            work += 1
+            if space is not None and not space.compact(key, now):
                 self.schedule_collection(now + max(self.max_ms, 1), namespace, key)
+        return work
 
 
 @attrs.define
 class Keyspace:
-    """One namespace: every key's live versions, oldest first."""
+    """One namespace: every key's live versions, oldest first (under the edge-cache model: the central store's
+    newest version of each key, and the edges' caches)."""
 
     cluster: Cluster
     name: str
+    caches: EdgeCaches | None = attrs.field(default=None, kw_only=True)
     _versions: dict[str, list[Version]] = attrs.field(factory=dict)
     _sorted: list[str] | None = None
-    _cached: dict[tuple[int, str], tuple[Version | None, int]] = attrs.field(factory=dict)
-    """With edge caches: (edge, key) -> (what the edge cached, when)."""
 
     def __len__(self) -> int:
         return len(self._versions)
@@ -143,26 +150,19 @@ class Keyspace:
         """Store a new version of ``key`` made at ``origin`` at ``now`` (``value=None`` deletes)."""
         cluster = self.cluster
         version = Version(cluster.new_seq(), now, origin, value, metadata, expiration)
-        if cluster.cache is not None:
-            return self._write_central(key, version)
         versions = self._versions.get(key)
         if versions is None:
             # Even a delete of a key this namespace never held is kept: a read can then name what it saw.
             self._versions[key] = [version]
             self._sorted = None
-            return version
-        versions.append(version)
-        # Once this version has reached every edge, the ones before it are garbage.
-        cluster.schedule_collection(now + cluster.max_ms, self.name, key)
-        return version
-
-    def _write_central(self, key: str, version: Version) -> Version:
-        # With edge caches the central store keeps only the newest version; each cache holds what it fetched.
-        if key not in self._versions:
-            self._sorted = None
-        self._versions[key] = [version]
-        if version.origin != CENTRAL:
-            self._cached[version.origin, key] = (version, version.time)
+        elif self.caches is not None:
+            versions[0] = version  # the central store keeps the newest version only; caches hold the rest
+        else:
+            versions.append(version)
+            # Once this version has reached every edge, the ones before it are garbage.
+            cluster.schedule_collection(now + cluster.max_ms, self.name, key)
+        if self.caches is not None:
+            self.caches.wrote(key, version)
         return version
 
     def read(
@@ -172,37 +172,33 @@ class Keyspace:
         which holds every write at once). The version may be a tombstone or expired; ``None`` if nothing has
         arrived. With edge caches, ``cache_ttl`` (seconds) is how old a cached answer may be; a fetch the
         central store cannot answer raises a 503 ``KVError`` for ``method``."""
-        if edge is not None and self.cluster.cache is not None:
-            return self._read_cached(key, edge, now, cache_ttl, method)
         versions = self._versions.get(key)
+        if self.caches is not None and edge is not None:
+            cluster = self.cluster
+            central = versions[-1] if versions else None
+            return self.caches.read(
+                key,
+                edge,
+                now,
+                cache_ttl,
+                central,
+                outage=cluster.faults.central_outage,
+                partitions=cluster.partitions,
+                method=method,
+            )
         if not versions:
             return None
         if edge is None:
             return versions[-1]
         cluster = self.cluster
-        settled = now - cluster.max_ms
-        simple = not cluster.partitions.ever
+        settled = cluster.partitions.settled_by(now, cluster.max_ms)
         for version in reversed(versions):
-            if version.origin == edge or (simple and version.time <= settled):
+            if version.origin == edge or version.time <= settled:
                 return version
             at = cluster.arrival(version, edge)
             if at is not None and at <= now:
                 return version
         return None
-
-    def _read_cached(self, key: str, edge: int, now: int, cache_ttl: int | None, method: str) -> Version | None:
-        cluster = self.cluster
-        assert cluster.cache is not None
-        ttl_ms = (cluster.cache.default_ttl if cache_ttl is None else cache_ttl) * 1000
-        entry = self._cached.get((edge, key))
-        if entry is not None and now - entry[1] < ttl_ms:
-            return entry[0]
-        if cluster.faults.central_outage or cluster.partitions.is_cut(edge, now):
-            raise KVError(method, 503, "Service Unavailable")
-        versions = self._versions.get(key)
-        version = versions[-1] if versions else None
-        self._cached[edge, key] = (version, now)
-        return version
 
     def list(
         self, edge: int | None, now: int, *, prefix: str, after: str | None, limit: int
@@ -216,8 +212,8 @@ class Keyspace:
         start = bisect.bisect_left(keys, prefix)
         if after is not None:
             start = max(start, bisect.bisect_right(keys, after))
-        unix_ms = self.cluster.epoch_ms + now
-        if self.cluster.cache is not None:
+        unix_ms = self.cluster.unix_ms(now)
+        if self.caches is not None:
             edge = None  # with edge caches, list answers from the central store (only gets are cached)
         found: list[tuple[str, Version]] = []
         for i in range(start, len(keys)):
@@ -236,14 +232,18 @@ class Keyspace:
         """Drop the versions no edge can read any more: those older than the newest version every edge has.
 
         That version stays even when it is a delete or has expired, so a later read can still name the write it
-        saw. ``False`` if a partition keeps every version of the key from settling.
+        saw. ``False`` when the key should be looked at again later (a version is still on its way, or a
+        partition is open).
         """
         versions = self._versions.get(key)
         if not versions:
             return True
         cluster = self.cluster
         for i in range(len(versions) - 1, -1, -1):
-            if cluster.everywhere_by(versions[i], now):
+            settled = cluster.everywhere_by(versions[i], now)
+            if settled is None:
+                return False
+            if settled:
                 if i:
                     self._versions[key] = versions[i:]
                 return True

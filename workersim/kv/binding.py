@@ -1,31 +1,30 @@
-"""``KVNamespace``: the ``env.NAME`` binding, with the Workers KV JavaScript API and Python values."""
+"""``KVNamespace``: the ``env.NAME`` binding, with the Workers KV JavaScript API and Python values.
+
+The binding does what workerd does before a call leaves the isolate (it parses the JavaScript-style options and
+checks what the client checks, raising ``TypeError``), then hands the call to the store's one operation path at
+its turn in the conductor's order.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import builtins
 import json
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Callable
 from contextvars import ContextVar
+from functools import partial
 from typing import Any, NoReturn, Protocol, TypeVar
 
-from ..core.bulk import bulk_read
 from ..core.errors import KVError
-from ..core.history import History, encode_value
-from ..core.limits import Limits
-from ..core.replicas import Cluster, Keyspace
+from ..core.listing import decode_cursor, list_result
+from ..core.store import Store
 from ..core.validation import (
     TYPES,
     check_bulk_request,
     check_cache_ttl,
     check_key,
     check_key_length,
-    check_metadata_size,
-    check_value_size,
     list_limit,
     metadata_json,
-    put_expiration,
 )
 from ._options import GET_OPTIONS, LIST_OPTIONS, PUT_OPTIONS, int_option, parse_options, str_option
 from .streams import ReadableStream
@@ -36,24 +35,18 @@ UNKNOWN_TYPE = 'Unknown response type. Possible types are "text", "arrayBuffer",
 BAD_VALUE = "KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams as values."
 _CLIENT_ERRORS = (TypeError, KVError)
 
-ROW_TAGS: ContextVar[Mapping[str, Any] | None] = ContextVar("workersim_row_tags", default=None)
-"""Extra fields for the history rows of the binding calls made in this context, read when a call is made (the
-runtime tags each request's calls with its request id this way)."""
+REQUEST: ContextVar[str | None] = ContextVar("workersim_request", default=None)
+"""The id of the request whose code is running: the binding tags its calls' history rows with it (the runtime
+sets it for each request's handler and waitUntil work)."""
 
 
 class KVHost(Protocol):
-    """What a binding needs from the simulation that owns it."""
+    """What a binding needs from the simulation that owns it (``workersim.sim.Engine`` is one)."""
 
-    cluster: Cluster
-    limits: Limits
-    history: History
+    store: Store
 
     async def apply(self, action: Callable[[int], T]) -> T:
         """Run ``action(now_ms)`` when it is this call's turn and return its result."""
-
-
-def _jsonable_key(key: Any) -> Any:
-    return key if isinstance(key, str) else repr(key)
 
 
 def _metadata(text: str | None) -> Any:
@@ -69,42 +62,33 @@ class KVNamespace:
 
     def __init__(self, host: KVHost, namespace: str, edge: str) -> None:
         self._host = host
-        self._history = host.history
-        self._space: Keyspace = host.cluster.namespace(namespace)
+        self._store = host.store
+        self._ns = namespace
         self._edge = edge
-        self._edge_index = host.cluster.edge_index(edge)
-        self._limits = host.limits
+        self._origin = host.store.cluster.edge_index(edge)
+        self._limits = host.store.limits
 
     def __repr__(self) -> str:
-        return f"<KVNamespace {self._space.name} at {self._edge}>"
+        return f"<KVNamespace {self._ns} at {self._edge}>"
 
     @property
     def edge(self) -> str:
         """The edge this binding reads and writes at."""
         return self._edge
 
-    # --- recording -------------------------------------------------------------------------------------
-
-    def _record(self, now: int, op: str, tags: Mapping[str, Any] | None, fields: dict[str, Any]) -> None:
-        row: dict[str, Any] = {"id": None, "edge": self._edge, "ns": self._space.name, "op": op}
-        if tags:
-            row.update(tags)
-        row.update(fields)
-        row["invoke"] = row["complete"] = now / 1000
-        self._history.append(row)
-
-    async def _reject(self, op: str, fields: dict[str, Any], error: Exception) -> NoReturn:
-        tags = ROW_TAGS.get()
-
-        def fail(now: int) -> NoReturn:
-            self._record(now, op, tags, {**fields, "error": f"{type(error).__name__}: {error}"})
-            raise error
-
-        await self._host.apply(fail)
+    async def _reject(self, op: str, subject: str, target: Any, error: Exception) -> NoReturn:
+        reject = partial(
+            self._store.reject,
+            ns=self._ns,
+            op=op,
+            subject=subject,
+            target=target,
+            error=error,
+            origin=self._origin,
+            request=REQUEST.get(),
+        )
+        await self._host.apply(reject)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _unix_ms(self, now: int) -> int:
-        return self._space.cluster.epoch_ms + now
 
     # --- get / getWithMetadata -----------------------------------------------------------------------------
 
@@ -141,37 +125,18 @@ class KVNamespace:
                 raise TypeError(UNKNOWN_TYPE)
             check_cache_ttl("GET", cache_ttl, self._limits)
         except _CLIENT_ERRORS as error:
-            await self._reject(op, {"key": _jsonable_key(key)}, error)
-
-        tags = ROW_TAGS.get()
-
-        def read(now: int) -> tuple[bytes | None, str | None]:
-            try:
-                version = self._space.read(key, self._edge_index, now, cache_ttl=cache_ttl)
-            except KVError as error:
-                self._record(now, op, tags, {"key": key, "error": f"KVError: {error}"})
-                raise
-            live = version is not None and version.live_at(self._unix_ms(now))
-            value = version.value if live else None
-            metadata = version.metadata if live else None
-            self._record(
-                now,
-                op,
-                tags,
-                {
-                    "key": key,
-                    "value": encode_value(value),
-                    "metadata": _metadata(metadata),
-                    "version": None if version is None else version.seq,
-                },
-            )
-            return value, metadata
-
-        value, metadata = await self._host.apply(read)
-        result = None if value is None else _convert(value, kind)
+            await self._reject(op, "key", key, error)
+        read = partial(
+            self._store.get, ns=self._ns, key=key, edge=self._origin, op=op, cache_ttl=cache_ttl, request=REQUEST.get()
+        )
+        version = await self._host.apply(read)
+        if version is None:
+            return {"value": None, "metadata": None, "cacheStatus": None} if with_metadata else None
+        assert version.value is not None  # the store returns live versions only
+        result = _convert(version.value, kind)
         if not with_metadata:
             return result
-        return {"value": result, "metadata": _metadata(metadata), "cacheStatus": None}
+        return {"value": result, "metadata": _metadata(version.metadata), "cacheStatus": None}
 
     async def _get_bulk(
         self, op: str, keys: Any, positional: Any, keywords: dict[str, Any], *, with_metadata: bool
@@ -185,29 +150,18 @@ class KVNamespace:
                 if not isinstance(key, str):
                     raise TypeError(f"KV key must be a string, got {type(key).__name__}.")
         except _CLIENT_ERRORS as error:
-            await self._reject(op, {"keys": [_jsonable_key(k) for k in keys]}, error)
-        tags = ROW_TAGS.get()
-
-        def read(now: int) -> dict[str, Any]:
-            try:
-                found = bulk_read(
-                    self._space,
-                    keys,
-                    edge=self._edge_index,
-                    now=now,
-                    kind=kind,
-                    with_metadata=with_metadata,
-                    limits=self._limits,
-                    cache_ttl=cache_ttl,
-                )
-            except KVError as error:
-                self._record(now, op, tags, {"keys": builtins.list(dict.fromkeys(keys)), "error": f"KVError: {error}"})
-                raise
-            self._record(
-                now, op, tags, {"keys": builtins.list(found.versions), "value": found.seen, "version": found.versions}
-            )
-            return found.values
-
+            await self._reject(op, "keys", list(keys), error)
+        read = partial(
+            self._store.get_many,
+            ns=self._ns,
+            keys=keys,
+            edge=self._origin,
+            kind=kind,
+            with_metadata=with_metadata,
+            cache_ttl=cache_ttl,
+            op=op,
+            request=REQUEST.get(),
+        )
         return await self._host.apply(read)
 
     # --- put / delete ------------------------------------------------------------------------------------
@@ -234,27 +188,19 @@ class KVNamespace:
             else:
                 size = len(data)
         except _CLIENT_ERRORS as error:
-            await self._reject("put", {"key": _jsonable_key(key)}, error)
-
-        tags = ROW_TAGS.get()
-
-        def write(now: int) -> None:
-            try:
-                expires = put_expiration(expiration, expiration_ttl, self._unix_ms(now) // 1000, self._limits)
-                check_metadata_size(metadata, self._limits)
-                check_value_size(size, self._limits)
-                self._space.cluster.admit_write("PUT", self._space.name, key, self._edge_index, now)
-            except KVError as error:
-                self._record(now, "put", tags, {"key": key, "error": f"KVError: {error}"})
-                raise
-            version = self._space.write(
-                key, data, origin=self._edge_index, now=now, metadata=metadata, expiration=expires
-            )
-            fields: dict[str, Any] = {"key": key, "value": encode_value(data), "metadata": _metadata(metadata)}
-            if expires is not None:
-                fields["expiration"] = expires
-            self._record(now, "put", tags, {**fields, "version": version.seq})
-
+            await self._reject("put", "key", key, error)
+        write = partial(
+            self._store.put,
+            ns=self._ns,
+            key=key,
+            value=data,
+            origin=self._origin,
+            size=size,
+            metadata=metadata,
+            expiration=expiration,
+            expiration_ttl=expiration_ttl,
+            request=REQUEST.get(),
+        )
         await self._host.apply(write)
 
     async def delete(self, key: str) -> None:
@@ -262,20 +208,10 @@ class KVNamespace:
         try:
             check_key("DELETE", key, self._limits)
         except _CLIENT_ERRORS as error:
-            await self._reject("delete", {"key": _jsonable_key(key)}, error)
-
-        tags = ROW_TAGS.get()
-
-        def remove(now: int) -> None:
-            try:
-                self._space.cluster.admit_write("DELETE", self._space.name, key, self._edge_index, now)
-            except KVError as error:
-                self._record(now, "delete", tags, {"key": key, "error": f"KVError: {error}"})
-                raise
-            version = self._space.write(key, None, origin=self._edge_index, now=now)
-            self._record(now, "delete", tags, {"key": key, "value": None, "version": version.seq})
-
-        await self._host.apply(remove)
+            await self._reject("delete", "key", key, error)
+        await self._host.apply(
+            partial(self._store.delete, ns=self._ns, key=key, origin=self._origin, request=REQUEST.get())
+        )
 
     # --- list --------------------------------------------------------------------------------------------
 
@@ -290,50 +226,19 @@ class KVNamespace:
             page = list_limit(limit, self._limits)
             check_key_length("GET", prefix, self._limits)
         except _CLIENT_ERRORS as error:
-            await self._reject("list", {"prefix": _jsonable_key(keywords.get("prefix"))}, error)
+            await self._reject("list", "prefix", keywords.get("prefix"), error)
         after = decode_cursor(cursor) if cursor else None
-
-        tags = ROW_TAGS.get()
-
-        def scan(now: int) -> dict[str, Any]:
-            found, complete = self._space.list(self._edge_index, now, prefix=prefix, after=after, limit=page)
-            self._record(
-                now, "list", tags, {"prefix": prefix, "value": [name for name, _ in found], "list_complete": complete}
-            )
-            return list_result(found, complete)
-
-        return await self._host.apply(scan)
-
-
-def list_result(found: builtins.list[tuple[str, Any]], complete: bool) -> dict[str, Any]:
-    """The JS shape of a list page: ``cursor`` only while incomplete, ``expiration``/``metadata`` only if set."""
-    keys = []
-    for name, version in found:
-        entry: dict[str, Any] = {"name": name}
-        if version.expiration is not None:
-            entry["expiration"] = version.expiration
-        if version.metadata is not None:
-            entry["metadata"] = json.loads(version.metadata)
-        keys.append(entry)
-    result: dict[str, Any] = {"keys": keys, "list_complete": complete}
-    if not complete:
-        result["cursor"] = encode_cursor(found[-1][0]) if found else ""
-    result["cacheStatus"] = None
-    return result
-
-
-def encode_cursor(last_key: str) -> str:
-    """An opaque cursor meaning "after ``last_key``"."""
-    return base64.urlsafe_b64encode(last_key.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The key a cursor continues after; a cursor that is not ours continues after its own text."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return raw.decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return cursor
+        scan = partial(
+            self._store.list,
+            ns=self._ns,
+            edge=self._origin,
+            prefix=prefix,
+            after=after,
+            limit=page,
+            request=REQUEST.get(),
+        )
+        found, complete = await self._host.apply(scan)
+        return list_result(found, complete)
 
 
 def _convert(value: bytes, kind: str) -> Any:

@@ -4,15 +4,16 @@ Handlers are Python coroutines run on the simulated edges by ``Simulation.fetch`
 ``workersim dev``). See ``load_worker`` for the forms a worker can take.
 """
 
-from ._body import BodyUsedError
-from ._config import CONFIG_NAMES, ConfigError, WorkerConfig, find_config, load_config, strip_jsonc
+from ..core.errors import BodyUsedError, ConfigError
+from ._config import CONFIG_NAMES, WorkerConfig, find_config, load_config, strip_jsonc
 from ._context import ExecutionContext
-from ._dispatch import Dispatcher, WorkerError
+from ._dispatch import Dispatcher, WorkerFailure
 from ._entrypoint import WorkerEntrypoint
 from ._headers import Headers
 from ._loading import Worker, load_worker, load_worker_file
 from ._request import Request
 from ._response import Response
+from .simulation import Simulation
 
 __all__ = [
     "CONFIG_NAMES",
@@ -23,10 +24,11 @@ __all__ = [
     "Headers",
     "Request",
     "Response",
+    "Simulation",
     "Worker",
     "WorkerConfig",
     "WorkerEntrypoint",
-    "WorkerError",
+    "WorkerFailure",
     "find_config",
     "load_config",
     "load_worker",

@@ -7,12 +7,10 @@ from typing import Any
 
 import trio
 
+from ..core.errors import BodyUsedError
+
 BodyInit = str | bytes | bytearray | memoryview | None
 """What a body can be made of: text (sent as UTF-8), bytes-like data, or ``None`` for no body."""
-
-
-class BodyUsedError(OSError):
-    """A body was read twice. Python Workers raise ``OSError("Body already used")``; this is that error."""
 
 
 def body_bytes(body: object, owner: str) -> bytes | None:

@@ -12,6 +12,8 @@ from typing import Any
 
 import attrs
 
+from ..core.errors import ConfigError
+
 CONFIG_NAMES = ("wrangler.toml", "wrangler.jsonc", "wrangler.json")
 """The file names wrangler looks for, in its order of preference."""
 
@@ -19,10 +21,6 @@ CONFIG_NAMES = ("wrangler.toml", "wrangler.jsonc", "wrangler.json")
 _COMMENTS = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/', re.DOTALL)
 _TRAILING_COMMAS = re.compile(r'"(?:\\.|[^"\\])*"|,(?=\s*[\]}])')
 _JSON_SCALARS = (str, int, float, bool, type(None))
-
-
-class ConfigError(ValueError):
-    """A wrangler configuration that workersim cannot use; the message names the file and what is wrong."""
 
 
 @attrs.frozen

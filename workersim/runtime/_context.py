@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import trio
 
-from ..sim.simulation import task_identities
+from ..sim.engine import task_identities
 
 Spawn = Callable[[Awaitable[Any]], None]
 

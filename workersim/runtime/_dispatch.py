@@ -9,13 +9,15 @@ import logging
 import reprlib
 import traceback
 from collections.abc import Awaitable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
-from ..kv.binding import ROW_TAGS
-from ..sim.simulation import task_identities
+from ..core.rows import FetchRow, ResponseRow, error_text
+from ..kv.binding import REQUEST
+from ..sim.engine import Engine, task_identities
 from ._context import ExecutionContext
 from ._loading import Worker
 from ._request import Request
@@ -31,9 +33,10 @@ WAIT_UNTIL_LIMIT = 30.0
 
 
 @attrs.frozen
-class WorkerError:
-    """A failure inside a worker: a fetch handler that raised or returned something other than a ``Response``
-    (``phase="fetch"``; the request got a 500), or waitUntil work that raised (``phase="waitUntil"``)."""
+class WorkerFailure:
+    """The record of a failure inside a worker: a fetch handler that raised or returned something other than a
+    ``Response`` (``phase="fetch"``; the request got a 500), or waitUntil work that raised
+    (``phase="waitUntil"``)."""
 
     request: str
     """The request id (the first part of its ``CF-Ray``)."""
@@ -77,8 +80,9 @@ class Dispatcher:
     """
 
     sim: Simulation
+    engine: Engine
     worker: Worker
-    errors: list[WorkerError] = attrs.field(factory=list)
+    errors: list[WorkerFailure] = attrs.field(factory=list)
     _stack: contextlib.AsyncExitStack = attrs.field(factory=contextlib.AsyncExitStack, init=False)
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
 
@@ -107,7 +111,7 @@ class Dispatcher:
         ray, start = self._arrive(request, edge)
         ctx = ExecutionContext(ray)
         failure: Exception | None = None
-        token = ROW_TAGS.set({"request": ray})
+        token = REQUEST.set(ray)
         try:
             result = await self.worker.fetch(request, env, ctx)
             if not isinstance(result, Response):
@@ -120,9 +124,11 @@ class Dispatcher:
             response = _error_response(ray, error)
             self._report(ray, edge, "fetch", error)
         finally:
-            ROW_TAGS.reset(token)
+            REQUEST.reset(token)
         response.headers.set("cf-ray", f"{ray}-{edge}")
-        await self.sim.apply(lambda now: self._respond(now, ray, start, edge, response, failure))
+        await self.engine.apply(
+            partial(self._respond, ray=ray, start=start, edge=edge, status=response.status, failure=failure)
+        )
         deadline = trio.current_time() + WAIT_UNTIL_LIMIT
         ctx.start(lambda work: self._spawn_work(work, ray, edge, deadline))
         return response
@@ -133,37 +139,36 @@ class Dispatcher:
         identity, serial = task_identities().serial(trio.lowlevel.current_task())
         key = f"{self.sim.seed}/{identity}/{serial}".encode()
         ray = hashlib.blake2b(key, digest_size=8).hexdigest()
-        now = self.sim.now_ms()
-        # "id" first, as the binding's rows have it: History.append numbers it in place rather than copying.
-        self.sim.record_with_next_turn(
-            {
-                "id": None,
-                "edge": edge,
-                "op": "fetch",
-                "request": ray,
-                "method": request.method,
-                "url": request.url,
-                "invoke": now / 1000,
-                "complete": now / 1000,
-            }
+        now = self.engine.now_ms()
+        seconds = now / 1000
+        self.engine.record_with_next_turn(
+            partial(
+                _fetch_row,
+                edge=edge,
+                request=ray,
+                method=request.method,
+                url=request.url,
+                invoke=seconds,
+                complete=seconds,
+            )
         )
         return ray, now
 
-    def _respond(
-        self, now: int, ray: str, start: int, edge: str, response: Response, failure: Exception | None
-    ) -> None:
-        row: dict[str, Any] = {
-            "id": None,
-            "edge": edge,
-            "op": "response",
-            "request": ray,
-            "status": response.status,
-            "invoke": start / 1000,
-            "complete": now / 1000,
-        }
-        if failure is not None:
-            row["error"] = f"{type(failure).__name__}: {failure}"
-        self.sim.history.append(row)
+    def _respond(self, now: int, *, ray: str, start: int, edge: str, status: int, failure: Exception | None) -> None:
+        history = self.engine.store.history
+        error = None if failure is None else error_text(failure)
+        history.append(
+            ResponseRow(
+                id=history.recorded,
+                edge=edge,
+                op="response",
+                request=ray,
+                status=status,
+                error=error,
+                invoke=start / 1000,
+                complete=now / 1000,
+            )
+        )
 
     def _spawn_work(self, work: Awaitable[Any], ray: str, edge: str, deadline: float) -> None:
         if self._nursery is None:
@@ -171,7 +176,7 @@ class Dispatcher:
         self._nursery.start_soon(self._run_work, work, ray, edge, deadline, name=f"waitUntil of request {ray}")
 
     async def _run_work(self, work: Awaitable[Any], ray: str, edge: str, deadline: float) -> None:
-        ROW_TAGS.set({"request": ray})
+        REQUEST.set(ray)
         try:
             with trio.move_on_at(deadline) as limit:
                 await work
@@ -187,5 +192,9 @@ class Dispatcher:
 
     def _report(self, ray: str, edge: str, phase: str, error: Exception) -> None:
         text = "".join(traceback.format_exception(error))
-        self.errors.append(WorkerError(ray, edge, phase, error, text))
+        self.errors.append(WorkerFailure(ray, edge, phase, error, text))
         log.error("worker error in %s of request %s at %s:\n%s", phase, ray, edge, text.rstrip())
+
+
+def _fetch_row(ident: int, **fields: Any) -> FetchRow:
+    return FetchRow(id=ident, op="fetch", **fields)

@@ -21,8 +21,8 @@ import trio.testing
 from hypercorn.config import Config
 
 from ..core.delays import FixedDelay
-from ..runtime import CONFIG_NAMES, ConfigError, Request, find_config
-from ..sim.simulation import DEFAULT_EDGES, Simulation
+from ..runtime import CONFIG_NAMES, ConfigError, Request, Simulation, find_config
+from ..sim.simulation import DEFAULT_EDGES
 from ._asgi import ClientGone, Receive, Scope, Send, lifespan
 from ._history import add_history_option, keep_history, save_history
 from ._serving import serve, stop_on_signals

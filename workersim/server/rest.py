@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import KVError
+from ..sim.engine import engine
 from ._accounts import Account, Accounts, Namespace, binding_namespace_id
 from ._asgi import ClientGone, Receive, Reply, Request, Scope, Send, failure, lifespan, success
 from ._errors import BAD_REQUEST, METHOD_NOT_ALLOWED, NO_ROUTE, ApiError, bad_request, from_kv
@@ -55,14 +56,14 @@ def _int_param(query: dict[str, str], name: str, default: int) -> int:
 class RestApp:
     """The REST API over ``sim`` for ``accounts``; an ASGI application.
 
-    All reads and writes go through ``sim.apply``, so they are ordered by the simulation's conductor and
-    recorded in its history; the simulation must be running (``async with sim:``) while requests arrive.
+    All reads and writes go through the simulation's engine, so they are ordered by its conductor and recorded
+    in its history; the simulation must be running (``async with sim:``) while requests arrive.
     """
 
     def __init__(self, sim: Simulation, accounts: Accounts, *, bulk_body_limit: int = BULK_BODY) -> None:
-        self._sim = sim
+        self._engine = engine(sim)
         self.accounts = accounts
-        self._kv = KVEndpoints(sim, bulk_body_limit)
+        self._kv = KVEndpoints(self._engine, bulk_body_limit)
 
     @classmethod
     def for_simulation(cls, sim: Simulation, account_id: str, token: str) -> RestApp:
@@ -151,7 +152,7 @@ class RestApp:
             found = call.account.page(page, per_page, query.get("order"), query.get("direction"))
             return found, len(call.account.namespaces)
 
-        found, total = await self._sim.apply(listing)
+        found, total = await self._engine.apply(listing)
         info = {
             "page": page,
             "per_page": per_page,
@@ -166,20 +167,24 @@ class RestApp:
         jurisdiction = body.get("jurisdiction")
         if jurisdiction is not None and not isinstance(jurisdiction, str):
             raise bad_request(f"jurisdiction must be a string, got {type(jurisdiction).__name__}")
-        created = await self._sim.apply(lambda _now: call.account.create(body["title"], jurisdiction))
+        created = await self._engine.apply(lambda _now: call.account.create(body["title"], jurisdiction))
         return success(created.to_json())
 
     async def _get(self, call: Call) -> Reply:
-        return success((await self._sim.apply(lambda _now: call.namespace())).to_json())
+        return success((await self._engine.apply(lambda _now: call.namespace())).to_json())
 
     async def _rename(self, call: Call) -> Reply:
         call.namespace()
         title = (await _title_body(call.request))["title"]
-        renamed = await self._sim.apply(lambda _now: call.account.rename(call.namespace_id, title))
+        renamed = await self._engine.apply(lambda _now: call.account.rename(call.namespace_id, title))
         return success(renamed.to_json())
 
     async def _delete(self, call: Call) -> Reply:
-        await self._sim.apply(lambda _now: call.account.delete(call.namespace_id))
+        def delete(_now: int) -> None:
+            # Its data goes with it: the id is never reused, so nothing could reach that data again.
+            self._engine.store.cluster.drop_namespace(call.account.delete(call.namespace_id).keyspace)
+
+        await self._engine.apply(delete)
         return success({})
 
 

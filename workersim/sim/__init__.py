@@ -1,5 +1,17 @@
 """The simulation on trio: virtual time, the conductor that orders operations, and the edges' bindings."""
 
+from .engine import Engine, engine, task_identities
+from .history import History
 from .simulation import DEFAULT_EDGES, DEFAULT_START_TIME, Env, Simulation, run
 
-__all__ = ["DEFAULT_EDGES", "DEFAULT_START_TIME", "Env", "Simulation", "run"]
+__all__ = [
+    "DEFAULT_EDGES",
+    "DEFAULT_START_TIME",
+    "Engine",
+    "Env",
+    "History",
+    "Simulation",
+    "engine",
+    "run",
+    "task_identities",
+]

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import Any
 
-from .timeline import Arrival, Row
+from ..core.rows import AnyRow, KVRead, KVRejected, KVWrite
+from ..core.staleness import WriteIndex, single_key_ops
+from .timeline import Arrival, shown
 
 _LANE = 70
 _LEFT = 90
 _WIDTH = 960
 _TOP = 60
-_WRITES = ("put", "delete")
-_READS = ("get", "getWithMetadata")
 
 
-def space_time_svg(history: Iterable[Row], edges: Sequence[str] | None = None, arrival: Arrival | None = None) -> str:
+def space_time_svg(
+    history: Iterable[AnyRow], edges: Sequence[str] | None = None, arrival: Arrival | None = None
+) -> str:
     """Draw ``history`` as SVG text.
 
     Each edge is a horizontal lane and time runs left to right. A write is a dark dot; with ``arrival`` (such as
@@ -24,10 +25,10 @@ def space_time_svg(history: Iterable[Row], edges: Sequence[str] | None = None, a
     square: green when it saw the newest write of its key, red when it was stale (joined by a thin red line to
     the older write it saw).
     """
-    rows = [row for row in history if "error" not in row and "edge" in row]
-    lanes = list(edges) if edges is not None else list(dict.fromkeys(row["edge"] for row in rows))
+    rows = [row for row in history if not isinstance(row, KVRejected)]
+    lanes = list(edges) if edges is not None else list(dict.fromkeys(row.edge for row in rows))
     arrivals = _arrivals(rows, lanes, arrival)
-    end = max([row["invoke"] for row in rows] + [t for _, _, t in arrivals] + [1.0])
+    end = max([row.invoke for row in rows] + [t for _, _, t in arrivals] + [1.0])
     scale = (_WIDTH - _LEFT - 40) / end
 
     def x(t: float) -> float:
@@ -51,39 +52,39 @@ def space_time_svg(history: Iterable[Row], edges: Sequence[str] | None = None, a
         out.append(f'<text x="10" y="{y(edge) + 4}" font-weight="bold">{escape(edge)}</text>')
     for write, edge, at in arrivals:
         out.append(
-            f'<line class="arrival" x1="{x(write["invoke"])}" y1="{y(write["edge"])}" x2="{x(at)}" '
+            f'<line class="arrival" x1="{x(write.invoke)}" y1="{y(write.edge)}" x2="{x(at)}" '
             f'y2="{y(edge)}" stroke="#999" stroke-dasharray="3,2"/>'
         )
-    by_version: dict[tuple[Any, Any], Row] = {}
-    latest: dict[tuple[Any, Any], Row] = {}
+    writes = WriteIndex()
     for row in rows:
-        if row["edge"] not in lanes:
+        if row.edge not in lanes:
             continue
-        slot = (row.get("ns"), row.get("key"))
-        px, py = x(row["invoke"]), y(row["edge"])
-        if row["op"] in _WRITES:
-            by_version[row.get("ns"), row.get("version")] = latest[slot] = row
-            label = "delete" if row["op"] == "delete" else f"={row.get('value')!r}"
+        px, py = x(row.invoke), y(row.edge)
+        if isinstance(row, KVWrite):
+            for op in single_key_ops((row,)):
+                writes.add(op)
+            label = "delete" if row.op == "delete" else f"={shown(row.value)}"
             out.append(
-                f'<circle class="write" cx="{px}" cy="{py}" r="5" fill="#222"><title>write #{row["id"]} '
-                f"{escape(repr(row['key']))}</title></circle>"
+                f'<circle class="write" cx="{px}" cy="{py}" r="5" fill="#222"><title>write #{row.id} '
+                f"{escape(repr(row.key))}</title></circle>"
             )
-            out.append(f'<text x="{px + 6}" y="{py - 8}">{escape(str(row["key"]))}{escape(label)}</text>')
-        elif row["op"] in _READS and "key" in row:
-            seen = by_version.get((row.get("ns"), row.get("version")))
-            newest = latest.get(slot)
-            stale = newest is not None and (seen is None or seen["id"] < newest["id"])
+            out.append(f'<text x="{px + 6}" y="{py - 8}">{escape(row.key)}{escape(label)}</text>')
+        elif isinstance(row, KVRead):
+            [read] = single_key_ops((row,))
+            stale = writes.newer_than_seen(read) is not None
+            seen = writes.seen(read)
             colour = "#d33" if stale else "#2a2"
-            if stale and seen is not None:  # a fresh read needs no line: it saw the newest write
+            if stale and seen is not None and seen >= 0:  # a fresh read needs no line: it saw the newest write
+                saw = writes.writes(read.ns, read.key)[seen]
                 out.append(
-                    f'<line x1="{x(seen["invoke"])}" y1="{y(seen["edge"])}" x2="{px}" y2="{py}" '
+                    f'<line x1="{x(saw.invoke)}" y1="{y(saw.edge)}" x2="{px}" y2="{py}" '
                     f'stroke="{colour}" stroke-width="0.7"/>'
                 )
             out.append(
                 f'<rect class="read {"stale" if stale else "fresh"}" x="{px - 4}" y="{py - 4}" width="8" '
-                f'height="8" fill="{colour}"><title>read #{row["id"]}</title></rect>'
+                f'height="8" fill="{colour}"><title>read #{row.id}</title></rect>'
             )
-            out.append(f'<text x="{px + 6}" y="{py + 16}" fill="{colour}">{escape(repr(row.get("value")))}</text>')
+            out.append(f'<text x="{px + 6}" y="{py + 16}" fill="{colour}">{escape(shown(row.value))}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -95,14 +96,14 @@ def _ticks(end: float) -> list[float]:
     return [round(i * step, 3) for i in range(int(end / step) + 1)]
 
 
-def _arrivals(rows: list[Row], lanes: list[str], arrival: Arrival | None) -> list[tuple[Row, str, float]]:
+def _arrivals(rows: list[AnyRow], lanes: list[str], arrival: Arrival | None) -> list[tuple[KVWrite, str, float]]:
     if arrival is None:
         return []
     found = []
     for row in rows:
-        if row["op"] in _WRITES and row.get("version") is not None and row["edge"] in lanes:
+        if isinstance(row, KVWrite) and isinstance(row.version, int) and row.edge in lanes:
             for edge in lanes:
-                at = arrival(row, edge) if edge != row["edge"] else None
+                at = arrival(row, edge) if edge != row.edge else None
                 if at is not None:
                     found.append((row, edge, at))
     return found

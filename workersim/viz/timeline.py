@@ -3,69 +3,69 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
-Row = dict[str, Any]
-Arrival = Callable[[Row, str], float | None]
-"""When a write (a history row) reaches an edge, in virtual seconds; ``Simulation.arrival`` is one."""
+from ..core.rows import AnyRow, FetchRow, KVBulkRead, KVList, KVRead, KVRejected, KVWrite, ResponseRow, text_value
+from ..core.staleness import Op, WriteIndex, single_key_ops
 
-_WRITES = ("put", "delete")
-_READS = ("get", "getWithMetadata")
-_REQUEST_OPS = ("fetch", "response")
+Arrival = Callable[[KVWrite, str], float | None]
+"""When a write (its history row) reaches an edge, in virtual seconds; ``Simulation.arrival`` is one."""
 
 
-def _shown(value: Any) -> str:
-    return "(missing)" if value is None else repr(value)
+def shown(value: bytes | None) -> str:
+    """A value as a timeline shows it: its text in quotes, or ``(missing)``."""
+    return "(missing)" if value is None else repr(text_value(value))
 
 
-def timeline(history: Iterable[Row], arrival: Arrival | None = None) -> str:
+def timeline(history: Iterable[AnyRow], arrival: Arrival | None = None) -> str:
     """Render ``history`` as lines of ``time  edge  operation``.
 
-    A read says which write it saw, or, when a newer write of the key existed already, that it was stale and
-    (given ``arrival``) when that write reaches the reading edge.
+    A read says which write it saw, or, when a newer write of the key existed already (it was stale), which write
+    it missed and (given ``arrival``) when that write reaches the reading edge.
     """
     lines = [f"{'time':>8}  {'edge':<7}  operation"]
-    by_version: dict[tuple[str, Any], Row] = {}
-    latest: dict[tuple[str, str], Row] = {}
+    writes = WriteIndex()
     for row in history:
-        text = _describe(row, by_version, latest, arrival)
-        if "request" in row and row["op"] not in _REQUEST_OPS:
-            text += f"  [request {row['request']}]"
-        lines.append(f"{row['invoke']:>7.3f}s  {row['edge']:<7}  {text}")
-        if row["op"] in _WRITES and "error" not in row:
-            by_version[row.get("ns", ""), row.get("version")] = row
-            latest[row.get("ns", ""), row["key"]] = row
+        text = _describe(row, writes, arrival)
+        if row.request is not None and not isinstance(row, FetchRow | ResponseRow):
+            text += f"  [request {row.request}]"
+        lines.append(f"{row.invoke:>7.3f}s  {row.edge:<7}  {text}")
+        if isinstance(row, KVWrite):
+            for op in single_key_ops((row,)):
+                writes.add(op)
     return "\n".join(lines)
 
 
-def _describe(
-    row: Row, by_version: dict[tuple[str, Any], Row], latest: dict[tuple[str, str], Row], arrival: Arrival | None
-) -> str:
-    op = row["op"]
-    if "error" in row:
-        return f"{op} {row.get('key', row.get('keys', row.get('prefix')))!r} -> {row['error']}"
-    if op == "put":
-        return f"put {row['key']!r} = {row['value']!r}  (write #{row['id']})"
-    if op == "delete":
-        return f"delete {row['key']!r}  (write #{row['id']})"
-    if op == "fetch":
-        return f"request {row.get('request')}: {row.get('method', 'GET')} {row.get('url', '')}"
-    if op == "response":
-        return f"request {row.get('request')}: response {row.get('status')}"
-    if op == "list":
-        return f"list prefix={row.get('prefix', '')!r} -> {row.get('value')}"
-    if op not in _READS or "key" not in row:
-        return f"{op} {row.get('keys', row.get('url', ''))!r} -> {row.get('value', row.get('status'))!r}"
-    text = f"{op} {row['key']!r} -> {_shown(row.get('value'))}"
-    ns = row.get("ns", "")
-    seen = by_version.get((ns, row.get("version")))
-    newest = latest.get((ns, row["key"]))
-    if newest is not None and (seen is None or seen["id"] < newest["id"]):
-        when = "" if arrival is None else _arrives(arrival(newest, row["edge"]), row["edge"])
-        return f"{text}  <- stale: missed write #{newest['id']}{when}"
-    if seen is not None:
-        return f"{text}  (sees write #{seen['id']})"
-    return text
+def _describe(row: AnyRow, writes: WriteIndex, arrival: Arrival | None) -> str:
+    if isinstance(row, KVRejected):
+        return f"{row.op} {row.target!r} -> {row.error}"
+    if isinstance(row, KVWrite):
+        if row.op == "delete":
+            return f"delete {row.key!r}  (write #{row.id})"
+        return f"put {row.key!r} = {shown(row.value)}  (write #{row.id})"
+    if isinstance(row, FetchRow):
+        return f"request {row.request}: {row.method} {row.url}"
+    if isinstance(row, ResponseRow):
+        return f"request {row.request}: response {row.status}"
+    if isinstance(row, KVList):
+        return f"list prefix={row.prefix!r} -> {list(row.names)}"
+    if isinstance(row, KVBulkRead):
+        values = {key: text_value(value) for key, value in row.value.items()}
+        return f"{row.op} {list(row.keys)!r} -> {values!r}"
+    assert isinstance(row, KVRead)
+    [read] = single_key_ops((row,))
+    return f"{row.op} {row.key!r} -> {shown(row.value)}" + _verdict(read, writes, arrival)
+
+
+def _verdict(read: Op, writes: WriteIndex, arrival: Arrival | None) -> str:
+    missed = writes.newer_than_seen(read)
+    if missed is not None:
+        assert isinstance(missed.row, KVWrite)
+        when = "" if arrival is None else _arrives(arrival(missed.row, read.edge), read.edge)
+        return f"  <- stale: missed write #{missed.id}{when}"
+    seen = writes.seen(read)
+    if seen is not None and seen >= 0:
+        return f"  (sees write #{writes.writes(read.ns, read.key)[seen].id})"
+    return ""
 
 
 def _arrives(at: float | None, edge: str) -> str:

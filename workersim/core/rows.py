@@ -1,0 +1,377 @@
+"""The history row: one typed record per operation, and its one JSON shape.
+
+Every writer of a history (the store, the runtime's requests) makes these rows, and every reader (checkers,
+timelines, diagrams, ``Simulation.arrival``) reads them; ``to_json`` and ``row_from_json`` are the only places
+where the JSON shape is written down. Values are kept as the ``bytes`` that were stored (the same object the
+replica holds, so recording a row copies nothing) and metadata as its compact JSON text; both are turned into
+JSON only when a row is written out.
+
+JSON keys come in a fixed order (``id``, ``edge``, ``ns``, ``op``, ``request``, the subject, the result,
+``invoke``, ``complete``), so equal runs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, TypeAlias
+
+import attrs
+
+from .errors import HistoryFormatError
+
+READ_OPS = frozenset({"get", "getWithMetadata"})
+WRITE_OPS = frozenset({"put", "delete"})
+KV_OPS = READ_OPS | WRITE_OPS | {"list"}
+CENTRAL_EDGE = "central"
+"""The ``edge`` of rows made at the central store (the REST API)."""
+
+
+class Unknown(enum.Enum):
+    """The type of ``UNKNOWN``."""
+
+    UNKNOWN = "unknown"
+
+
+UNKNOWN = Unknown.UNKNOWN
+"""A read's version when the row does not say (histories recorded elsewhere); ``None`` means "nothing there"."""
+
+Version: TypeAlias = int | None | Unknown
+
+
+def encode_value(value: bytes | None) -> str | dict[str, str] | None:
+    """How a stored value appears in JSON: text when it is valid UTF-8, else ``{"base64": ...}``."""
+    if value is None:
+        return None
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(value).decode("ascii")}
+
+
+def decode_value(value: Any) -> bytes | None:
+    """The inverse of ``encode_value``; ``ValueError`` for anything it cannot have made."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, dict) and isinstance(value.get("base64"), str) and len(value) == 1:
+        try:
+            return base64.b64decode(value["base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("a value's base64 is not valid") from None
+    raise ValueError(f"a value must be text, {{'base64': ...}} or null, got {type(value).__name__}")
+
+
+def text_value(value: bytes | None) -> str | None:
+    """A stored value as text for people (undecodable bytes replaced), ``None`` when missing."""
+    return None if value is None else value.decode("utf-8", "replace")
+
+
+def _metadata_json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _metadata_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Row:
+    """What every row has: its place in the history, where and when it happened, and the request it served."""
+
+    id: int
+    """The row's position in the whole run (rows dropped from a bounded history keep their numbers)."""
+    edge: str
+    """The edge it happened at, or ``"central"`` for the central store."""
+    op: str
+    invoke: float
+    """Virtual seconds when the operation started."""
+    complete: float
+    """Virtual seconds when it finished (KV operations are applied at one instant: ``invoke == complete``)."""
+    request: str | None = None
+    """The id of the request whose handler (or waitUntil work) made it, if any."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The row as a JSON-ready dict, keys in the history's fixed order."""
+        out: dict[str, Any] = {"id": self.id, "edge": self.edge}
+        self._fill(out)
+        return out
+
+    def _fill(self, out: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _head(self, out: dict[str, Any], ns: str | None) -> None:
+        if ns is not None:
+            out["ns"] = ns
+        out["op"] = self.op
+        if self.request is not None:
+            out["request"] = self.request
+
+    def _times(self, out: dict[str, Any]) -> None:
+        out["invoke"] = self.invoke
+        out["complete"] = self.complete
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class KVRead(Row):
+    """A ``get`` or ``getWithMetadata`` of one key, and the version it saw."""
+
+    ns: str
+    key: str
+    value: bytes | None
+    """The value read; ``None`` when the key was missing (never written, deleted or expired)."""
+    metadata: str | None = None
+    """The metadata read, as compact JSON text."""
+    version: Version = None
+    """The version the read saw (possibly a delete or an expired write), ``None`` if nothing had arrived."""
+
+    def _fill(self, out: dict[str, Any]) -> None:
+        self._head(out, self.ns)
+        out["key"] = self.key
+        out["value"] = encode_value(self.value)
+        out["metadata"] = _metadata_json(self.metadata)
+        if self.version is not UNKNOWN:
+            out["version"] = self.version
+        self._times(out)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class KVBulkRead(Row):
+    """A ``get`` or ``getWithMetadata`` of several keys at once."""
+
+    ns: str
+    keys: tuple[str, ...]
+    """The keys asked for, each once, in request order."""
+    value: Mapping[str, bytes | None]
+    version: Mapping[str, int | None] | Unknown = UNKNOWN
+
+    def _fill(self, out: dict[str, Any]) -> None:
+        self._head(out, self.ns)
+        out["keys"] = list(self.keys)
+        out["value"] = {key: encode_value(value) for key, value in self.value.items()}
+        if self.version is not UNKNOWN:
+            out["version"] = dict(self.version)
+        self._times(out)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class KVWrite(Row):
+    """A ``put`` or a ``delete`` (``value`` ``None``) of one key: the version it made."""
+
+    ns: str
+    key: str
+    value: bytes | None
+    metadata: str | None = None
+    expiration: int | None = None
+    """Absolute expiry in UNIX seconds."""
+    version: Version = None
+
+    def _fill(self, out: dict[str, Any]) -> None:
+        self._head(out, self.ns)
+        out["key"] = self.key
+        out["value"] = encode_value(self.value)
+        if self.op == "put":
+            out["metadata"] = _metadata_json(self.metadata)
+            if self.expiration is not None:
+                out["expiration"] = self.expiration
+        if self.version is not UNKNOWN:
+            out["version"] = self.version
+        self._times(out)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class KVList(Row):
+    """A ``list``: the page of key names it returned."""
+
+    ns: str
+    prefix: str
+    names: tuple[str, ...]
+    list_complete: bool
+
+    def _fill(self, out: dict[str, Any]) -> None:
+        self._head(out, self.ns)
+        out["prefix"] = self.prefix
+        out["value"] = list(self.names)
+        out["list_complete"] = self.list_complete
+        self._times(out)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class KVRejected(Row):
+    """A KV call that was refused (a client mistake or a backend error): it changed no stored data."""
+
+    SUBJECTS: ClassVar[tuple[str, ...]] = ("key", "keys", "prefix")
+
+    ns: str
+    subject: str = attrs.field(validator=attrs.validators.in_(SUBJECTS))
+    """What ``target`` is: ``"key"``, ``"keys"`` or ``"prefix"``."""
+    target: Any
+    """The key, keys or prefix the call named (anything not JSON-able is shown by its ``repr``)."""
+    error: str
+    """``"<exception class>: <message>"``, e.g. ``"KVError: KV PUT failed: 503 Service Unavailable"``."""
+
+    def _fill(self, out: dict[str, Any]) -> None:
+        self._head(out, self.ns)
+        out[self.subject] = self.target
+        out["error"] = self.error
+        self._times(out)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class FetchRow(Row):
+    """A request arriving at an edge (``op`` ``"fetch"``)."""
+
+    method: str
+    url: str
+
+    def _fill(self, out: dict[str, Any]) -> None:
+        self._head(out, None)
+        out["method"] = self.method
+        out["url"] = self.url
+        self._times(out)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ResponseRow(Row):
+    """A request's response (``op`` ``"response"``): ``invoke`` is the arrival, ``complete`` the response."""
+
+    status: int
+    error: str | None = None
+    """Set when the handler failed (the status is then 500)."""
+
+    def _fill(self, out: dict[str, Any]) -> None:
+        self._head(out, None)
+        out["status"] = self.status
+        self._times(out)
+        if self.error is not None:
+            out["error"] = self.error
+
+
+AnyRow: TypeAlias = KVRead | KVBulkRead | KVWrite | KVList | KVRejected | FetchRow | ResponseRow
+
+
+def error_text(error: BaseException) -> str:
+    """How a row names a failure: ``"<class>: <message>"``."""
+    return f"{type(error).__name__}: {error}"
+
+
+def jsonable_target(target: Any) -> Any:
+    """A rejected call's key (or keys) as a row keeps it: strings as they are, anything else by ``repr``."""
+    if isinstance(target, list | tuple):
+        return [jsonable_target(item) for item in target]
+    return target if isinstance(target, str) else repr(target)
+
+
+def row_from_json(data: Any, position: int = 0) -> AnyRow:
+    """The row a JSON object describes (as ``to_json`` writes it, or recorded elsewhere in that shape).
+
+    Histories from elsewhere may leave out ``id`` (the row's ``position`` is used), ``ns``, ``complete`` and
+    ``version`` (the checkers then match reads to writes by value). Raises ``HistoryFormatError`` naming what is
+    wrong when the object is not an operation.
+    """
+    if not isinstance(data, dict):
+        raise HistoryFormatError(f"expected a JSON object, got {type(data).__name__}")
+    op = data.get("op")
+    if not isinstance(op, str):
+        raise HistoryFormatError("a row needs an 'op' string")
+    try:
+        return _parse(op, data, position)
+    except HistoryFormatError:
+        raise
+    except (KeyError, TypeError, ValueError) as error:
+        detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+        raise HistoryFormatError(f"not a valid {op!r} row: {detail}") from None
+
+
+def _seconds(data: Mapping[str, Any], name: str, default: float | None = None) -> float:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name!r} must be a number of seconds")
+    return float(value)
+
+
+def _str(data: Mapping[str, Any], name: str, default: str | None = None) -> str:
+    value = data.get(name, default)
+    if not isinstance(value, str):
+        raise ValueError(f"{name!r} must be a string")
+    return value
+
+
+def _version(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError("'version' must be an integer or null")
+    return value  # type: ignore[no-any-return]
+
+
+def _parse(op: str, data: dict[str, Any], position: int) -> AnyRow:
+    invoke = _seconds(data, "invoke", 0.0)
+    request = data.get("request")
+    if request is not None and not isinstance(request, str):
+        raise ValueError("'request' must be a string")
+    ident = data.get("id", position)
+    if isinstance(ident, bool) or not isinstance(ident, int):
+        raise ValueError("'id' must be an integer")
+    common: dict[str, Any] = {
+        "id": ident,
+        "edge": _str(data, "edge", ""),
+        "op": op,
+        "invoke": invoke,
+        "complete": _seconds(data, "complete", invoke),
+        "request": request,
+    }
+    if op == "fetch":
+        return FetchRow(method=_str(data, "method", "GET"), url=_str(data, "url", ""), **common)
+    if op == "response":
+        status = data["status"]
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise ValueError("'status' must be an integer")
+        return ResponseRow(status=status, error=data.get("error"), **common)
+    if op not in KV_OPS:
+        raise HistoryFormatError(f"unknown op {op!r} (the ops are {', '.join(sorted(KV_OPS | {'fetch', 'response'}))})")
+    common["ns"] = _str(data, "ns", "")
+    if "error" in data:
+        subject = next((name for name in KVRejected.SUBJECTS if name in data), None)
+        if subject is None:
+            raise ValueError("a rejected call names its 'key', 'keys' or 'prefix'")
+        return KVRejected(subject=subject, target=data[subject], error=_str(data, "error"), **common)
+    if op == "list":
+        names = data.get("value") or []
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ValueError("a list's 'value' must be an array of key names")
+        return KVList(prefix=_str(data, "prefix", ""), names=tuple(names),
+                      list_complete=bool(data.get("list_complete", True)), **common)  # fmt: skip
+    version: Any = UNKNOWN
+    if "keys" in data and op in READ_OPS:
+        keys = data["keys"]
+        if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+            raise ValueError("'keys' must be an array of strings")
+        values = data.get("value") or {}
+        if not isinstance(values, dict):
+            raise ValueError("a bulk read's 'value' must be an object")
+        if "version" in data:
+            versions = data["version"] or {}
+            if not isinstance(versions, dict):
+                raise ValueError("a bulk read's 'version' must be an object")
+            version = {key: _version(versions.get(key)) for key in keys}
+        decoded = {key: decode_value(values.get(key)) for key in keys}
+        return KVBulkRead(keys=tuple(keys), value=decoded, version=version, **common)
+    if "version" in data:
+        version = _version(data["version"])
+    value = decode_value(data.get("value"))
+    metadata = _metadata_text(data.get("metadata"))
+    if op in WRITE_OPS:
+        expiration = data.get("expiration")
+        if expiration is not None and (isinstance(expiration, bool) or not isinstance(expiration, int)):
+            raise ValueError("'expiration' must be an integer")
+        return KVWrite(key=_str(data, "key"), value=value, metadata=metadata, expiration=expiration,
+                       version=version, **common)  # fmt: skip
+    return KVRead(key=_str(data, "key"), value=value, metadata=metadata, version=version, **common)
+
+
+def rows_json(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """Every row's JSON object, in order."""
+    return [row.to_json() for row in rows]

@@ -1,0 +1,128 @@
+"""Which write a read saw, and whether it was stale: the one definition every reader of a history uses.
+
+Writes of a key are ordered by last-writer-wins, which is the order the simulation applied them in (``Version``
+explains why), and so the order of their rows in the history. A read *saw* the write whose version it names (or,
+in a history without versions, the latest earlier write of the same value). A read is *stale* when a newer write
+of its key had already been applied somewhere when it ran: it returned an older write, or nothing, although a
+newer one existed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from .rows import UNKNOWN, AnyRow, KVBulkRead, KVRead, KVWrite, Version
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Op:
+    """A single-key read or write taken from a history row (a bulk get gives one read per key)."""
+
+    row: AnyRow
+    """The row it came from."""
+    kind: str
+    """``"write"`` or ``"read"``."""
+    ns: str
+    key: str
+    value: bytes | None
+    version: Version
+
+    @property
+    def id(self) -> int:
+        """The row's id."""
+        return self.row.id
+
+    @property
+    def edge(self) -> str:
+        """Where it happened."""
+        return self.row.edge
+
+    @property
+    def invoke(self) -> float:
+        """Virtual seconds at which it started."""
+        return self.row.invoke
+
+    @property
+    def complete(self) -> float:
+        """Virtual seconds at which it finished."""
+        return self.row.complete
+
+    def describe(self) -> str:
+        """A short human description, e.g. ``op #4 (read 'k' at SFO @1.500s: 'v')``."""
+        verb = "wrote" if self.kind == "write" else "read"
+        shown = "(missing)" if self.value is None else repr(self.value.decode("utf-8", "replace"))
+        return f"op #{self.id} ({verb} {self.key!r} at {self.edge} @{self.invoke:.3f}s: {shown})"
+
+
+def single_key_ops(rows: Iterable[AnyRow]) -> Iterator[Op]:
+    """The successful single-key reads and writes of a history, in history order."""
+    for row in rows:
+        if isinstance(row, KVWrite):
+            yield Op(row=row, kind="write", ns=row.ns, key=row.key, value=row.value, version=row.version)
+        elif isinstance(row, KVRead):
+            yield Op(row=row, kind="read", ns=row.ns, key=row.key, value=row.value, version=row.version)
+        elif isinstance(row, KVBulkRead):
+            versions = row.version
+            for key in row.keys:
+                version = UNKNOWN if versions is UNKNOWN else versions.get(key)
+                yield Op(row=row, kind="read", ns=row.ns, key=key, value=row.value.get(key), version=version)
+
+
+class WriteIndex:
+    """Each key's writes in history order (last-writer-wins order), and which of them a read saw."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[str, str], list[Op]] = {}
+        self._by_version: dict[tuple[str, str], dict[Any, int]] = {}
+        self._by_value: dict[tuple[str, str], dict[bytes | None, int]] = {}
+
+    def add(self, write: Op) -> int:
+        """Add the next write (in history order); return its index among its key's writes."""
+        slot = (write.ns, write.key)
+        writes = self.by_key.setdefault(slot, [])
+        index = len(writes)
+        if write.version is not UNKNOWN and write.version is not None:
+            self._by_version.setdefault(slot, {})[write.version] = index
+        self._by_value.setdefault(slot, {})[write.value] = index
+        writes.append(write)
+        return index
+
+    def writes(self, ns: str, key: str) -> list[Op]:
+        """The writes of ``key`` so far, oldest first."""
+        return self.by_key.get((ns, key), [])
+
+    def seen(self, read: Op) -> int | None:
+        """Index (among its key's writes) of the write ``read`` saw; -1 for the key's initial absence; ``None``
+        when the read matches no write (a phantom). A read whose row names no version is matched by value."""
+        slot = (read.ns, read.key)
+        if read.version is not UNKNOWN and read.version is not None:
+            return self._by_version.get(slot, {}).get(read.version)
+        if read.version is None and read.value is None:
+            return -1  # nothing had arrived
+        # No version (a delete read by value is missing too), or a null version beside a value, which no workersim
+        # run records: trust the value.
+        match = self._by_value.get(slot, {}).get(read.value)
+        return -1 if match is None and read.value is None else match
+
+    def newer_than_seen(self, read: Op) -> Op | None:
+        """The newest write of the key when ``read`` saw an older one (or nothing): the write it missed, which
+        makes it stale. ``None`` when the read is fresh (or a phantom: see ``seen``)."""
+        writes = self.by_key.get((read.ns, read.key))
+        if not writes:
+            return None
+        seen = self.seen(read)
+        if seen is None or seen == len(writes) - 1:
+            return None
+        return writes[-1]
+
+
+def walk(rows: Iterable[AnyRow]) -> Iterator[tuple[Op, WriteIndex]]:
+    """Each single-key operation in history order, with the index of the writes up to and including it."""
+    index = WriteIndex()
+    for op in single_key_ops(rows):
+        if op.kind == "write":
+            index.add(op)
+        yield op, index

@@ -1,0 +1,402 @@
+"""The one operation path: every KV operation, from the binding or the REST API, is validated, admitted, applied
+and recorded here, in that order.
+
+Each method takes the virtual time ``now`` (milliseconds) and the place it runs at (an edge's index, or
+``CENTRAL`` for the REST API's central store), applies the operation to the replicas, appends its typed row to
+the history and returns what the caller answers with. A call that breaks a rule or meets a fault records a
+``KVRejected`` row and raises, having changed no stored data. The callers keep only what is theirs: the binding
+parses JavaScript-style options and the REST API parses HTTP; the trio layer decides when each call runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TypeVar
+
+import attrs
+
+from .errors import KVError
+from .history import History
+from .limits import Limits
+from .replicas import Cluster, Keyspace
+from .rows import CENTRAL_EDGE, KVBulkRead, KVList, KVRead, KVRejected, KVWrite, error_text, jsonable_target
+from .validation import (
+    check_backend_key,
+    check_bulk_size,
+    check_cache_ttl,
+    check_key_length,
+    check_metadata_size,
+    check_value_size,
+    put_expiration,
+)
+from .versions import CENTRAL, Version
+
+T = TypeVar("T")
+
+NON_JSON = "At least one of the requested keys corresponds to a non-json value"
+
+
+@attrs.frozen(kw_only=True)
+class PutItem:
+    """One write of a batch (the REST API's bulk write): the value and its options, not yet checked."""
+
+    key: str
+    value: bytes
+    metadata: str | None = None
+    """Compact JSON text."""
+    expiration: int | None = None
+    expiration_ttl: int | None = None
+
+
+@attrs.define
+class Store:
+    """The cluster's data behind one history and one set of limits; see the module's docstring."""
+
+    cluster: Cluster
+    limits: Limits
+    history: History
+
+    def place(self, origin: int) -> str:
+        """The name rows give to ``origin``: an edge's name, or ``"central"``."""
+        return CENTRAL_EDGE if origin == CENTRAL else self.cluster.edges[origin]
+
+    def _rejected(
+        self,
+        space: str,
+        op: str,
+        subject: str,
+        target: Any,
+        error: BaseException,
+        origin: int,
+        now: int,
+        request: str | None,
+    ) -> KVRejected:
+        seconds = now / 1000
+        row = KVRejected(
+            id=self.history.recorded,
+            edge=self.place(origin),
+            ns=space,
+            op=op,
+            request=request,
+            subject=subject,
+            target=jsonable_target(target),
+            error=error_text(error),
+            invoke=seconds,
+            complete=seconds,
+        )
+        self.history.append(row)
+        return row
+
+    def reject(
+        self,
+        now: int,
+        ns: str,
+        op: str,
+        subject: str,
+        target: Any,
+        error: BaseException,
+        *,
+        origin: int,
+        request: str | None = None,
+    ) -> NoReturn:
+        """Record that a call was refused before it reached the store (a client-side mistake), then raise
+        ``error``. ``subject`` says what ``target`` is: ``"key"``, ``"keys"`` or ``"prefix"``."""
+        self._rejected(ns, op, subject, target, error, origin, now, request)
+        raise error
+
+    def _guard(
+        self,
+        ns: str,
+        op: str,
+        subject: str,
+        target: Any,
+        origin: int,
+        now: int,
+        request: str | None,
+        check: Callable[[], T],
+    ) -> T:
+        try:
+            return check()
+        except (KVError, TypeError) as error:
+            self.reject(now, ns, op, subject, target, error, origin=origin, request=request)
+
+    # --- writes ----------------------------------------------------------------------------------------------
+
+    def put(
+        self,
+        now: int,
+        ns: str,
+        key: str,
+        value: bytes,
+        *,
+        origin: int,
+        size: int | None = None,
+        metadata: str | None = None,
+        expiration: int | None = None,
+        expiration_ttl: int | None = None,
+        request: str | None = None,
+    ) -> KVWrite:
+        """Write ``value`` under ``key``. ``size`` is the value's full length when ``value`` was cut short while
+        being read (a streamed value over the limit), so the size error names the real length."""
+        item = PutItem(key=key, value=value, metadata=metadata, expiration=expiration, expiration_ttl=expiration_ttl)
+
+        def check() -> int | None:
+            return self._check_put(item, len(value) if size is None else size, now)
+
+        expires = self._guard(ns, "put", "key", key, origin, now, request, check)
+        self._admit(ns, "PUT", "put", (key,), origin, now, request)
+        return self._write(self.cluster.namespace(ns), key, value, metadata, expires, origin, now, request)
+
+    def put_many(
+        self, now: int, ns: str, items: Sequence[PutItem], *, origin: int, request: str | None = None
+    ) -> list[KVWrite]:
+        """Write every item, or none: all are checked (an error names the item as ``body[i]``) and admitted
+        first, then all are written at ``now``."""
+        keys = [item.key for item in items]
+
+        def check() -> list[int | None]:
+            expirations = []
+            for index, item in enumerate(items):
+                try:
+                    expirations.append(self._check_put(item, len(item.value), now))
+                except KVError as error:
+                    raise KVError(error.method, error.status, f"body[{index}]: {error.detail}") from None
+            return expirations
+
+        expirations = self._guard(ns, "put", "keys", keys, origin, now, request, check)
+        self._admit(ns, "PUT", "put", keys, origin, now, request)
+        space = self.cluster.namespace(ns)
+        return [
+            self._write(space, item.key, item.value, item.metadata, expires, origin, now, request)
+            for item, expires in zip(items, expirations, strict=True)
+        ]
+
+    def delete(self, now: int, ns: str, key: str, *, origin: int, request: str | None = None) -> KVWrite:
+        """Delete ``key`` (a missing key is fine): a tombstone version that propagates like a write."""
+        self._guard(
+            ns, "delete", "key", key, origin, now, request, lambda: check_backend_key("DELETE", key, self.limits)
+        )
+        self._admit(ns, "DELETE", "delete", (key,), origin, now, request)
+        return self._write(self.cluster.namespace(ns), key, None, None, None, origin, now, request)
+
+    def delete_many(
+        self, now: int, ns: str, keys: Sequence[str], *, origin: int, request: str | None = None
+    ) -> list[KVWrite]:
+        """Delete every key, or none (all are checked and admitted first)."""
+
+        def check() -> None:
+            for index, key in enumerate(keys):
+                try:
+                    check_backend_key("DELETE", key, self.limits)
+                except KVError as error:
+                    raise KVError(error.method, error.status, f"body[{index}]: {error.detail}") from None
+
+        self._guard(ns, "delete", "keys", list(keys), origin, now, request, check)
+        self._admit(ns, "DELETE", "delete", keys, origin, now, request)
+        space = self.cluster.namespace(ns)
+        return [self._write(space, key, None, None, None, origin, now, request) for key in keys]
+
+    def _check_put(self, item: PutItem, size: int, now: int) -> int | None:
+        limits = self.limits
+        check_backend_key("PUT", item.key, limits)
+        expires = put_expiration(item.expiration, item.expiration_ttl, self.cluster.unix_ms(now) // 1000, limits)
+        check_metadata_size(item.metadata, limits)
+        check_value_size(size, limits)
+        return expires
+
+    def _admit(
+        self, ns: str, method: str, op: str, keys: Sequence[str], origin: int, now: int, request: str | None
+    ) -> None:
+        cluster = self.cluster
+        try:
+            cluster.faults.admit(method, ns, keys, now, cut_off=cluster.cut_off(origin, now))
+        except KVError as error:
+            subject, target = ("key", keys[0]) if len(keys) == 1 else ("keys", list(keys))
+            self.reject(now, ns, op, subject, target, error, origin=origin, request=request)
+
+    def _write(
+        self,
+        space: Keyspace,
+        key: str,
+        value: bytes | None,
+        metadata: str | None,
+        expiration: int | None,
+        origin: int,
+        now: int,
+        request: str | None,
+    ) -> KVWrite:
+        version = space.write(key, value, origin=origin, now=now, metadata=metadata, expiration=expiration)
+        seconds = now / 1000
+        row = KVWrite(
+            id=self.history.recorded,
+            edge=self.place(origin),
+            ns=space.name,
+            op="put" if value is not None else "delete",
+            request=request,
+            key=key,
+            value=value,
+            metadata=metadata,
+            expiration=expiration,
+            version=version.seq,
+            invoke=seconds,
+            complete=seconds,
+        )
+        self.history.append(row)
+        return row
+
+    # --- reads -----------------------------------------------------------------------------------------------
+
+    def get(
+        self,
+        now: int,
+        ns: str,
+        key: str,
+        *,
+        edge: int,
+        op: str = "get",
+        cache_ttl: int | None = None,
+        request: str | None = None,
+    ) -> Version | None:
+        """Read ``key`` at ``edge`` (``CENTRAL``: the central store) and record it as ``op``; return the live
+        version read (``None`` when the key is missing, deleted or expired there)."""
+        self._guard(ns, op, "key", key, edge, now, request, lambda: self._check_get(key, cache_ttl))
+        space = self.cluster.namespace(ns)
+        try:
+            version = space.read(key, None if edge == CENTRAL else edge, now, cache_ttl=cache_ttl)
+        except KVError as error:
+            self.reject(now, ns, op, "key", key, error, origin=edge, request=request)
+        live = version if version is not None and version.live_at(self.cluster.unix_ms(now)) else None
+        seconds = now / 1000
+        self.history.append(
+            KVRead(
+                id=self.history.recorded,
+                edge=self.place(edge),
+                ns=ns,
+                op=op,
+                request=request,
+                key=key,
+                value=None if live is None else live.value,
+                metadata=None if live is None else live.metadata,
+                version=None if version is None else version.seq,
+                invoke=seconds,
+                complete=seconds,
+            )
+        )
+        return live
+
+    def _check_get(self, key: str, cache_ttl: int | None) -> None:
+        check_backend_key("GET", key, self.limits)
+        check_cache_ttl("GET", cache_ttl, self.limits)
+
+    def get_many(
+        self,
+        now: int,
+        ns: str,
+        keys: Sequence[str],
+        *,
+        edge: int,
+        kind: str,
+        with_metadata: bool,
+        with_expiration: bool = False,
+        cache_ttl: int | None = None,
+        op: str | None = None,
+        request: str | None = None,
+    ) -> dict[str, Any]:
+        """Read ``keys`` at once as ``text`` or parsed ``json``: per key the value, ``{"value", "metadata"
+        [, "expiration"]}`` with metadata, or ``None`` when missing. Each key is checked, read and parsed before
+        the next is looked at, so the first problem in request order is the one reported; then the total size
+        is checked. Errors are the backend's ``GET_BULK`` ones."""
+        op = op or ("getWithMetadata" if with_metadata else "get")
+        space = self.cluster.namespace(ns)
+        place = None if edge == CENTRAL else edge
+        unix_ms = self.cluster.unix_ms(now)
+        values: dict[str, Any] = {}
+        seen: dict[str, bytes | None] = {}
+        versions: dict[str, int | None] = {}
+        total = 0
+        try:
+            for key in keys:
+                if key in versions:
+                    continue
+                check_backend_key("GET_BULK", key, self.limits)
+                check_cache_ttl("GET_BULK", cache_ttl, self.limits)
+                version = space.read(key, place, now, cache_ttl=cache_ttl, method="GET_BULK")
+                versions[key] = None if version is None else version.seq
+                if version is None or version.value is None or not version.live_at(unix_ms):
+                    values[key] = seen[key] = None
+                    continue
+                seen[key] = version.value
+                text = version.value.decode("utf-8", "replace")
+                total += len(text.encode("utf-16-le")) // 2  # the backend counts JS string length: UTF-16 units
+                values[key] = _bulk_value(text, version, kind, with_metadata, with_expiration)
+            check_bulk_size(total, self.limits)
+        except KVError as error:
+            self.reject(now, ns, op, "keys", list(dict.fromkeys(keys)), error, origin=edge, request=request)
+        seconds = now / 1000
+        self.history.append(
+            KVBulkRead(
+                id=self.history.recorded,
+                edge=self.place(edge),
+                ns=ns,
+                op=op,
+                request=request,
+                keys=tuple(versions),
+                value=seen,
+                version=versions,
+                invoke=seconds,
+                complete=seconds,
+            )
+        )
+        return values
+
+    def list(
+        self,
+        now: int,
+        ns: str,
+        *,
+        edge: int,
+        prefix: str,
+        after: str | None,
+        limit: int,
+        request: str | None = None,
+    ) -> tuple[list[tuple[str, Version]], bool]:
+        """A page of up to ``limit`` live keys with ``prefix`` after key ``after``, as ``edge`` sees them, and
+        whether it is the last page (``limit`` is already checked: the binding and the REST API word that
+        error differently)."""
+        self._guard(
+            ns, "list", "prefix", prefix, edge, now, request, lambda: check_key_length("GET", prefix, self.limits)
+        )
+        space = self.cluster.namespace(ns)
+        found, complete = space.list(None if edge == CENTRAL else edge, now, prefix=prefix, after=after, limit=limit)
+        seconds = now / 1000
+        self.history.append(
+            KVList(
+                id=self.history.recorded,
+                edge=self.place(edge),
+                ns=ns,
+                op="list",
+                request=request,
+                prefix=prefix,
+                names=tuple(name for name, _ in found),
+                list_complete=complete,
+                invoke=seconds,
+                complete=seconds,
+            )
+        )
+        return found, complete
+
+
+def _bulk_value(text: str, version: Version, kind: str, with_metadata: bool, with_expiration: bool) -> Any:
+    value: Any = text
+    if kind == "json":
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise KVError("GET_BULK", 400, NON_JSON) from None
+    if not with_metadata:
+        return value
+    result = {"value": value, "metadata": None if version.metadata is None else json.loads(version.metadata)}
+    if with_expiration and version.expiration is not None:
+        result["expiration"] = version.expiration
+    return result

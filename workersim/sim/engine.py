@@ -1,0 +1,115 @@
+"""The engine under a simulation: its store, its clock and its conductor.
+
+The binding, the REST API and the runtime reach the simulation through ``engine(sim)`` rather than through the
+user-facing ``Simulation``, which keeps only what a user calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, TypeVar
+
+import trio
+
+from ..core.rows import AnyRow
+from ..core.store import Store
+from ._conductor import Conductor
+from ._identity import TaskIdentities
+
+if TYPE_CHECKING:
+    from .simulation import Simulation
+
+T = TypeVar("T")
+
+RowMaker = Callable[[int], AnyRow]
+"""Makes a row given its id (deferred rows learn their id only when recorded)."""
+
+_IDENTITIES: trio.lowlevel.RunVar[TaskIdentities] = trio.lowlevel.RunVar("workersim_task_identities")
+_DEFERRED_ROWS: ContextVar[list[RowMaker] | None] = ContextVar("workersim_deferred_rows", default=None)
+
+
+def task_identities() -> TaskIdentities:
+    """The run's task-identity instrument, installed on first use."""
+    try:
+        return _IDENTITIES.get()
+    except LookupError:
+        identities = TaskIdentities()
+        trio.lowlevel.add_instrument(identities)
+        _IDENTITIES.set(identities)
+        return identities
+
+
+def install_identities(identities: TaskIdentities) -> None:
+    """Use ``identities`` (already given to ``trio.run`` as an instrument) for this run."""
+    _IDENTITIES.set(identities)
+
+
+class Engine:
+    """What the layers above a simulation drive it with: ``store`` (the one operation path), ``apply`` (run a
+    store call at its turn in the conductor's order) and the virtual clock."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._conductor: Conductor | None = None
+        self._t0 = 0.0
+
+    def start(self) -> None:
+        """Start virtual time at 0 now and open the conductor (inside the trio run)."""
+        self._t0 = trio.current_time()
+        self._conductor = Conductor(task_identities(), self.now_ms, self.store.cluster.collect)
+
+    def stop(self) -> None:
+        """Close the conductor: operations are refused from now on."""
+        self._conductor = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the simulation is running (between ``start`` and ``stop``)."""
+        return self._conductor is not None
+
+    def now_ms(self) -> int:
+        """Virtual milliseconds since the simulation started."""
+        self._require_running()
+        return round((trio.current_time() - self._t0) * 1000)
+
+    async def apply(self, action: Callable[[int], T]) -> T:
+        """Apply ``action(now_ms)`` at this call's turn (the conductor's order) and return its result."""
+        conductor = self._require_running()
+        deferred = _DEFERRED_ROWS.get()
+        if deferred:
+            action = self._recording_first(deferred, action)
+        return await conductor.turn(action)
+
+    def record_with_next_turn(self, make: RowMaker) -> None:
+        """Record the row ``make(id)`` together with the next operation this task (or a task it spawns) applies,
+        just before that operation's own row: ordered by the conductor without a turn of its own. The runtime
+        records a request's arrival this way, saving a turn on every request."""
+        deferred = _DEFERRED_ROWS.get()
+        if deferred is None:
+            _DEFERRED_ROWS.set([make])
+        else:
+            deferred.append(make)
+
+    def _recording_first(self, deferred: list[RowMaker], action: Callable[[int], T]) -> Callable[[int], T]:
+        history = self.store.history
+
+        def recording_first(now: int) -> T:
+            # Taken when applied, not when called: spawned tasks share the list, and of their operations the one
+            # applied first, in the conductor's order, is the one that records the rows.
+            for make in deferred:
+                history.append(make(history.recorded))
+            deferred.clear()
+            return action(now)
+
+        return recording_first
+
+    def _require_running(self) -> Conductor:
+        if self._conductor is None:
+            raise RuntimeError("the simulation is not running: use it inside `async with sim:`")
+        return self._conductor
+
+
+def engine(sim: Simulation) -> Engine:
+    """The engine of ``sim``: for the layers built on a simulation (the runtime, the servers), not for users."""
+    return sim._engine  # noqa: SLF001 - this function is the one sanctioned way in
