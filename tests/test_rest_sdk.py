@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import cloudflare
@@ -30,13 +31,16 @@ def namespace(sdk: cloudflare.Cloudflare, request: pytest.FixtureRequest) -> str
 
 def test_namespace_lifecycle(sdk: cloudflare.Cloudflare) -> None:
     kv = sdk.kv.namespaces
+    before = {ns.id for ns in kv.list(account_id=ACCOUNT)}
     created = kv.create(account_id=ACCOUNT, title="lifecycle", jurisdiction="eu")
-    assert len(created.id) == 32 and int(created.id, 16) >= 0
-    assert created.title == "lifecycle"
+    assert re.fullmatch("[0-9a-f]{32}", created.id) and created.id not in before
+    assert (created.title, created.jurisdiction) == ("lifecycle", "eu")
     assert kv.get(created.id, account_id=ACCOUNT).title == "lifecycle"
     assert kv.update(created.id, account_id=ACCOUNT, title="renamed").title == "renamed"
     assert "renamed" in [ns.title for ns in kv.list(account_id=ACCOUNT)]
-    assert kv.delete(created.id, account_id=ACCOUNT) is not None
+    deleted = kv.with_raw_response.delete(created.id, account_id=ACCOUNT)
+    assert deleted.json() == {"success": True, "errors": [], "messages": [], "result": {}}
+    assert created.id not in [ns.id for ns in kv.list(account_id=ACCOUNT)]
     with pytest.raises(cloudflare.NotFoundError) as missing:
         kv.get(created.id, account_id=ACCOUNT)
     assert missing.value.body["errors"][0]["code"] == 10013
