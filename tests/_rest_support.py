@@ -53,6 +53,10 @@ class RunningServer:
         """Run ``action(now)`` in the simulation's order, on the server's thread (to look at its state)."""
         return trio.from_thread.run(self.sim.apply, action, trio_token=self._trio_token)
 
+    def unix_now(self) -> int:
+        """The simulation's clock in whole UNIX seconds, the unit of KV expirations."""
+        return int(self.sim.start_time + self.apply(lambda now: now) / 1000)
+
 
 @contextlib.contextmanager
 def running_server(

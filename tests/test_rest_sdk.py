@@ -72,8 +72,9 @@ def test_namespace_pagination_ends_on_an_empty_page(server: RunningServer, sdk: 
     assert past_end.result == []
 
 
-def test_values_metadata_and_expiration(sdk: cloudflare.Cloudflare, namespace: str) -> None:
+def test_values_metadata_and_expiration(server: RunningServer, sdk: cloudflare.Cloudflare, namespace: str) -> None:
     values = sdk.kv.namespaces.values
+    before = server.unix_now()
     values.update(
         "my-key",
         account_id=ACCOUNT,
@@ -84,7 +85,7 @@ def test_values_metadata_and_expiration(sdk: cloudflare.Cloudflare, namespace: s
     )
     got = values.get("my-key", account_id=ACCOUNT, namespace_id=namespace)
     assert got.read() == b"hello\x00bytes"
-    assert int(got.headers["expiration"]) > 0
+    assert before + 120 <= int(got.headers["expiration"]) <= server.unix_now() + 120  # the TTL from the put's time
     assert sdk.kv.namespaces.metadata.get("my-key", account_id=ACCOUNT, namespace_id=namespace) == {
         "someMetadataKey": "v"
     }
@@ -144,8 +145,9 @@ def test_keys_list_paginates_automatically(sdk: cloudflare.Cloudflare, namespace
     assert [key.name for key in prefixed.result] == ["c"]
 
 
-def test_bulk_write_get_and_delete(sdk: cloudflare.Cloudflare, namespace: str) -> None:
+def test_bulk_write_get_and_delete(server: RunningServer, sdk: cloudflare.Cloudflare, namespace: str) -> None:
     kv = sdk.kv.namespaces
+    before = server.unix_now()
     result = kv.bulk_update(
         namespace,
         account_id=ACCOUNT,
@@ -165,7 +167,7 @@ def test_bulk_write_get_and_delete(sdk: cloudflare.Cloudflare, namespace: str) -
     assert as_json.model_dump()["values"]["j"] == {"value": {"n": 1}, "metadata": None, "expiration": None}
     as_text = kv.bulk_get(namespace, account_id=ACCOUNT, keys=["k2"], with_metadata=True).model_dump()["values"]
     assert as_text["k2"]["value"] == "hello" and as_text["k2"]["metadata"] == {"a": 1}
-    assert as_text["k2"]["expiration"] > 0
+    assert before + 3600 <= as_text["k2"]["expiration"] <= server.unix_now() + 3600
     with pytest.raises(cloudflare.BadRequestError, match="non-json value"):
         kv.bulk_get(namespace, account_id=ACCOUNT, keys=["k1"], type="json")
     assert kv.bulk_delete(namespace, account_id=ACCOUNT, body=["k1", "never-written"]).successful_key_count == 2
