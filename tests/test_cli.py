@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,9 @@ def test_timeline_prints_and_draws(tmp_path: Path, capsys: pytest.CaptureFixture
     assert (put.edge, put.write) == ("SFO", 0)
     # A history file has no arrival times: the stale read names the write it missed, not when it arrives.
     assert (read.time, read.edge, read.result, read.missed) == (0.5, "LHR", "(missing)", (0, None))
-    assert svg.read_text(encoding="utf-8").startswith("<svg")
+    drawn = ET.fromstring(svg.read_text(encoding="utf-8"))
+    classes = [el.get("class") for el in drawn.iter() if el.get("class")]
+    assert classes.count("write") == 1 and classes.count("read stale") == 1  # the history's put and its stale read
 
 
 def test_a_missing_or_bad_history_is_a_clear_error(tmp_path: Path) -> None:
