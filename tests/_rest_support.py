@@ -53,6 +53,10 @@ class RunningServer:
         """Run ``action(now)`` in the simulation's order, on the server's thread (to look at its state)."""
         return trio.from_thread.run(self.sim.apply, action, trio_token=self._trio_token)
 
+    def unix_now(self) -> int:
+        """The simulation's clock in whole UNIX seconds, the unit of KV expirations."""
+        return int(self.sim.start_time + self.apply(lambda now: now) / 1000)
+
 
 @contextlib.contextmanager
 def running_server(
@@ -115,6 +119,9 @@ class ApiProcess:
 def workersim_process(*args: str, env: dict[str, str] | None = None) -> Iterator[ApiProcess]:
     """Run ``workersim ARGS`` (``api`` or ``dev``, on port 0) and wait (bounded) for its banner, which ends with
     the REST API's wrangler example; stop it when the block ends."""
+    if "--port" not in args or args[args.index("--port") + 1] != "0":
+        # A port picked in advance can be taken by another process before the server binds it.
+        raise ValueError(f"run servers with --port 0 and read the port from the banner, not {args}")
     command = [sys.executable, "-m", "workersim.cli", *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
@@ -126,7 +133,7 @@ def workersim_process(*args: str, env: dict[str, str] | None = None) -> Iterator
                 banner.append(lines.get(timeout=30))
             except queue.Empty:
                 raise TimeoutError(f"workersim printed no banner in 30 s (exit code {process.poll()})") from None
-        url = re.search(r"http://[0-9.]+:[0-9]+", banner[0]).group(0)  # type: ignore[union-attr]
+        url = re.search(r"http://[0-9.]+:[1-9][0-9]*", banner[0]).group(0)  # type: ignore[union-attr]
         yield ApiProcess(process, url, "".join(banner))
     finally:
         process.terminate()

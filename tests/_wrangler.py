@@ -16,14 +16,23 @@ INSTALL_HINT = f'npm install --prefix "{CACHE}" wrangler@{WRANGLER_VERSION}'
 def find_wrangler() -> tuple[str | None, str]:
     """The wrangler executable to use, or ``None`` and why there is none."""
     if shutil.which("node") is None:
-        return None, "node is not installed"
-    for candidate in (os.environ.get("WORKERSIM_WRANGLER"), str(CACHE / "node_modules" / ".bin" / "wrangler")):
-        if candidate and Path(candidate).is_file():
-            return candidate, ""
+        return None, f"wrangler not installed: node is missing (with node, install wrangler with: {INSTALL_HINT})"
+    chosen = os.environ.get("WORKERSIM_WRANGLER")
+    if chosen:
+        # A wrangler named explicitly is the one to test: falling back to another would hide a wrong path.
+        if Path(chosen).is_file():
+            return chosen, ""
+        return None, f"wrangler not installed: WORKERSIM_WRANGLER={chosen} is not a file"
+    cached = CACHE / "node_modules" / ".bin" / "wrangler"
+    if cached.is_file():
+        return str(cached), ""
     found = shutil.which("wrangler")
     if found:
         return found, ""
-    return None, f"wrangler is not installed (CI installs it with: {INSTALL_HINT})"
+    return None, (
+        f"wrangler not installed: npm install failed or was not run (CI installs it with: {INSTALL_HINT}, "
+        "or set WORKERSIM_WRANGLER to a wrangler executable)"
+    )
 
 
 def run_wrangler(

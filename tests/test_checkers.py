@@ -47,8 +47,11 @@ def test_stale_beyond_max_delay_is_caught() -> None:
     history = [*GOOD[:4], row(4, "get", "SFO", "k", "1", 13.5, 1)]
     report = bounded_staleness(history, max_delay=10)
     assert not report.ok
-    assert report.violations[0].ops == (3, 4)
-    assert "is stale" in report.violations[0].message
+    assert [v.ops for v in report.violations] == [(3, 4)]
+    # The message names the read (SFO at 13.5 s, still '1') and the write it missed (LHR's '2' at 3 s).
+    read, missed = report.violations[0].message.split(" is stale: ")
+    assert read.startswith("op #4 (") and "SFO @13.500s" in read and "'1'" in read
+    assert missed.startswith("op #3 (") and "LHR @3.000s" in missed and "'2'" in missed and "more than 10" in missed
 
 
 def test_missing_own_write_is_caught() -> None:
@@ -76,7 +79,7 @@ def test_histories_without_versions_fall_back_to_values() -> None:
     bare = [{k: v for k, v in r.items() if k != "version"} for r in GOOD]
     assert all(report.ok for report in check_all(bare, max_delay=10))
     stale = [*bare[:4], {**bare[4], "invoke": 13.5, "complete": 13.5}]
-    assert not bounded_staleness(stale, max_delay=10).ok
+    assert [v.ops for v in bounded_staleness(stale, max_delay=10).violations] == [(3, 4)]
 
 
 def test_bulk_reads_are_checked_per_key() -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from _timeline import parse
 
+from workersim.checkers import bounded_staleness, convergence, monotonic_reads, no_phantom_reads, read_your_writes
 from workersim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+CHECKERS = (bounded_staleness, convergence, monotonic_reads, no_phantom_reads, read_your_writes)
+"""What ``workersim check`` runs: every checker of ``workersim.checkers``."""
 
 
 def write(path: Path, rows: list[dict]) -> Path:
@@ -45,21 +50,34 @@ ROWS = [
 
 def test_check_passes_a_consistent_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(write(tmp_path / "h.jsonl", ROWS))]) == 0
-    out = capsys.readouterr().out
-    assert "bounded_staleness: ok (1 checked)" in out
+    heads = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
+    assert sorted(line.split(":")[0] for line in heads) == sorted(checker.__name__ for checker in CHECKERS)
+    assert all(": ok (" in line for line in heads)
+    assert "bounded_staleness: ok (1 checked)" in heads  # the history's one read
 
 
 def test_check_fails_a_stale_history_and_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The read at LHR comes 12 s after the put, 2 s past max_delay, and still misses it.
     stale = [ROWS[0], {**ROWS[1], "invoke": 12.0, "complete": 12.0}]
     assert main(["check", str(write(tmp_path / "h.jsonl", stale)), "--max-delay", "10"]) == 1
-    assert "is stale: op #0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "bounded_staleness: 1 violation(s)" in out
+    [message] = [line for line in out.splitlines() if "is stale" in line]
+    read, missed = message.split(" is stale: ")
+    assert read.startswith("  - op #1 (") and "LHR @12.000s" in read
+    assert missed.startswith("op #0 (") and "SFO @0.000s" in missed and "more than 10" in missed
 
 
 def test_timeline_prints_and_draws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     svg = tmp_path / "h.svg"
     assert main(["timeline", str(write(tmp_path / "h.jsonl", ROWS)), "--svg", str(svg)]) == 0
-    assert "get 'k' -> (missing)  <- stale: missed write #0" in capsys.readouterr().out
-    assert svg.read_text(encoding="utf-8").startswith("<svg")
+    put, read = parse(capsys.readouterr().out)
+    assert (put.edge, put.write) == ("SFO", 0)
+    # A history file has no arrival times: the stale read names the write it missed, not when it arrives.
+    assert (read.time, read.edge, read.result, read.missed) == (0.5, "LHR", "(missing)", (0, None))
+    drawn = ET.fromstring(svg.read_text(encoding="utf-8"))
+    classes = [el.get("class") for el in drawn.iter() if el.get("class")]
+    assert classes.count("write") == 1 and classes.count("read stale") == 1  # the history's put and its stale read
 
 
 def test_a_missing_or_bad_history_is_a_clear_error(tmp_path: Path) -> None:
@@ -72,4 +90,7 @@ def test_a_missing_or_bad_history_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_run_runs_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(ROOT / "scenarios" / "stale_read.py"), "--seed", "3"]) == 0
-    assert "SFO      get 'greeting' -> 'hello'  (sees write #0)" in capsys.readouterr().out
+    put, *_, last = parse(capsys.readouterr().out)
+    assert (put.edge, put.op, put.write) == ("LHR", "put", 0)
+    # The scenario reads at SFO again after max_delay (10 s), when the write has arrived.
+    assert (last.time, last.edge, last.result, last.sees) == (10.0, "SFO", "'hello'", put.write)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
+
+import pytest
 
 CODE = """
 import sys
@@ -24,8 +27,39 @@ def test_importing_and_using_the_core_does_not_import_trio() -> None:
     assert done.stdout.strip() == "ok"
 
 
+# Where each public name is defined: ``workersim`` re-exports the core's at import, the rest on first use.
+HOMES = {
+    "workersim.core": ["DefaultDelay", "DelayModel", "EdgeCache", "Faults", "FixedDelay", "History", "KVError"]
+    + ["Limits", "UniformDelay"],
+    "workersim.sim": ["Env", "Simulation", "run"],
+    "workersim.kv": ["KVNamespace", "ReadableStream"],
+    "workersim.runtime": ["BodyUsedError", "ConfigError", "ExecutionContext", "Headers", "Request", "Response"]
+    + ["WorkerEntrypoint", "WorkerError", "load_config", "load_worker"],
+}
+
+LAZY_CODE = """
+import sys
+import workersim
+assert "trio" not in sys.modules
+from workersim.sim import Simulation
+assert workersim.Simulation is Simulation and "trio" in sys.modules
+print("ok")
+"""
+
+
 def test_the_top_level_package_still_exposes_everything() -> None:
     import workersim
 
-    for name in workersim.__all__:
-        assert getattr(workersim, name) is not None
+    assert sorted(workersim.__all__) == sorted([*(name for names in HOMES.values() for name in names), "__version__"])
+    for module, names in HOMES.items():
+        home = importlib.import_module(module)
+        for name in names:
+            assert getattr(workersim, name) is getattr(home, name), f"workersim.{name} is not {module}.{name}"
+    with pytest.raises(AttributeError, match="no attribute 'Simulaton'"):
+        workersim.Simulaton  # noqa: B018  # a typo must fail, not load something
+
+
+def test_a_lazy_name_loads_its_layer_on_first_use() -> None:
+    done = subprocess.run([sys.executable, "-c", LAZY_CODE], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

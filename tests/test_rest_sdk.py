@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import cloudflare
@@ -30,13 +31,16 @@ def namespace(sdk: cloudflare.Cloudflare, request: pytest.FixtureRequest) -> str
 
 def test_namespace_lifecycle(sdk: cloudflare.Cloudflare) -> None:
     kv = sdk.kv.namespaces
+    before = {ns.id for ns in kv.list(account_id=ACCOUNT)}
     created = kv.create(account_id=ACCOUNT, title="lifecycle", jurisdiction="eu")
-    assert len(created.id) == 32 and int(created.id, 16) >= 0
-    assert created.title == "lifecycle"
+    assert re.fullmatch("[0-9a-f]{32}", created.id) and created.id not in before
+    assert (created.title, created.jurisdiction) == ("lifecycle", "eu")
     assert kv.get(created.id, account_id=ACCOUNT).title == "lifecycle"
     assert kv.update(created.id, account_id=ACCOUNT, title="renamed").title == "renamed"
     assert "renamed" in [ns.title for ns in kv.list(account_id=ACCOUNT)]
-    assert kv.delete(created.id, account_id=ACCOUNT) is not None
+    deleted = kv.with_raw_response.delete(created.id, account_id=ACCOUNT)
+    assert deleted.json() == {"success": True, "errors": [], "messages": [], "result": {}}
+    assert created.id not in [ns.id for ns in kv.list(account_id=ACCOUNT)]
     with pytest.raises(cloudflare.NotFoundError) as missing:
         kv.get(created.id, account_id=ACCOUNT)
     assert missing.value.body["errors"][0]["code"] == 10013
@@ -68,8 +72,9 @@ def test_namespace_pagination_ends_on_an_empty_page(server: RunningServer, sdk: 
     assert past_end.result == []
 
 
-def test_values_metadata_and_expiration(sdk: cloudflare.Cloudflare, namespace: str) -> None:
+def test_values_metadata_and_expiration(server: RunningServer, sdk: cloudflare.Cloudflare, namespace: str) -> None:
     values = sdk.kv.namespaces.values
+    before = server.unix_now()
     values.update(
         "my-key",
         account_id=ACCOUNT,
@@ -80,7 +85,7 @@ def test_values_metadata_and_expiration(sdk: cloudflare.Cloudflare, namespace: s
     )
     got = values.get("my-key", account_id=ACCOUNT, namespace_id=namespace)
     assert got.read() == b"hello\x00bytes"
-    assert int(got.headers["expiration"]) > 0
+    assert before + 120 <= int(got.headers["expiration"]) <= server.unix_now() + 120  # the TTL from the put's time
     assert sdk.kv.namespaces.metadata.get("my-key", account_id=ACCOUNT, namespace_id=namespace) == {
         "someMetadataKey": "v"
     }
@@ -140,8 +145,9 @@ def test_keys_list_paginates_automatically(sdk: cloudflare.Cloudflare, namespace
     assert [key.name for key in prefixed.result] == ["c"]
 
 
-def test_bulk_write_get_and_delete(sdk: cloudflare.Cloudflare, namespace: str) -> None:
+def test_bulk_write_get_and_delete(server: RunningServer, sdk: cloudflare.Cloudflare, namespace: str) -> None:
     kv = sdk.kv.namespaces
+    before = server.unix_now()
     result = kv.bulk_update(
         namespace,
         account_id=ACCOUNT,
@@ -161,7 +167,7 @@ def test_bulk_write_get_and_delete(sdk: cloudflare.Cloudflare, namespace: str) -
     assert as_json.model_dump()["values"]["j"] == {"value": {"n": 1}, "metadata": None, "expiration": None}
     as_text = kv.bulk_get(namespace, account_id=ACCOUNT, keys=["k2"], with_metadata=True).model_dump()["values"]
     assert as_text["k2"]["value"] == "hello" and as_text["k2"]["metadata"] == {"a": 1}
-    assert as_text["k2"]["expiration"] > 0
+    assert before + 3600 <= as_text["k2"]["expiration"] <= server.unix_now() + 3600
     with pytest.raises(cloudflare.BadRequestError, match="non-json value"):
         kv.bulk_get(namespace, account_id=ACCOUNT, keys=["k1"], type="json")
     assert kv.bulk_delete(namespace, account_id=ACCOUNT, body=["k1", "never-written"]).successful_key_count == 2

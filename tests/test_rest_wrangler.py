@@ -41,6 +41,7 @@ def test_wrangler_kv_commands(server: RunningServer, tmp_path: Path) -> None:
     remote = ["--namespace-id", namespace, "--remote"]
     bulk = tmp_path / "bulk.json"
     bulk.write_text(json.dumps([{"key": "b1", "value": "1"}, {"key": "b2", "value": "aGk=", "base64": True}]))
+    before = server.unix_now()
     with ThreadPoolExecutor() as pool:  # independent commands side by side: each wrangler takes seconds to start
         list(
             pool.map(
@@ -56,7 +57,7 @@ def test_wrangler_kv_commands(server: RunningServer, tmp_path: Path) -> None:
     wrangler("kv", "key", "delete", "dir/key x", *remote)
     keys = json.loads(wrangler("kv", "key", "list", *remote))
     assert [key["name"] for key in keys] == ["b1", "b2", "meta"]
-    assert keys[2]["metadata"] == {"a": 1} and keys[2]["expiration"] > 0
+    assert keys[2]["metadata"] == {"a": 1} and before + 120 <= keys[2]["expiration"] <= server.unix_now() + 120
 
     sdk = server.sdk()
     assert sdk.kv.namespaces.values.get("b2", account_id=ACCOUNT, namespace_id=namespace).read() == b"hi"

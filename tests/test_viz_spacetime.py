@@ -32,4 +32,10 @@ async def test_diagram_shows_writes_arrivals_and_stale_reads(autojump_clock: tri
 
 def test_a_bare_history_still_draws() -> None:
     rows = [{"id": 0, "edge": "A", "op": "put", "key": "k", "value": "1", "invoke": 0.0, "version": 1}]
-    assert ET.fromstring(space_time_svg(rows)).tag == f"{SVG}svg"
+    root = ET.fromstring(space_time_svg(rows))
+    assert root.tag == f"{SVG}svg"
+    # Without edges or arrival times, the lanes come from the history and nothing is drawn arriving.
+    classes = [el.get("class") for el in root.iter() if el.get("class")]
+    assert classes == ["write"]
+    texts = [el.text for el in root.iter(f"{SVG}text")]
+    assert "A" in texts and "k='1'" in texts
