@@ -34,8 +34,9 @@ async def scenario(seed: int) -> workersim.Simulation:
 def main() -> None:
     """Run, show the timeline, and say whether an increment was lost."""
     sim = run_scenario(scenario, __doc__.splitlines()[0])
-    final = sim.history[-1]["value"]
-    print(f"\nTwo increments, final count {final}: {'one update was lost' if final == '1' else 'none lost'}.")
+    final = sim.history[-1].value  # type: ignore[union-attr]  # the scenario ends with a read
+    lost = "one update was lost" if final == b"1" else "none lost"
+    print(f"\nTwo increments, final count {final.decode() if final else final}: {lost}.")
 
 
 if __name__ == "__main__":

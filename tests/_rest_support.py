@@ -18,6 +18,7 @@ from cloudflare import Cloudflare
 from workersim import Simulation
 from workersim.server.api import hypercorn_config, serve
 from workersim.server.rest import Accounts, RestApp
+from workersim.sim import engine
 
 T = TypeVar("T")
 
@@ -51,7 +52,7 @@ class RunningServer:
 
     def apply(self, action: Callable[[int], T]) -> T:
         """Run ``action(now)`` in the simulation's order, on the server's thread (to look at its state)."""
-        return trio.from_thread.run(self.sim.apply, action, trio_token=self._trio_token)
+        return trio.from_thread.run(engine(self.sim).apply, action, trio_token=self._trio_token)
 
     def unix_now(self) -> int:
         """The simulation's clock in whole UNIX seconds, the unit of KV expirations."""

@@ -84,7 +84,7 @@ def test_a_missing_or_bad_history_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="cannot read the history .*nope.jsonl"):
         main(["check", str(tmp_path / "nope.jsonl")])
     (tmp_path / "bad.jsonl").write_text("[1]\n")
-    with pytest.raises(SystemExit, match="line 1 is not a JSON object"):
+    with pytest.raises(SystemExit, match="line 1: expected a JSON object, got list"):
         main(["timeline", str(tmp_path / "bad.jsonl")])
 
 

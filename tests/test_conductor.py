@@ -7,6 +7,7 @@ import trio
 import trio.testing
 
 import workersim
+from workersim.sim import engine
 
 
 def make() -> workersim.Simulation:
@@ -30,7 +31,7 @@ async def test_every_call_is_a_checkpoint_even_when_rejected(autojump_clock: tri
         with trio.testing.assert_checkpoints():
             with pytest.raises(TypeError):
                 await kv.put("", "v")
-    assert [row["op"] for row in sim.history] == ["put", "get", "put"]
+    assert [row.op for row in sim.history] == ["put", "get", "put"]
 
 
 async def test_a_cancelled_leader_hands_over_to_a_waiting_call(autojump_clock: trio.abc.Clock) -> None:
@@ -57,7 +58,7 @@ async def test_a_cancelled_leader_hands_over_to_a_waiting_call(autojump_clock: t
             await trio.lowlevel.checkpoint()
             scope.cancel()
     assert results == ["v"]
-    assert [row["op"] for row in sim.history] == ["put", "get"]
+    assert [row.op for row in sim.history] == ["put", "get"]
 
 
 async def test_a_cancelled_follower_leaves_no_trace(autojump_clock: trio.abc.Clock) -> None:
@@ -107,9 +108,9 @@ async def test_tasks_spawned_by_an_applied_call_belong_to_the_caller(autojump_cl
                     nursery.start_soon(kv.put, f"spawned{i}", "x")
 
                 await trio.sleep(1)
-                await sim.apply(spawn)
+                await engine(sim).apply(spawn)
                 await kv.put(f"own{i}", "x")  # lands in the same batch as the spawned puts
 
             for i in range(10):
                 nursery.start_soon(caller, i)
-    assert [row["key"] for row in sim.history] == [k for i in range(10) for k in (f"own{i}", f"spawned{i}")]
+    assert [row.key for row in sim.history] == [k for i in range(10) for k in (f"own{i}", f"spawned{i}")]

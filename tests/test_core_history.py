@@ -1,4 +1,4 @@
-"""History rows: JSON Lines out and back, byte for byte."""
+"""History rows: typed rows, JSON Lines out and back byte for byte, and clear errors for what is not a history."""
 
 from __future__ import annotations
 
@@ -8,24 +8,35 @@ import pytest
 import trio
 
 import workersim
-from workersim.core import History, encode_value
+from workersim import History, HistoryFormatError, KVBulkRead, KVList, KVRead, KVRejected, KVWrite
+from workersim.core.rows import UNKNOWN, decode_value, encode_value, row_from_json
 
 
 def test_values_are_text_when_utf8_and_base64_otherwise() -> None:
-    assert encode_value(b"caf\xc3\xa9") == "café"
+    assert encode_value(b"caf\xc3\xa9") == "caf\u00e9"
     assert encode_value(b"\xff\x00") == {"base64": "/wA="}
     assert encode_value(None) is None
+    for raw in (b"caf\xc3\xa9", b"\xff\x00", b"", None):
+        assert decode_value(encode_value(raw)) == raw
 
 
 async def test_jsonl_round_trip_is_byte_identical(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:
     sim = workersim.Simulation(edges=("SFO", "LHR"), kv_namespaces=("KV",), delays=workersim.FixedDelay(1))
     async with sim:
         kv = sim.env("SFO").KV
-        await kv.put("k", b"\xff\x00", metadata={"émoji": "🤓"}, expirationTtl=60)
+        await kv.put("k", b"\xff\x00", metadata={"\u00e9moji": "\U0001f913"}, expirationTtl=60)
         await kv.get(["k", "missing"])
         await kv.list(prefix="k")
         with pytest.raises(TypeError):
             await kv.put("", "x")
+    put, bulk, listed, rejected = sim.history
+    # The rows are typed, and hold what the calls did.
+    assert isinstance(put, KVWrite) and put.value == b"\xff\x00" and put.version == 1
+    assert put.expiration == int(sim.start_time) + 60
+    assert isinstance(bulk, KVBulkRead) and bulk.value == {"k": b"\xff\x00", "missing": None}
+    assert bulk.version == {"k": 1, "missing": None}
+    assert isinstance(listed, KVList) and listed.names == ("k",) and listed.list_complete
+    assert isinstance(rejected, KVRejected) and rejected.error == "TypeError: Key name cannot be empty."
     path = tmp_path / "history.jsonl"
     sim.history.to_jsonl(path)
     again = History.from_jsonl(path)
@@ -33,23 +44,51 @@ async def test_jsonl_round_trip_is_byte_identical(tmp_path: Path, autojump_clock
     copy = tmp_path / "copy.jsonl"
     again.to_jsonl(copy)
     assert copy.read_bytes() == path.read_bytes()
-    assert [row["id"] for row in again] == [0, 1, 2, 3]
-    assert again[3]["error"] == "TypeError: Key name cannot be empty."
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == (
+        '{"id":0,"edge":"SFO","ns":"KV","op":"put","key":"k","value":{"base64":"/wA="},'
+        '"metadata":{"\u00e9moji":"\U0001f913"},"expiration":1767225660,"version":1,"invoke":0.0,"complete":0.0}'
+    )
 
 
-def test_from_jsonl_rejects_lines_that_are_not_objects() -> None:
-    with pytest.raises(ValueError, match="line 2"):
-        History.from_jsonl_text('{"id": 0}\n[1, 2]\n')
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"id": 0, "op": "get", "key": "k"}\n[1, 2]\n', "line 2: expected a JSON object, got list"),
+        ('{"id": 0, "op": "get", "key": "k"', "line 1: not JSON"),
+        ('{"id": 0, "op": "shout", "key": "k"}', "line 1: unknown op 'shout'"),
+        ('{"id": 0, "key": "k"}', "line 1: a row needs an 'op' string"),
+        ('{"id": 0, "op": "put", "value": "v"}', "line 1: not a valid 'put' row: missing 'key'"),
+        ('{"id": 0, "op": "get", "key": "k", "invoke": "soon"}', "'invoke' must be a number of seconds"),
+        ('{"id": 0, "op": "get", "key": "k", "value": 7}', "a value must be text"),
+    ],
+)
+def test_what_is_not_a_history_is_named_by_line(text: str, problem: str) -> None:
+    with pytest.raises(HistoryFormatError, match=problem.replace("(", r"\(").replace("[", r"\[")):
+        History.from_jsonl_text(text)
+
+
+def test_rows_from_elsewhere_may_leave_out_versions() -> None:
+    row = row_from_json({"op": "get", "edge": "SFO", "key": "k", "value": "v", "invoke": 1.5}, position=7)
+    assert row == KVRead(id=7, edge="SFO", ns="", op="get", key="k", value=b"v", version=UNKNOWN, invoke=1.5,
+                         complete=1.5)  # fmt: skip
+    assert "version" not in row.to_json()
+
+
+def _read(ident: int) -> KVRead:
+    return KVRead(id=ident, edge="SFO", ns="KV", op="get", key="k", value=None, invoke=0.0, complete=0.0)
 
 
 def test_a_limited_history_keeps_the_newest_rows_and_counts_on() -> None:
     history = History(limit=10)
     for i in range(100):
-        history.append({"op": "get", "n": i})
+        history.append(_read(i))
     assert 10 <= len(history) <= 11
-    assert history[-1] == {"id": 99, "op": "get", "n": 99}
-    assert [row["id"] for row in history] == list(range(100 - len(history), 100))
+    assert history[-1] == _read(99)
+    assert [row.id for row in history] == list(range(100 - len(history), 100))
     assert history.recorded == 100
     nothing = History(limit=0)
-    nothing.append({"op": "get"})
+    nothing.append(_read(0))
     assert len(nothing) == 0 and nothing.recorded == 1
+    with pytest.raises(ValueError, match="out of order"):
+        nothing.append(_read(5))

@@ -29,19 +29,20 @@ def test_importing_and_using_the_core_does_not_import_trio() -> None:
 
 # Where each public name is defined: ``workersim`` re-exports the core's at import, the rest on first use.
 HOMES = {
-    "workersim.core": ["DefaultDelay", "DelayModel", "EdgeCache", "Faults", "FixedDelay", "History", "KVError"]
-    + ["Limits", "UniformDelay"],
-    "workersim.sim": ["Env", "Simulation", "run"],
+    "workersim.core": ["BodyUsedError", "ConfigError", "DefaultDelay", "DelayModel", "EdgeCache", "Faults"]
+    + ["FetchRow", "FixedDelay", "HistoryFormatError", "KVBulkRead", "KVError", "KVList", "KVRead", "KVRejected"]
+    + ["KVWrite", "Limits", "ResponseRow", "UniformDelay", "WorkersimError"],
+    "workersim.sim": ["Env", "History", "run"],
     "workersim.kv": ["KVNamespace", "ReadableStream"],
-    "workersim.runtime": ["BodyUsedError", "ConfigError", "ExecutionContext", "Headers", "Request", "Response"]
-    + ["WorkerEntrypoint", "WorkerError", "load_config", "load_worker"],
+    "workersim.runtime": ["ExecutionContext", "Headers", "Request", "Response", "Simulation", "WorkerEntrypoint"]
+    + ["WorkerFailure", "load_config", "load_worker"],
 }
 
 LAZY_CODE = """
 import sys
 import workersim
 assert "trio" not in sys.modules
-from workersim.sim import Simulation
+from workersim.runtime import Simulation
 assert workersim.Simulation is Simulation and "trio" in sys.modules
 print("ok")
 """

@@ -7,18 +7,24 @@ from workersim.core import CENTRAL, Partitions
 
 def test_no_partition_means_always_connected() -> None:
     log = Partitions()
-    assert not log.ever
+    assert log.split_since is None and log.whole_since == 0
     assert log.connected_from(0, 1, 500) == 500
+    assert log.settled_by(5000, 1000) == 4000
 
 
 def test_a_cut_edge_is_reached_again_at_the_heal() -> None:
     log = Partitions()
     log.partition([1], 1000)
-    assert log.ever and log.is_cut(1, 1000) and not log.is_cut(1, 999)
+    assert log.split_since == 1000 and log.is_cut(1, 1000) and not log.is_cut(1, 999)
+    assert log.settled_by(3000, 100) == 900  # while split, only what settled before the split is settled
     assert log.connected_from(0, 1, 999) == 999
     assert log.connected_from(0, 1, 1500) is None  # still apart as far as the log knows
     assert log.connected_from(1, CENTRAL, 1500) is None
     log.heal([1], 4000)
+    assert log.split_since is None and log.whole_since == 4000
+    assert log.settled_by(4500, 100) == 4400  # what was held landed at the heal
+    assert log.arrival(0, 1, 1200, 1300) == 4000  # made while split: held until the heal
+    assert log.arrival(0, 1, 4100, 4200) == 4200  # made after the heal: as if no partition ever happened
     assert log.connected_from(0, 1, 1500) == 4000
     assert log.connected_from(1, 0, 4000) == 4000
 

@@ -41,4 +41,4 @@ async def test_operations_at_one_instant_are_applied_in_spawn_order(autojump_clo
         async with trio.open_nursery() as nursery:
             for i in range(20):
                 nursery.start_soon(sim.env(("SFO", "LHR")[i % 2]).KV.put, f"k{i}", str(i))
-    assert [row["key"] for row in sim.history] == [f"k{i}" for i in range(20)]
+    assert [row.key for row in sim.history] == [f"k{i}" for i in range(20)]

@@ -77,16 +77,16 @@ def test_dev_server_edges_rays_staleness_and_clean_shutdown(tmp_path: Path) -> N
     history = workersim.History.from_jsonl(history_path)
     assert f"wrote {len(history)} operations to" in output
     assert all(report.ok for report in check_all(history, max_delay=DELAY))
-    reads = [row for row in history if row["op"] == "get" and row.get("key", "").endswith(code)]
-    put = next(row for row in history if row["op"] == "put" and row["key"].endswith(code))
-    assert put["request"] == ray
-    seen = [(row["edge"], row["version"]) for row in reads]
+    reads = [row for row in history if row.op == "get" and getattr(row, "key", "").endswith(code)]
+    put = next(row for row in history if row.op == "put" and row.key.endswith(code))
+    assert put.request == ray
+    seen = [(row.edge, row.version) for row in reads]
     # Polling may have read SFO stale a few more times before the write arrived; then it reads it.
-    assert seen[:2] == [("LHR", put["version"]), ("SFO", None)]
-    assert set(seen[2:-1]) <= {("SFO", None)} and seen[-1] == ("SFO", put["version"])
+    assert seen[:2] == [("LHR", put.version), ("SFO", None)]
+    assert set(seen[2:-1]) <= {("SFO", None)} and seen[-1] == ("SFO", put.version)
     # What the fixed delay promises, on the server's own (virtual) clock: stale before it, fresh after.
-    assert all(row["invoke"] < put["complete"] + DELAY for row in reads[1:-1])
-    assert reads[-1]["invoke"] >= put["complete"] + DELAY
+    assert all(row.invoke < put.complete + DELAY for row in reads[1:-1])
+    assert reads[-1].invoke >= put.complete + DELAY
 
     lines = [line.split()[:5] for line in output.splitlines() if "cf-ray=" in line]
     assert lines[:4] == [

@@ -27,7 +27,7 @@ async def test_url_shortener_link_is_missing_elsewhere_until_it_arrives(autojump
 
         # The first click at SFO misses: the link has not reached SFO yet.
         assert (await sim.fetch(link, edge="SFO")).status == 404
-        [write] = [row for row in sim.history if row["op"] == "put"]
+        [write] = [row for row in sim.history if row.op == "put"]
         arrives = sim.arrival(write, "SFO")
         assert arrives is not None and 0 < arrives <= sim.max_delay
         await trio.sleep(arrives - sim.now() - 0.001)
@@ -64,7 +64,7 @@ async def test_feature_flag_flip_is_seen_edge_by_edge(autojump_clock: trio.abc.C
 
         # One user whose requests land on different edges sees the two checkouts alternate.
         assert [await checkout(edge) for edge in ("LHR", "SFO", "LHR", "NRT")] == ["new", "old", "new", "old"]
-        [write] = [row for row in sim.history if row["op"] == "put"]
+        [write] = [row for row in sim.history if row.op == "put"]
         first, last = sorted(sim.arrival(write, edge) for edge in ("SFO", "NRT"))  # type: ignore[type-var]
         await trio.sleep(first - sim.now())
         assert sorted([await checkout("SFO"), await checkout("NRT")]) == ["new", "old"]  # edges disagree
@@ -101,9 +101,9 @@ async def test_session_login_is_only_known_where_it_was_written_at_first(autojum
         await trio.sleep(3.0)
         assert {(await me(edge)).status for edge in EDGES} == {401}
     # Each /me bumped the "seen" counter with ctx.waitUntil, tagged with the request that asked for it.
-    bumps = [row for row in sim.history if row["op"] == "put" and row["key"].startswith("seen:")]
-    responses = {row["request"] for row in sim.history if row["op"] == "response" and row["status"] == 200}
-    assert bumps and all(row["request"] in responses for row in bumps)
+    bumps = [row for row in sim.history if row.op == "put" and row.key.startswith("seen:")]
+    responses = {row.request for row in sim.history if row.op == "response" and row.status == 200}
+    assert bumps and all(row.request in responses for row in bumps)
 
 
 async def test_writing_a_session_back_on_read_resurrects_it_after_logout(autojump_clock: trio.abc.Clock) -> None:

@@ -17,6 +17,7 @@ import trio
 
 import workersim
 from workersim import KVError, Limits, ReadableStream
+from workersim.sim import engine
 
 START = 1000  # mirror Miniflare's fake clock: now = 1000 s
 
@@ -1072,7 +1073,7 @@ REJECTED = [
 async def _state(sim: workersim.Simulation, kv: Any) -> Any:
     listed = await kv.list()
     stored = {entry["name"]: await kv.getWithMetadata(entry["name"], "arrayBuffer") for entry in listed["keys"]}
-    return listed, stored, sim.cluster.namespace("NS").version_count()
+    return listed, stored, engine(sim).store.cluster.namespace("NS").version_count()
 
 
 @pytest.mark.parametrize(("method", "args", "kwargs", "error"), REJECTED)
@@ -1089,8 +1090,9 @@ async def test_rejected_call_changes_nothing(make_sim, autojump_clock, method, a
         assert type(info.value) is error
         assert len(sim.history) == count + 1
         row = sim.history[count]
-        assert row["op"] == method
-        assert row["edge"] == "SFO"
-        assert isinstance(row.get("error"), str) and row["error"]
+        assert isinstance(row, workersim.KVRejected)
+        assert row.op == method
+        assert row.edge == "SFO"
+        assert row.error == f"{type(info.value).__name__}: {info.value}"
         assert await _state(sim, kv) == before
         assert await kv.getWithMetadata("existing") == {"value": "old", "metadata": {"m": 1}, "cacheStatus": None}

@@ -110,9 +110,9 @@ def test_with_no_delay_every_edge_behaves_like_one_replica(scenario: tuple[worke
     workersim.run(play, sim, plan, False)
     model: dict[str, str] = {}
     for row in sim.history:
-        if row["op"] == "put":
-            model[row["key"]] = row["value"]
-        elif row["op"] == "delete":
-            model.pop(row["key"], None)
+        if row.op == "put":
+            model[row.key] = row.value
+        elif row.op == "delete":
+            model.pop(row.key, None)
         else:
-            assert row["value"] == model.get(row["key"]), row
+            assert row.value == model.get(row.key), row

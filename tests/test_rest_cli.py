@@ -69,6 +69,8 @@ def test_history_is_written_at_shutdown(tmp_path) -> None:
         assert httpx.get(f"{base}/{namespace}/values/k", headers=auth).content == b"v"
         logged = server.stop()
     assert "SIGTERM, shutting down" in logged
-    rows = [(row["edge"], row["op"], row.get("key"), row.get("value")) for row in History.from_jsonl(path)]
-    assert ("central", "put", "k", "v") in rows and ("central", "get", "k", "v") in rows
+    rows = [
+        (row.edge, row.op, getattr(row, "key", None), getattr(row, "value", None)) for row in History.from_jsonl(path)
+    ]
+    assert ("central", "put", "k", b"v") in rows and ("central", "get", "k", b"v") in rows
     assert f"wrote {len(rows)} operations to {path}" in logged

@@ -42,9 +42,9 @@ async def test_a_rest_write_reaches_the_edges_like_a_binding_write(autojump_cloc
         await trio.sleep(5)
         assert await sim.env("SFO").MY_KV.get("k") == "v1"
         assert await sim.env("LHR").MY_KV.get("k") == "v1"
-    [write] = [row for row in sim.history if row["op"] == "put"]
-    assert write["edge"] == "central" and write["ns"] == "MY_KV" and write["value"] == "v1"
-    assert sim.arrival(write, "SFO") == write["invoke"] + 5
+    [write] = [row for row in sim.history if row.op == "put"]
+    assert write.edge == "central" and write.ns == "MY_KV" and write.value == b"v1"
+    assert sim.arrival(write, "SFO") == write.invoke + 5
     assert all(report.ok for report in check_all(sim.history.rows, max_delay=sim.max_delay))
 
 
@@ -96,7 +96,7 @@ async def test_created_namespaces_have_their_own_keyspaces(autojump_clock: trio.
             "result": {},
         }
         assert (await client.get(f"/{created}/values/k")).json()["errors"][0]["code"] == 10013
-    assert {row["ns"] for row in sim.history if row["op"] == "put"} == {created}
+    assert {row.ns for row in sim.history if row.op == "put"} == {created}
 
 
 async def run_workload(seed: int) -> str:

@@ -61,5 +61,5 @@ def test_wrangler_kv_commands(server: RunningServer, tmp_path: Path) -> None:
 
     sdk = server.sdk()
     assert sdk.kv.namespaces.values.get("b2", account_id=ACCOUNT, namespace_id=namespace).read() == b"hi"
-    writes = [row for row in server.apply(lambda now: list(server.sim.history)) if row["op"] in ("put", "delete")]
-    assert {row["edge"] for row in writes} == {"central"} and len(writes) == 5
+    writes = [row for row in server.apply(lambda now: list(server.sim.history)) if row.op in ("put", "delete")]
+    assert {row.edge for row in writes} == {"central"} and len(writes) == 5

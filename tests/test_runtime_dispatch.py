@@ -51,12 +51,12 @@ async def test_100_concurrent_requests_across_edges(autojump_clock: trio.abc.Clo
     for i, (edge, status, body, finished) in results.items():
         assert (status, body, finished) == (200, {"mine": f"K{i}", "shared": "S"}, 3.5), (i, edge)
     rows = sim.history.rows
-    fetches = [row for row in rows if row["op"] == "fetch"]
-    responses = [row for row in rows if row["op"] == "response"]
+    fetches = [row for row in rows if row.op == "fetch"]
+    responses = [row for row in rows if row.op == "response"]
     assert len(fetches) == len(responses) == 100
-    assert {row["invoke"] for row in fetches} == {2.0}
-    assert {(row["invoke"], row["complete"]) for row in responses} == {(2.0, 3.5)}
-    assert len({row["request"] for row in fetches}) == 100
+    assert {row.invoke for row in fetches} == {2.0}
+    assert {(row.invoke, row.complete) for row in responses} == {(2.0, 3.5)}
+    assert len({row.request for row in fetches}) == 100
 
 
 async def test_history_ties_kv_rows_to_their_request(autojump_clock: trio.abc.Clock) -> None:
@@ -64,9 +64,9 @@ async def test_history_ties_kv_rows_to_their_request(autojump_clock: trio.abc.Cl
         response = await sim.fetch("https://example.com/x", edge="NRT", method="POST", body="ignored")
     ray, edge = response.headers["cf-ray"].split("-")
     assert edge == "NRT" and len(ray) == 16
-    rows = [row for row in sim.history if row.get("request") == ray]
-    assert [row["op"] for row in rows] == ["fetch", "put", "get", "get", "response"]
-    assert rows[0] | {"id": 0} == {
+    rows = [row for row in sim.history if row.request == ray]
+    assert [row.op for row in rows] == ["fetch", "put", "get", "get", "response"]
+    assert rows[0].to_json() | {"id": 0} == {
         "id": 0,
         "edge": "NRT",
         "op": "fetch",
@@ -76,7 +76,7 @@ async def test_history_ties_kv_rows_to_their_request(autojump_clock: trio.abc.Cl
         "invoke": 0.0,
         "complete": 0.0,
     }
-    assert rows[-1]["status"] == 200 and "error" not in rows[-1]
+    assert isinstance(rows[-1], workersim.ResponseRow) and rows[-1].status == 200 and rows[-1].error is None
 
 
 async def test_a_raising_handler_gives_500_and_the_next_request_works(autojump_clock: trio.abc.Clock) -> None:
@@ -96,8 +96,11 @@ async def test_a_raising_handler_gives_500_and_the_next_request_works(autojump_c
     [error] = sim.worker_errors
     assert (error.phase, error.edge, str(error.error)) == ("fetch", "LHR", "boom")
     assert "raise ValueError" in error.traceback
-    response_rows = [row for row in sim.history if row["op"] == "response"]
-    assert [(row["status"], row.get("error")) for row in response_rows] == [(500, "ValueError: boom"), (200, None)]
+    response_rows = [row for row in sim.history if row.op == "response"]
+    assert [(row.status, getattr(row, "error", None)) for row in response_rows] == [
+        (500, "ValueError: boom"),
+        (200, None),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -146,7 +149,7 @@ async def test_wait_until_runs_after_the_response_and_is_awaited_at_exit(autojum
         assert await sim.env("SFO").KV.get("late") is None
     assert trio.current_time() == 5.0  # leaving `async with sim` waited for the work
     ray = response.headers["cf-ray"].split("-")[0]
-    tagged = [(row["op"], row.get("key"), row["invoke"]) for row in sim.history if row.get("request") == ray]
+    tagged = [(row.op, getattr(row, "key", None), row.invoke) for row in sim.history if row.request == ray]
     assert tagged == [("fetch", None, 0.0), ("response", None, 0.0), ("put", "soon", 0.0), ("put", "late", 5.0)]
 
 
@@ -184,7 +187,7 @@ async def test_wait_until_work_is_cancelled_30_seconds_after_the_response(autoju
     async with make(worker) as sim:
         await sim.fetch("https://example.com/")
     assert trio.current_time() == 31.0
-    assert [row["key"] for row in sim.history if row["op"] == "put"] == ["within"]
+    assert [row.key for row in sim.history if row.op == "put"] == ["within"]
     [error] = sim.worker_errors
     assert isinstance(error.error, TimeoutError) and "30 s after the response" in str(error)
 

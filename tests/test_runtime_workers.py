@@ -72,9 +72,9 @@ async def test_worker_entrypoint_class_gets_a_fresh_instance_per_request(autojum
     first, second = Default.instances
     assert first is not second
     assert first.env is sim.env("SFO") and second.env is sim.env("LHR")
-    assert [row["value"] for row in sim.history if row["op"] == "put"] == [
-        "https://example.com/SFO",
-        "https://example.com/LHR",
+    assert [row.value for row in sim.history if row.op == "put"] == [
+        b"https://example.com/SFO",
+        b"https://example.com/LHR",
     ]
 
 

@@ -7,6 +7,7 @@ import trio
 
 import workersim
 from workersim.checkers import check_all
+from workersim.sim import engine
 
 EDGES = ("SFO", "LHR", "NRT")
 
@@ -155,7 +156,7 @@ async def test_history_names_versions_and_passes_the_checkers(autojump_clock: tr
         await trio.sleep(2)
         await sim.env("LHR").KV.get("k")
     put, stale, fresh = sim.history
-    assert (put["op"], stale["version"], fresh["version"]) == ("put", None, put["version"])
+    assert (put.op, stale.version, fresh.version) == ("put", None, put.version)
     assert all(report.ok for report in check_all(sim.history, sim.max_delay))
     assert sim.arrival(put, "LHR") == 2.0
 
@@ -165,7 +166,7 @@ async def test_old_versions_are_collected_once_every_edge_has_the_newer(autojump
         kv = sim.env("SFO").KV
         for i in range(5):
             await kv.put("k", str(i))
-        space = sim.cluster.namespace("KV")
+        space = engine(sim).store.cluster.namespace("KV")
         assert space.version_count() == 5
         await trio.sleep(9.999)  # collection waits for max_delay, the bound every model keeps to
         await kv.put("other", "x")  # any operation lets the collector run
@@ -241,7 +242,7 @@ async def test_write_rate_limit_is_one_write_per_second_per_key(autojump_clock: 
         await trio.sleep(0.001)
         await kv.delete("k")
         assert await kv.get("k") is None
-    assert [row.get("error", "")[:27] for row in sim.history if "error" in row] == [
+    assert [row.error[:27] for row in sim.history if isinstance(row, workersim.KVRejected)] == [
         "KVError: KV PUT failed: 429",
         "KVError: KV DELETE failed: ",
     ]

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 import trio
 
 import workersim
+from workersim.core.rows import row_from_json
 from workersim.viz import space_time_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -32,7 +33,7 @@ async def test_diagram_shows_writes_arrivals_and_stale_reads(autojump_clock: tri
 
 def test_a_bare_history_still_draws() -> None:
     rows = [{"id": 0, "edge": "A", "op": "put", "key": "k", "value": "1", "invoke": 0.0, "version": 1}]
-    root = ET.fromstring(space_time_svg(rows))
+    root = ET.fromstring(space_time_svg([row_from_json(row) for row in rows]))
     assert root.tag == f"{SVG}svg"
     # Without edges or arrival times, the lanes come from the history and nothing is drawn arriving.
     classes = [el.get("class") for el in root.iter() if el.get("class")]

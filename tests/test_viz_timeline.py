@@ -6,6 +6,7 @@ import trio
 from _timeline import PARTITION, parse
 
 import workersim
+from workersim.core.rows import row_from_json
 from workersim.viz import timeline
 
 DELAY = 2.5
@@ -42,7 +43,7 @@ def test_a_history_from_a_file_renders_without_arrival_times() -> None:
         {"id": 1, "edge": "B", "op": "get", "key": "k", "value": None, "invoke": 0.5, "version": None},
         {"id": 2, "edge": "B", "op": "put", "key": "", "error": "TypeError: Key name cannot be empty.", "invoke": 1.0},
     ]
-    put, read, failed = parse(timeline(rows))
+    put, read, failed = parse(timeline([row_from_json(row) for row in rows]))
     assert (put.edge, put.write) == ("A", 0)
     assert (read.time, read.edge, read.result, read.missed) == (0.5, "B", "(missing)", (0, None))  # no arrival given
     assert (failed.op, failed.result, failed.write) == ("put", rows[2]["error"], None)
@@ -56,7 +57,7 @@ async def test_requests_and_the_kv_calls_they_made_are_linked(autojump_clock: tr
     sim = workersim.Simulation(edges=("SFO",), kv_namespaces=("KV",), worker=fetch)
     async with sim:
         await sim.fetch("https://example.com/x", edge="SFO", method="POST")
-    request = sim.history[0]["request"]
+    request = sim.history[0].request
     arrived, put, responded = parse(timeline(sim.history))
     assert arrived.text == f"request {request}: POST https://example.com/x"
     assert (put.op, put.write) == ("put", 1)  # op 0 is the request's arrival

@@ -295,7 +295,7 @@ def _seconds(data: Mapping[str, Any], name: str, default: float | None = None) -
 
 
 def _str(data: Mapping[str, Any], name: str, default: str | None = None) -> str:
-    value = data.get(name, default)
+    value = data[name] if default is None else data.get(name, default)
     if not isinstance(value, str):
         raise ValueError(f"{name!r} must be a string")
     return value
