@@ -301,10 +301,12 @@ def _str(data: Mapping[str, Any], name: str, default: str | None = None) -> str:
     return value
 
 
-def _version(value: Any) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+def _version(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError("'version' must be an integer or null")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _parse(op: str, data: dict[str, Any], position: int) -> AnyRow:

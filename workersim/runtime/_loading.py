@@ -92,7 +92,7 @@ def _from_class(cls: type) -> Worker:
         )
 
     def call(request: Request, env: Any, ctx: ExecutionContext) -> Any:
-        return cls(ctx, env).fetch(request)
+        return getattr(cls(ctx, env), "fetch")(request)  # noqa: B009 - checked above, unknown to the type
 
     return Worker(cls.__qualname__ + ".fetch", call)
 

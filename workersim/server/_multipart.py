@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import attrs
-from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ._errors import bad_request
 

@@ -28,7 +28,8 @@ async def serve(
 ) -> None:
     """Serve the ASGI ``app`` until cancelled, or gracefully once ``shutdown_trigger`` returns; ``task_status``
     gets the bound URLs."""
-    await hypercorn_serve(app, config, shutdown_trigger=shutdown_trigger, task_status=task_status)
+    # hypercorn types its app with TypedDict scopes and events; ours are plain dicts of the same shape.
+    await hypercorn_serve(app, config, shutdown_trigger=shutdown_trigger, task_status=task_status)  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager

@@ -95,7 +95,7 @@ def _header(scope: Scope, name: str) -> str | None:
     wanted = name.encode("latin-1")
     for key, value in scope["headers"]:
         if key.lower() == wanted:
-            return value.decode("latin-1").strip()
+            return str(value.decode("latin-1")).strip()
     return None
 
 

@@ -120,6 +120,7 @@ class RestApp:
 
     def _route(self, request: Request, account: Account, rest: tuple[str, ...]) -> tuple[dict[str, Handler], Call]:
         kv = self._kv
+        methods: dict[str, Handler]
         match rest:
             case ():
                 return {"GET": self._list, "POST": self._create}, Call(request, account)
@@ -204,5 +205,5 @@ def _no_route() -> ApiError:
 
 def _shown_path(scope: Scope) -> str:
     # The raw (still percent-encoded) path, without the query string.
-    raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+    raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
     return raw.decode("latin-1")

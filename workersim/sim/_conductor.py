@@ -29,7 +29,7 @@ class _Turn:
     arrival: int
     task: Task
     action: Callable[[int], Any]
-    result: outcome.Outcome | None = None
+    result: outcome.Outcome[Any] | None = None
 
     def sort_key(self) -> tuple[Identity, int]:
         return self.identity, self.arrival
@@ -60,8 +60,10 @@ class Conductor:
         turn = _Turn(self._identities.of(task), self._arrivals, task, action)
         self._pending.append(turn)
         if self._leader is None:
-            return await self._lead(turn)
-        return await self._follow(turn)
+            result: T = await self._lead(turn)
+        else:
+            result = await self._follow(turn)
+        return result
 
     async def _lead(self, turn: _Turn) -> Any:
         self._leader = turn.task
@@ -108,4 +110,5 @@ class Conductor:
         me = current_task()
         for turn in batch:
             if turn.task is not me:
+                assert turn.result is not None
                 reschedule(turn.task, turn.result)

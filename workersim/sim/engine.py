@@ -57,7 +57,10 @@ class Engine:
     def start(self) -> None:
         """Start virtual time at 0 now and open the conductor (inside the trio run)."""
         self._t0 = trio.current_time()
-        self._conductor = Conductor(task_identities(), self.now_ms, self.store.cluster.collect)
+        self._conductor = Conductor(task_identities(), self.now_ms, self._collect)
+
+    def _collect(self, now: int) -> None:
+        self.store.cluster.collect(now)
 
     def stop(self) -> None:
         """Close the conductor: operations are refused from now on."""

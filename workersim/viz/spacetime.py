@@ -96,7 +96,7 @@ def _ticks(end: float) -> list[float]:
     return [round(i * step, 3) for i in range(int(end / step) + 1)]
 
 
-def _arrivals(rows: list[AnyRow], lanes: list[str], arrival: Arrival | None) -> list[tuple[KVWrite, str, float]]:
+def _arrivals(rows: Sequence[AnyRow], lanes: list[str], arrival: Arrival | None) -> list[tuple[KVWrite, str, float]]:
     if arrival is None:
         return []
     found = []
