@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..sim.engine import engine
 from ..sim.simulation import Simulation as StoreSimulation
+from ..sim.simulation import engine
 from ._config import load_config
 from ._dispatch import Dispatcher, WorkerFailure
 from ._loading import load_worker

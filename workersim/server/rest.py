@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import KVError
-from ..sim.engine import engine
+from ..sim.simulation import engine
 from ._accounts import Account, Accounts, Namespace, binding_namespace_id
 from ._asgi import ClientGone, Receive, Reply, Request, Scope, Send, failure, lifespan, success
 from ._errors import BAD_REQUEST, METHOD_NOT_ALLOWED, NO_ROUTE, ApiError, bad_request, from_kv

@@ -1,8 +1,8 @@
 """The simulation on trio: virtual time, the conductor that orders operations, and the edges' bindings."""
 
-from .engine import Engine, engine, task_identities
+from .engine import Engine, task_identities
 from .history import History
-from .simulation import DEFAULT_EDGES, DEFAULT_START_TIME, Env, Simulation, run
+from .simulation import DEFAULT_EDGES, DEFAULT_START_TIME, Env, Simulation, engine, run
 
 __all__ = [
     "DEFAULT_EDGES",

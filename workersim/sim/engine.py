@@ -1,14 +1,14 @@
 """The engine under a simulation: its store, its clock and its conductor.
 
-The binding, the REST API and the runtime reach the simulation through ``engine(sim)`` rather than through the
-user-facing ``Simulation``, which keeps only what a user calls.
+The binding, the REST API and the runtime reach the simulation through ``workersim.sim.engine(sim)`` rather than
+through the user-facing ``Simulation``, which keeps only what a user calls.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import trio
 
@@ -16,9 +16,6 @@ from ..core.rows import AnyRow
 from ..core.store import Store
 from ._conductor import Conductor
 from ._identity import TaskIdentities
-
-if TYPE_CHECKING:
-    from .simulation import Simulation
 
 T = TypeVar("T")
 
@@ -111,8 +108,3 @@ class Engine:
         if self._conductor is None:
             raise RuntimeError("the simulation is not running: use it inside `async with sim:`")
         return self._conductor
-
-
-def engine(sim: Simulation) -> Engine:
-    """The engine of ``sim``: for the layers built on a simulation (the runtime, the servers), not for users."""
-    return sim._engine  # noqa: SLF001 - this function is the one sanctioned way in

@@ -227,6 +227,11 @@ class Simulation:
         return None if at is None else at / 1000
 
 
+def engine(sim: Simulation) -> Engine:
+    """The engine of ``sim``: for the layers built on a simulation (the runtime, the servers), not for users."""
+    return sim._engine
+
+
 def run(main: Callable[..., Awaitable[T]], *args: Any) -> T:
     """``trio.run(main, *args)`` on virtual time (``MockClock(autojump_threshold=0)``), ready for simulations."""
     identities = TaskIdentities()
