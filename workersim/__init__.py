@@ -8,9 +8,9 @@ use: ``import workersim.core`` stays free of trio, while ``workersim.Simulation`
 
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
+from importlib import metadata as _metadata
 
 from .core import (
     BodyUsedError,
@@ -34,7 +34,7 @@ from .core import (
     WorkersimError,
 )
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .kv import KVNamespace, ReadableStream
     from .runtime import (
         ExecutionContext,
@@ -50,8 +50,8 @@ if TYPE_CHECKING:
     from .sim import Env, History, run
 
 try:
-    __version__ = version("workersim")
-except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = _metadata.version("workersim")
+except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
 # Public names that live above the core, and the module each is loaded from on first use.
@@ -73,11 +73,11 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'workersim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value
     return value
 
