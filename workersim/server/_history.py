@@ -1,8 +1,7 @@
-"""The servers' ``--history FILE`` option: keep every operation and write it out at shutdown."""
+"""The servers' history: every operation kept when it will be saved at shutdown, only the newest otherwise."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -10,17 +9,6 @@ from ..sim.simulation import Simulation
 
 UNSAVED_LIMIT = 10_000
 """Rows a server keeps when no history file is asked for, so a long run does not grow without bound."""
-
-
-def add_history_option(parser: argparse.ArgumentParser) -> None:
-    """Register ``--history FILE``."""
-    parser.add_argument(
-        "--history",
-        type=Path,
-        metavar="FILE",
-        help="when the server stops, write every operation (requests, KV calls, with the versions reads saw) to "
-        "FILE as JSON Lines, for workersim.History.from_jsonl and the checkers",
-    )
 
 
 def keep_history(sim: Simulation, path: Path | None) -> None:

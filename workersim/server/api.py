@@ -1,16 +1,15 @@
 """``workersim api``: serve the Cloudflare v4 KV REST API alone, over a simulation on the real clock; and
-``ApiMount``, which serves it beside another app (the dev server's worker)."""
+``ApiMount``, which serves it beside another app (the dev server's worker). The command line that starts it
+lives in ``workersim.cli``."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import secrets
-import sys
 import time
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
 
 import attrs
 import trio
@@ -19,7 +18,7 @@ from hypercorn.config import Config
 from ..core.limits import Limits
 from ..sim.simulation import Simulation
 from ._asgi import Receive, Scope, Send
-from ._history import add_history_option, keep_history, save_history
+from ._history import keep_history, save_history
 from ._serving import ASGIApp, serve, stop_on_signals
 from .rest import API_PREFIX, RestApp
 
@@ -110,47 +109,44 @@ class ApiMount:
         return f"  Cloudflare v4 KV REST API on {url}/client/v4\n" + describe(f"{url}/client/v4", self.credentials)
 
 
-async def run_api(sim: Simulation, args: argparse.Namespace, credentials: Credentials) -> None:
+@attrs.frozen(kw_only=True)
+class ApiOptions:
+    """The settings of ``workersim api``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8787
+    """0 picks a free port (the banner names the one bound)."""
+    account: str | None = None
+    token: str | None = attrs.field(default=None, repr=False)
+    seed: int = 0
+    max_namespaces: int = Limits().namespaces
+    history: Path | None = None
+    """Where to write the history as JSON Lines when the server stops; ``None``: nowhere."""
+
+
+async def run_api(sim: Simulation, options: ApiOptions, credentials: Credentials) -> None:
     """Serve the REST API over ``sim`` on the real clock until interrupted."""
     app = RestApp.for_simulation(sim, credentials.account, credentials.token)
     async with sim:
         with stop_on_signals("workersim api") as shutdown_trigger:
             async with trio.open_nursery() as nursery:
-                binds = await nursery.start(serve, app, hypercorn_config(args.host, args.port), shutdown_trigger)
+                config = hypercorn_config(options.host, options.port)
+                binds = await nursery.start(serve, app, config, shutdown_trigger)
                 base = f"{binds[0]}/client/v4"
                 print(
                     f"workersim api: the Cloudflare v4 KV REST API on {base}\n{describe(base, credentials)}", flush=True
                 )
 
 
-def _command(args: argparse.Namespace) -> int:
-    credentials = Credentials.resolve(args.account, args.token)
-    if not args.quiet:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+def run_api_server(options: ApiOptions) -> int:
+    """Serve the REST API on the real clock until SIGINT or SIGTERM; write the history if asked; 0 when done."""
+    credentials = Credentials.resolve(options.account, options.token)
     # Virtual time 0 is now, so absolute expirations that clients compute from their clocks mean what they say.
-    sim = Simulation(seed=args.seed, limits=Limits(namespaces=args.max_namespaces), start_time=time.time())
-    keep_history(sim, args.history)
+    sim = Simulation(seed=options.seed, limits=Limits(namespaces=options.max_namespaces), start_time=time.time())
+    keep_history(sim, options.history)
     try:
-        trio.run(run_api, sim, args, credentials)
+        trio.run(run_api, sim, options, credentials)
     except KeyboardInterrupt:
         pass
-    save_history(sim, args.history)
+    save_history(sim, options.history)
     return 0
-
-
-def add_parser(commands: Any) -> None:
-    """Register the ``api`` subcommand on the CLI's subparsers."""
-    api = commands.add_parser("api", help="serve the Cloudflare v4 KV REST API (for the SDK, wrangler, curl)")
-    api.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    api.add_argument("--port", type=int, default=8787, help="port to listen on (default 8787; 0 picks a free one)")
-    api.add_argument("--account", help=f"the account id clients use (default ${ACCOUNT_ENV}, else a random one)")
-    api.add_argument(
-        "--token", help=f"the API token clients must send (default ${TOKEN_ENV}, else one generated and printed)"
-    )
-    api.add_argument("--seed", type=int, default=0, help="the simulation's seed (namespace ids derive from it)")
-    api.add_argument(
-        "--max-namespaces", type=int, default=Limits().namespaces, help="namespaces per account (default %(default)s)"
-    )
-    api.add_argument("--quiet", action="store_true", help="do not log one line per request")
-    add_history_option(api)
-    api.set_defaults(handler=_command)

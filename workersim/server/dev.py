@@ -1,14 +1,12 @@
 """``workersim dev``: serve a worker over HTTP from simulated edges, with hypercorn's trio worker.
 
 ``WorkerApp`` is the ASGI application (another app can wrap it, e.g. to mount the REST API beside it); ``serve_dev``
-runs a simulation and hypercorn together until a shutdown signal; ``add_parser`` registers the subcommand.
+runs a simulation and hypercorn together until a shutdown signal. The command line lives in ``workersim.cli``.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import math
 import sys
 import time
 from pathlib import Path
@@ -24,7 +22,7 @@ from ..core.delays import FixedDelay
 from ..runtime import CONFIG_NAMES, ConfigError, Request, Simulation, find_config
 from ..sim.simulation import DEFAULT_EDGES
 from ._asgi import ClientGone, Receive, Scope, Send, lifespan
-from ._history import add_history_option, keep_history, save_history
+from ._history import keep_history, save_history
 from ._serving import serve, stop_on_signals
 from .api import ApiMount, Credentials
 
@@ -231,88 +229,3 @@ def run_dev(options: DevOptions) -> int:
     finally:
         save_history(sim, options.history)
     return 0
-
-
-def _edges_arg(text: str) -> tuple[str, ...]:
-    edges = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not edges:
-        raise argparse.ArgumentTypeError("give at least one edge, e.g. SFO,LHR,NRT")
-    return edges
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _command(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
-    options = DevOptions(
-        target=args.target,
-        host=args.host,
-        port=args.port,
-        edges=args.edges,
-        seed=args.seed,
-        max_delay=args.max_delay,
-        delay=args.delay,
-        time_scale=args.time_scale,
-        kv=tuple(args.kv),
-        history=args.history,
-    )
-    try:
-        return run_dev(options)
-    except (ConfigError, FileNotFoundError, ValueError) as error:
-        print(f"workersim dev: {error}", file=sys.stderr)
-        return 2
-
-
-def add_parser(commands: Any) -> None:
-    """Register the ``dev`` subcommand on the CLI's subparsers."""
-    dev = commands.add_parser(
-        "dev",
-        help="serve a worker over HTTP from simulated edges",
-        description="Serve a worker over HTTP. The request header X-Workersim-Edge picks the edge; every "
-        "response carries CF-Ray: <id>-<EDGE>.",
-    )
-    dev.add_argument(
-        "target",
-        nargs="?",
-        metavar="WORKER_OR_CONFIG",
-        help=f"a worker file (.py) or wrangler configuration (default: {' / '.join(CONFIG_NAMES)} here)",
-    )
-    dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
-    dev.add_argument("--port", type=int, default=8787, help="port to listen on (default %(default)s)")
-    dev.add_argument(
-        "--edges",
-        type=_edges_arg,
-        default=DEFAULT_EDGES,
-        help=f"comma-separated edge names (default {','.join(DEFAULT_EDGES)})",
-    )
-    dev.add_argument("--seed", type=int, default=0, help="the simulation's seed (default %(default)s)")
-    dev.add_argument(
-        "--max-delay", type=float, default=10.0, help="upper bound of propagation in seconds (default %(default)s)"
-    )
-    dev.add_argument(
-        "--delay",
-        type=float,
-        help="make every write take exactly this many seconds to reach the "
-        "other edges (default: random, about 1 s typical, at most --max-delay)",
-    )
-    dev.add_argument(
-        "--time-scale",
-        type=_positive,
-        default=1.0,
-        help="simulated seconds per real second (default %(default)s: real time)",
-    )
-    dev.add_argument(
-        "--kv",
-        action="append",
-        default=[],
-        metavar="BINDING",
-        help="a KV binding name for a worker file (repeat for more)",
-    )
-    dev.add_argument("--quiet", action="store_true", help="do not log one line per request")
-    add_history_option(dev)
-    dev.set_defaults(handler=_command)

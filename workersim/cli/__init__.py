@@ -1,5 +1,5 @@
 """The ``workersim`` command line: ``run`` a scenario, ``check`` or draw a recorded history, and serve with
-``dev`` and ``api`` (those two register themselves from ``workersim.server``)."""
+``dev`` and ``api``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .checkers import check_all
-from .core.errors import HistoryFormatError
-from .server import api, dev
-from .sim.history import History
-from .viz import space_time_svg, timeline
+from ..checkers import check_all
+from ..core.errors import HistoryFormatError
+from ..sim.history import History
+from ..viz import space_time_svg, timeline
+from ._servers import add_api, add_dev
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -73,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("history", type=Path, help="a history in JSON Lines")
     show.add_argument("--svg", type=Path, metavar="FILE", help="also write a space-time diagram to FILE")
     show.set_defaults(handler=_timeline)
-    api.add_parser(commands)
-    dev.add_parser(commands)
+    add_api(commands)
+    add_dev(commands)
     return parser
 
 
@@ -83,7 +83,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The ``api`` and ``dev`` subcommands: their arguments, turned into the servers' options."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ConfigError
+from ..core.limits import Limits
+from ..runtime import CONFIG_NAMES
+from ..server.api import ACCOUNT_ENV, TOKEN_ENV, ApiOptions, run_api_server
+from ..server.dev import DevOptions, run_dev
+from ..sim.simulation import DEFAULT_EDGES
+
+
+def _history_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE",
+        help="when the server stops, write every operation (requests, KV calls, with the versions reads saw) to "
+        "FILE as JSON Lines, for workersim.History.from_jsonl and the checkers",
+    )
+
+
+def _edges_arg(text: str) -> tuple[str, ...]:
+    edges = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not edges:
+        raise argparse.ArgumentTypeError("give at least one edge, e.g. SFO,LHR,NRT")
+    return edges
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _api(args: argparse.Namespace) -> int:
+    if not args.quiet:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    options = ApiOptions(
+        host=args.host,
+        port=args.port,
+        account=args.account,
+        token=args.token,
+        seed=args.seed,
+        max_namespaces=args.max_namespaces,
+        history=args.history,
+    )
+    return run_api_server(options)
+
+
+def _dev(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
+    options = DevOptions(
+        target=args.target,
+        host=args.host,
+        port=args.port,
+        edges=args.edges,
+        seed=args.seed,
+        max_delay=args.max_delay,
+        delay=args.delay,
+        time_scale=args.time_scale,
+        kv=tuple(args.kv),
+        history=args.history,
+    )
+    try:
+        return run_dev(options)
+    except (ConfigError, FileNotFoundError, ValueError) as error:
+        print(f"workersim dev: {error}", file=sys.stderr)
+        return 2
+
+
+def add_api(commands: Any) -> None:
+    """Register the ``api`` subcommand on the CLI's subparsers."""
+    api = commands.add_parser("api", help="serve the Cloudflare v4 KV REST API (for the SDK, wrangler, curl)")
+    api.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    api.add_argument("--port", type=int, default=8787, help="port to listen on (default 8787; 0 picks a free one)")
+    api.add_argument("--account", help=f"the account id clients use (default ${ACCOUNT_ENV}, else a random one)")
+    api.add_argument(
+        "--token", help=f"the API token clients must send (default ${TOKEN_ENV}, else one generated and printed)"
+    )
+    api.add_argument("--seed", type=int, default=0, help="the simulation's seed (namespace ids derive from it)")
+    api.add_argument(
+        "--max-namespaces", type=int, default=Limits().namespaces, help="namespaces per account (default %(default)s)"
+    )
+    api.add_argument("--quiet", action="store_true", help="do not log one line per request")
+    _history_option(api)
+    api.set_defaults(handler=_api)
+
+
+def add_dev(commands: Any) -> None:
+    """Register the ``dev`` subcommand on the CLI's subparsers."""
+    dev = commands.add_parser(
+        "dev",
+        help="serve a worker over HTTP from simulated edges",
+        description="Serve a worker over HTTP. The request header X-Workersim-Edge picks the edge; every "
+        "response carries CF-Ray: <id>-<EDGE>.",
+    )
+    dev.add_argument(
+        "target",
+        nargs="?",
+        metavar="WORKER_OR_CONFIG",
+        help=f"a worker file (.py) or wrangler configuration (default: {' / '.join(CONFIG_NAMES)} here)",
+    )
+    dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    dev.add_argument(
+        "--port", type=int, default=8787, help="port to listen on (default %(default)s; 0 picks a free one)"
+    )
+    dev.add_argument(
+        "--edges",
+        type=_edges_arg,
+        default=DEFAULT_EDGES,
+        help=f"comma-separated edge names (default {','.join(DEFAULT_EDGES)})",
+    )
+    dev.add_argument("--seed", type=int, default=0, help="the simulation's seed (default %(default)s)")
+    dev.add_argument(
+        "--max-delay", type=float, default=10.0, help="upper bound of propagation in seconds (default %(default)s)"
+    )
+    dev.add_argument(
+        "--delay",
+        type=float,
+        help="make every write take exactly this many seconds to reach the "
+        "other edges (default: random, about 1 s typical, at most --max-delay)",
+    )
+    dev.add_argument(
+        "--time-scale",
+        type=_positive,
+        default=1.0,
+        help="simulated seconds per real second (default %(default)s: real time)",
+    )
+    dev.add_argument(
+        "--kv",
+        action="append",
+        default=[],
+        metavar="BINDING",
+        help="a KV binding name for a worker file (repeat for more)",
+    )
+    dev.add_argument("--quiet", action="store_true", help="do not log one line per request")
+    _history_option(dev)
+    dev.set_defaults(handler=_dev)
