@@ -1096,3 +1096,28 @@ async def test_rejected_call_changes_nothing(make_sim, autojump_clock, method, a
         assert row.error == f"{type(info.value).__name__}: {info.value}"
         assert await _state(sim, kv) == before
         assert await kv.getWithMetadata("existing") == {"value": "old", "metadata": {"m": 1}, "cacheStatus": None}
+
+
+# --- keys given as numbers (DESIGN.md, 2026-11-30) ----------------------------------------------------------
+
+
+async def test_an_int_key_is_its_decimal_string(make_sim, autojump_clock):
+    # workerd turns a JS number key into a string; Python Workers code passes ints through (get(user_id)).
+    async with make_sim() as sim:
+        kv = kv_of(sim)
+        await kv.put(7, "seven")
+        assert await kv.get("7") == "seven"
+        assert await kv.get(7) == "seven"
+        assert await kv.get([7, "8"]) == {"7": "seven", "8": None}
+        await kv.delete(7)
+        assert await kv.get("7") is None
+    assert [row.key for row in sim.history if isinstance(row, workersim.KVWrite)] == ["7", "7"]
+
+
+@pytest.mark.parametrize("key", [True, 4.2, None, b"k"], ids=["bool", "float", "None", "bytes"])
+async def test_other_non_string_keys_stay_type_errors(make_sim, autojump_clock, key):
+    async with make_sim() as sim:
+        kv = kv_of(sim)
+        await raises_type(kv.get(key), f"KV key must be a string, got {type(key).__name__}.")
+        await raises_type(kv.put(key, "v"), f"KV key must be a string, got {type(key).__name__}.")
+        await raises_type(kv.get([key]), f"KV key must be a string, got {type(key).__name__}.")

@@ -46,16 +46,26 @@ def to_int32(value: Any) -> int:
     return int(number)
 
 
+def key_text(key: Any) -> str:
+    """A key as the binding receives it: a ``str``, or an ``int`` as its decimal string (workerd turns a JS number
+    key into a string, and Python Workers code passes ints through, e.g. ``get(user_id)``); anything else is a
+    ``TypeError``."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int) and not isinstance(key, bool):
+        return str(key)
+    raise TypeError(f"KV key must be a string, got {type(key).__name__}.")
+
+
 def check_key(method: str, key: Any, limits: Limits) -> str:
-    """Validate a key as workerd does before a single-key call; return it."""
-    if not isinstance(key, str):
-        raise TypeError(f"KV key must be a string, got {type(key).__name__}.")
-    if key == "":
+    """Validate a key as workerd does before a single-key call; return it as text (see ``key_text``)."""
+    text = key_text(key)
+    if text == "":
         raise TypeError("Key name cannot be empty.")
-    if key in (".", ".."):
-        raise TypeError(f'"{key}" is not allowed as a key name.')
-    check_key_length(method, key, limits)
-    return key
+    if text in (".", ".."):
+        raise TypeError(f'"{text}" is not allowed as a key name.')
+    check_key_length(method, text, limits)
+    return text
 
 
 def check_key_length(method: str, key: str, limits: Limits) -> None:

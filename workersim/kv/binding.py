@@ -23,6 +23,7 @@ from ..core.validation import (
     check_cache_ttl,
     check_key,
     check_key_length,
+    key_text,
     list_limit,
     metadata_json,
 )
@@ -119,7 +120,7 @@ class KVNamespace:
         try:
             options = parse_options(op, positional, keywords, GET_OPTIONS, type_string=True)
             cache_ttl = int_option(options, "cacheTtl")
-            check_key("GET", key, self._limits)
+            key = check_key("GET", key, self._limits)
             kind = options.get("type", "text")
             if kind not in TYPES:
                 raise TypeError(UNKNOWN_TYPE)
@@ -146,9 +147,7 @@ class KVNamespace:
             cache_ttl = int_option(options, "cacheTtl")
             kind = options.get("type", "text")
             check_bulk_request(len(keys), kind, self._limits)
-            for key in keys:
-                if not isinstance(key, str):
-                    raise TypeError(f"KV key must be a string, got {type(key).__name__}.")
+            keys = [key_text(key) for key in keys]
         except _CLIENT_ERRORS as error:
             await self._reject(op, "keys", list(keys), error)
         read = partial(
@@ -177,7 +176,7 @@ class KVNamespace:
             opts = parse_options("put", options, keywords, PUT_OPTIONS, type_string=False)
             expiration = int_option(opts, "expiration")
             expiration_ttl = int_option(opts, "expirationTtl")
-            check_key("PUT", key, self._limits)
+            key = check_key("PUT", key, self._limits)
             if isinstance(value, str):
                 data = value.encode("utf-8")
             elif not isinstance(value, AsyncIterable):
@@ -206,7 +205,7 @@ class KVNamespace:
     async def delete(self, key: str) -> None:
         """Delete ``key`` (deleting a missing key is fine); other edges see the delete later, like a write."""
         try:
-            check_key("DELETE", key, self._limits)
+            key = check_key("DELETE", key, self._limits)
         except _CLIENT_ERRORS as error:
             await self._reject("delete", "key", key, error)
         await self._host.apply(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core.errors import KVError
+from ..core.errors import KVError, WorkersimError
 
 AUTHENTICATION = 10000
 """Missing, wrong or misplaced credentials (Cloudflare's "Authentication error")."""
@@ -16,7 +16,7 @@ BAD_REQUEST = 10001
 """Our own code for every other rejected request, where we know of no specific Cloudflare code."""
 
 
-class ApiError(Exception):
+class ApiError(WorkersimError):
     """A request the API refuses: ``status`` is the HTTP status, ``code`` and ``message`` go in the envelope's
     ``errors``; ``headers`` are extra response headers (for example ``WWW-Authenticate``)."""
 
