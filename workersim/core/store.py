@@ -61,6 +61,19 @@ class Store:
         """The name rows give to ``origin``: an edge's name, or ``"central"``."""
         return CENTRAL_EDGE if origin == CENTRAL else self.cluster.edges[origin]
 
+    def _stamp(self, now: int, ns: str, op: str, origin: int, request: str | None) -> dict[str, Any]:
+        """The fields every KV row of an operation applied at ``now`` shares (applied at one instant)."""
+        seconds = now / 1000
+        return {
+            "id": self.history.recorded,
+            "edge": self.place(origin),
+            "ns": ns,
+            "op": op,
+            "request": request,
+            "invoke": seconds,
+            "complete": seconds,
+        }
+
     def _rejected(
         self,
         space: str,
@@ -72,18 +85,11 @@ class Store:
         now: int,
         request: str | None,
     ) -> KVRejected:
-        seconds = now / 1000
         row = KVRejected(
-            id=self.history.recorded,
-            edge=self.place(origin),
-            ns=space,
-            op=op,
-            request=request,
+            **self._stamp(now, space, op, origin, request),
             subject=subject,
             target=jsonable_target(target),
             error=error_text(error),
-            invoke=seconds,
-            complete=seconds,
         )
         self.history.append(row)
         return row
@@ -227,20 +233,13 @@ class Store:
         request: str | None,
     ) -> KVWrite:
         version = space.write(key, value, origin=origin, now=now, metadata=metadata, expiration=expiration)
-        seconds = now / 1000
         row = KVWrite(
-            id=self.history.recorded,
-            edge=self.place(origin),
-            ns=space.name,
-            op="put" if value is not None else "delete",
-            request=request,
+            **self._stamp(now, space.name, "put" if value is not None else "delete", origin, request),
             key=key,
             value=value,
             metadata=metadata,
             expiration=expiration,
             version=version.seq,
-            invoke=seconds,
-            complete=seconds,
         )
         self.history.append(row)
         return row
@@ -267,20 +266,13 @@ class Store:
         except KVError as error:
             self.reject(now, ns, op, "key", key, error, origin=edge, request=request)
         live = version if version is not None and version.live_at(self.cluster.unix_ms(now)) else None
-        seconds = now / 1000
         self.history.append(
             KVRead(
-                id=self.history.recorded,
-                edge=self.place(edge),
-                ns=ns,
-                op=op,
-                request=request,
+                **self._stamp(now, ns, op, edge, request),
                 key=key,
                 value=None if live is None else live.value,
                 metadata=None if live is None else live.metadata,
                 version=None if version is None else version.seq,
-                invoke=seconds,
-                complete=seconds,
             )
         )
         return live
@@ -333,19 +325,12 @@ class Store:
             check_bulk_size(total, self.limits)
         except KVError as error:
             self.reject(now, ns, op, "keys", list(dict.fromkeys(keys)), error, origin=edge, request=request)
-        seconds = now / 1000
         self.history.append(
             KVBulkRead(
-                id=self.history.recorded,
-                edge=self.place(edge),
-                ns=ns,
-                op=op,
-                request=request,
+                **self._stamp(now, ns, op, edge, request),
                 keys=tuple(versions),
                 value=seen,
                 version=versions,
-                invoke=seconds,
-                complete=seconds,
             )
         )
         return values
@@ -369,19 +354,12 @@ class Store:
         )
         space = self.cluster.namespace(ns)
         found, complete = space.list(None if edge == CENTRAL else edge, now, prefix=prefix, after=after, limit=limit)
-        seconds = now / 1000
         self.history.append(
             KVList(
-                id=self.history.recorded,
-                edge=self.place(edge),
-                ns=ns,
-                op="list",
-                request=request,
+                **self._stamp(now, ns, "list", edge, request),
                 prefix=prefix,
                 names=tuple(name for name, _ in found),
                 list_complete=complete,
-                invoke=seconds,
-                complete=seconds,
             )
         )
         return found, complete
