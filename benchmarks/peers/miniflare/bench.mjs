@@ -6,7 +6,7 @@
 // "100" against its 100 concurrent tasks.
 //
 // Usage: node bench.mjs N VALUE_BYTES PAR [PAR ...]
-//   N            operations per phase (list: N / 100 calls of 100 keys)
+//   N            operations per phase (list: N / 10 calls of 100 keys, going over the N keys ten times)
 //   VALUE_BYTES  size of every stored value
 //   PAR          loops in flight; every phase runs once per PAR given
 // Prints one JSON line per phase and a last line "RESULTS_JSON {...}".
@@ -36,16 +36,18 @@ export default {
       put: async (i) => { await NS.put(key(i), value); },
       get: async (i) => { if ((await NS.get(key(i))) !== null) found++; },
       getmiss: async (i) => { if ((await NS.get("nope-" + String(i).padStart(8, "0"))) === null) found++; },
-      // Call i lists the 100 keys key-(100 i) .. key-(100 i + 99): the prefix drops the last two digits.
+      // Call i lists the 100 keys key-(100 b) .. key-(100 b + 99) of block b = i mod N/100: the prefix drops
+      // the last two digits.
       list: async (i) => {
         // Awaited before the addition: "found += await ..." would read found before the await and lose counts.
-        const listed = (await NS.list({ prefix: key(i * 100).slice(0, -2), limit: 100 })).keys.length;
+        const block = i % Math.floor(n / 100);
+        const listed = (await NS.list({ prefix: key(block * 100).slice(0, -2), limit: 100 })).keys.length;
         found += listed;
       },
       delete: async (i) => { await NS.delete(key(i)); },
     }[op];
     if (!one) return new Response("bad op", { status: 400 });
-    const calls = op === "list" ? n / 100 : n;
+    const calls = op === "list" ? Math.floor(n / 10) : n;
     const per = Math.ceil(calls / par);
     const t0 = Date.now();
     await Promise.all(Array.from({ length: par }, async (_, w) => {
@@ -72,7 +74,7 @@ async function phase(op, par) {
   const body = await res.json();
   const seconds = (performance.now() - t0) / 1000;
   // Every call must have done real work: hits found, misses missed, 100 keys per list call.
-  const expected = { get: N, getmiss: N, list: N }[op];
+  const expected = { get: N, getmiss: N, list: Math.floor(N / 10) * 100 }[op];
   if (expected !== undefined && body.found !== expected) {
     throw new Error(`${op} (par ${par}): found ${body.found}, expected ${expected}`);
   }
