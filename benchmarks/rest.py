@@ -4,7 +4,9 @@ The hello-world app is the ceiling for this server stack (hypercorn's trio worke
 much of it the REST API keeps. Each server runs in its own process; the load comes from keep-alive connections
 driven by a minimal raw-socket HTTP/1.1 client (so the client costs little next to the server).
 
-    python benchmarks/rest.py [--seconds 2] [--rounds 3] [--connections 16]
+Every GET must return the value put and every listing 10 keys, so no phase measures empty answers.
+
+    python benchmarks/rest.py [--seconds 2] [--rounds 3] [--connections 16] [--quick]
 """
 
 from __future__ import annotations
@@ -92,8 +94,16 @@ async def exchange(stream: trio.SocketStream, data: bytes, buffer: bytearray) ->
     return int(head[9:12]), body
 
 
-async def load(host: str, port: int, make: Callable[[int, int], bytes], connections: int, seconds: float) -> float:
-    """Requests per second that ``connections`` keep-alive connections get through in ``seconds``."""
+async def load(
+    host: str,
+    port: int,
+    make: Callable[[int, int], bytes],
+    connections: int,
+    seconds: float,
+    check: Callable[[bytes], bool] | None = None,
+) -> float:
+    """Requests per second that ``connections`` keep-alive connections get through in ``seconds``; every response
+    must be a 200 whose body ``check`` accepts (requests that find nothing would flatter the server)."""
     done = 0
     deadline = trio.current_time() + seconds
 
@@ -107,7 +117,7 @@ async def load(host: str, port: int, make: Callable[[int, int], bytes], connecti
                 try:
                     while trio.current_time() < deadline:
                         status, body = await exchange(stream, make(c, i), buffer)
-                        if status != 200:
+                        if status != 200 or (check is not None and not check(body)):
                             raise RuntimeError(f"status {status}: {body[:200]!r}")
                         i += 1
                         done += 1
@@ -138,20 +148,30 @@ async def measure(args: argparse.Namespace) -> dict[str, float]:
             written[c] += 1
             return request("PUT", f"{values}/values/c{c:02d}-k{written[c] - 1:07d}", b"small value")
 
-        phases: dict[str, tuple[str, int, Callable[[int, int], bytes]]] = {
-            "hello world": (hello_host, hello_port, lambda c, i: request("GET", "/")),
-            "PUT value": (host, port, put),
-            "GET value": (host, port, lambda c, i: request("GET", f"{values}/values/c{c:02d}-k{i % written[c]:07d}")),
-            "GET keys (limit 10)": (
+        def list_keys(c: int, i: int) -> bytes:
+            # Dropping a key's last digit gives a prefix that the ten keys ...0 to ...9 share: each listing
+            # pages through real keys, all written in the PUT phase.
+            full_tens = written[c] // 10
+            if not full_tens:
+                raise RuntimeError(f"client {c} wrote {written[c]} keys in the PUT phase; listing needs 10")
+            return request("GET", f"{values}/keys?limit=10&prefix=c{c:02d}-k{i % full_tens:06d}")
+
+        Phase = tuple[str, int, Callable[[int, int], bytes], Callable[[bytes], bool] | None]
+        phases: dict[str, Phase] = {
+            "hello world": (hello_host, hello_port, lambda c, i: request("GET", "/"), None),
+            "PUT value": (host, port, put, None),
+            "GET value": (
                 host,
                 port,
-                lambda c, i: request("GET", f"{values}/keys?limit=10&prefix=c{c:02d}-k{i % 100:02d}"),
+                lambda c, i: request("GET", f"{values}/values/c{c:02d}-k{i % written[c]:07d}"),
+                lambda body: body == b"small value",
             ),
+            "GET keys (limit 10)": (host, port, list_keys, lambda body: body.count(b'"name"') == 10),
         }
         best = dict.fromkeys(phases, 0.0)
         for _ in range(args.rounds):
-            for phase, (phase_host, phase_port, make) in phases.items():
-                rate = await load(phase_host, phase_port, make, args.connections, args.seconds)
+            for phase, (phase_host, phase_port, make, check) in phases.items():
+                rate = await load(phase_host, phase_port, make, args.connections, args.seconds, check)
                 best[phase] = max(best[phase], rate)
         return best
     finally:
@@ -164,8 +184,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="duration of each phase in each round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of all phases; the best of each is shown")
     parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive clients")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds (one short round)")
     parser.add_argument("--serve", choices=("hello", "rest"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds = 0.5, 1
     if args.serve:
         trio.run(_serve, args.serve)
         return
