@@ -16,7 +16,7 @@ def test_a_cut_edge_is_reached_again_at_the_heal() -> None:
     log = Partitions()
     log.partition([1], 1000)
     assert log.split_since == 1000 and log.is_cut(1, 1000) and not log.is_cut(1, 999)
-    assert log.settled_by(3000, 100) == 900  # while split, only what settled before the split is settled
+    assert log.settled_by(3000, 100) == 899  # while split, only what arrived everywhere before the split
     assert log.connected_from(0, 1, 999) == 999
     assert log.connected_from(0, 1, 1500) is None  # still apart as far as the log knows
     assert log.connected_from(1, CENTRAL, 1500) is None
@@ -41,3 +41,14 @@ def test_repartitioning_at_the_same_instant_replaces_the_change() -> None:
     log.partition([1], 100)
     log.heal([1], 100)
     assert not log.is_cut(1, 100)
+
+
+def test_a_heal_and_a_partition_at_one_instant_leave_the_split_going_on() -> None:
+    # The log keeps only the partition at that instant, so the cluster was never whole: nothing settles across.
+    log = Partitions()
+    log.partition([0], 0)
+    log.heal([0], 3001)
+    log.partition([0], 3001)
+    assert log.split_since == 0
+    assert log.connected_from(CENTRAL, 0, 0) is None
+    assert log.settled_by(3001, 3000) < 0

@@ -40,9 +40,9 @@ from workersim.core import (
 
 # Known core bugs, each reproduced by an xfail test at the end of this file; flip a flag once its bug is fixed and
 # the machine explores that corner too.
-COLLECTS_AFTER_HEAL = False
+COLLECTS_AFTER_HEAL = True
 """The core collects the versions a partition held back once it heals (test_collection_after_a_heal_...)."""
-REPARTITION_AFTER_COLLECT = False
+REPARTITION_AFTER_COLLECT = True
 """A partition or heal may come at the instant collection ran (test_partition_at_the_instant_of_a_collection_...);
 while False, the machine moves time on by 1 ms before such a change."""
 EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z, the simulation's default start_time
@@ -410,7 +410,7 @@ class EdgeCacheMachine(RuleBasedStateMachine):
     """The edge-cache model (``Cluster(cache=EdgeCache(...))``) against the reference.
 
     The reference keeps the central store's newest write per key and, per edge and key, the answer the edge cached
-    and when. Writes at an edge go through ``cluster.admit_write`` first, as the binding does: a write at an edge cut
+    and when. Writes at an edge go through ``cluster.faults.admit`` first, as the binding does: a write at an edge cut
     off by a partition, or any write while the central store is down, fails with a 503 and changes nothing.
     """
 
@@ -455,7 +455,7 @@ class EdgeCacheMachine(RuleBasedStateMachine):
         method = "PUT" if value is not None else "DELETE"
         refused = self.outage or (origin != CENTRAL and self.network.cut(origin, self.now))
         try:
-            self.cluster.admit_write(method, ns, key, origin, self.now)
+            self.cluster.faults.admit(method, ns, [key], self.now, cut_off=self.cluster.cut_off(origin, self.now))
         except KVError as error:
             assert refused, f"write at {origin} refused: {error}"
             assert (error.method, error.status) == (method, 503)
@@ -604,12 +604,6 @@ def _two_edges(delay: float) -> Cluster:
     return Cluster(edges=("A", "B"), seed=1, delays=FixedDelay(delay), max_ms=10_000, epoch_ms=EPOCH_MS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: Keyspace.compact returns True when an older version has reached every edge but the newest has "
-    "not (a partition holds it back), so no collection is rescheduled and the older versions stay after the heal "
-    "until the key is written again (README: versions older than one every edge has received are collected)",
-)
 def test_collection_after_a_heal_drops_the_held_back_versions() -> None:
     cluster = _two_edges(1)
     space = cluster.namespace("KV")
@@ -623,12 +617,6 @@ def test_collection_after_a_heal_drops_the_held_back_versions() -> None:
     assert space.version_count() == 1  # 2: v1 is never looked at again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: collect(t) drops versions older than one that arrives everywhere exactly at t, but a partition "
-    "started at that same t (Partitions.partition(edges, now) is in force at now) takes the arrival back; the edge "
-    "then reads nothing, where an uncollected cluster reads the older version",
-)
 def test_partition_at_the_instant_of_a_collection_keeps_reads_unchanged() -> None:
     collected, uncollected = _two_edges(10), _two_edges(10)
     for cluster in (collected, uncollected):

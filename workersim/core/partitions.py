@@ -35,6 +35,8 @@ class Partitions:
     whole_since: int = 0
     """When the cluster last became whole again (0 if it never split): writes made since then propagate as if
     no partition had ever happened, as long as ``split_since`` is ``None``."""
+    _split_before: int | None = None
+    """``split_since`` of the split that the last heal ended (a partition at the heal's instant undoes the heal)."""
 
     def partition(self, edges: Iterable[int], now: int) -> None:
         """From ``now`` on, cut ``edges`` off from everyone else (they still reach each other)."""
@@ -53,11 +55,12 @@ class Partitions:
     def settled_by(self, now: int, max_ms: int) -> int:
         """The latest write time ``t`` such that every write made at or before ``t`` has reached every edge by
         ``now``. While the cluster is whole that is ``now - max_ms``: anything held back by an earlier partition
-        landed when it healed, at or before ``now``. While it is split, the writes settled before the split
-        began are still settled."""
+        landed when it healed, at or before ``now``. While it is split, the writes that arrived everywhere before
+        the split began are still settled (one due at the split's very instant is held: a partition is in force
+        from its first millisecond)."""
         if self.split_since is None:
             return now - max_ms
-        return min(now, self.split_since) - max_ms
+        return min(now, self.split_since - 1) - max_ms
 
     def _move(self, edges: Iterable[int], group: int, now: int) -> None:
         was_split = bool(self._cut)
@@ -74,8 +77,11 @@ class Partitions:
             else:
                 self._cut.add(edge)
         if self._cut and not was_split:
-            self.split_since = now
+            # A heal and a partition at one instant: the log keeps only the partition, so the split goes on.
+            undone = self.whole_since == now and self._split_before is not None
+            self.split_since = self._split_before if undone else now
         elif was_split and not self._cut:
+            self._split_before = self.split_since
             self.split_since = None
             self.whole_since = now
 

@@ -41,6 +41,8 @@ class Cluster:
     _index: dict[str, int] = attrs.field(init=False)
     _next_seq: int = attrs.field(init=False, default=1)
     _collect_at: list[tuple[int, int, str, str]] = attrs.field(init=False, factory=list)
+    _awaiting: set[tuple[str, str]] = attrs.field(init=False, factory=set)
+    """The keys with a collection in ``_collect_at``: each key waits there at most once."""
 
     def __attrs_post_init__(self) -> None:
         self._seed_key = mix(self.seed)
@@ -93,18 +95,25 @@ class Cluster:
         writes through the central store; under push propagation a cut-off edge writes locally)."""
         return self.cache is not None and origin != CENTRAL and self.partitions.is_cut(origin, now)
 
-    def everywhere_by(self, version: Version, now: int) -> bool | None:
-        """Whether every edge has received ``version`` by ``now``; ``None`` while a partition is open and the
-        answer would take a look at every edge (collection waits for the heal rather than pay that)."""
-        if version.time <= self.partitions.settled_by(now, self.max_ms):
+    def everywhere_before(self, version: Version, now: int) -> bool | None:
+        """Whether every edge had received ``version`` before ``now``; ``None`` while a partition is open and the
+        answer would take a look at every edge (collection waits for the heal rather than pay that).
+
+        Strictly before: only an arrival in the past is final, since a partition started at ``now`` holds back
+        what would arrive at ``now``."""
+        if version.time <= self.partitions.settled_by(now - 1, self.max_ms):
             return True
         if self.partitions.split_since is not None:
             return None
         return False
 
     def schedule_collection(self, at: int, namespace: str, key: str) -> None:
-        """Look at ``key`` again at ``at``, when something about it may have become garbage."""
-        heapq.heappush(self._collect_at, (at, self._next_seq, namespace, key))
+        """Look at ``key`` at ``at``, when something about it may have become garbage (unless it is already
+        waiting to be looked at: it is then looked at until nothing is left to collect)."""
+        slot = (namespace, key)
+        if slot not in self._awaiting:
+            self._awaiting.add(slot)
+            heapq.heappush(self._collect_at, (at, self._next_seq, namespace, key))
 
     def collect(self, now: int) -> int:
         """Drop the versions that became garbage by ``now``; return how many keys were looked at (the work)."""
@@ -114,8 +123,11 @@ class Cluster:
             _, _, namespace, key = heapq.heappop(queue)
             space = self.namespaces.get(namespace)
             work += 1
-            if space is not None and not space.compact(key, now):
-                self.schedule_collection(now + max(self.max_ms, 1), namespace, key)
+            again = None if space is None else space.compact(key, now)
+            if again is None:
+                self._awaiting.discard((namespace, key))
+            else:
+                heapq.heappush(queue, (again, self._next_seq, namespace, key))
         return work
 
 
@@ -160,7 +172,7 @@ class Keyspace:
         else:
             versions.append(version)
             # Once this version has reached every edge, the ones before it are garbage.
-            cluster.schedule_collection(now + cluster.max_ms, self.name, key)
+            cluster.schedule_collection(now + cluster.max_ms + 1, self.name, key)
         if self.caches is not None:
             self.caches.wrote(key, version)
         return version
@@ -228,23 +240,25 @@ class Keyspace:
             found.append((key, version))
         return found, True
 
-    def compact(self, key: str, now: int) -> bool:
+    def compact(self, key: str, now: int) -> int | None:
         """Drop the versions no edge can read any more: those older than the newest version every edge has.
 
         That version stays even when it is a delete or has expired, so a later read can still name the write it
-        saw. ``False`` when the key should be looked at again later (a version is still on its way, or a
-        partition is open).
+        saw. Returns when to look at the key again (its newest version is still on its way, or a partition is
+        open), or ``None`` when one version is left.
         """
         versions = self._versions.get(key)
-        if not versions:
-            return True
+        if not versions or len(versions) == 1:
+            return None
         cluster = self.cluster
+        newest = versions[-1]
+        retry = max(now, newest.time + cluster.max_ms) + 1
         for i in range(len(versions) - 1, -1, -1):
-            settled = cluster.everywhere_by(versions[i], now)
+            settled = cluster.everywhere_before(versions[i], now)
             if settled is None:
-                return False
+                return now + cluster.max_ms + 1  # a partition is open: look again later, not at every edge now
             if settled:
                 if i:
                     self._versions[key] = versions[i:]
-                return True
-        return False
+                return None if i == len(versions) - 1 else retry
+        return retry
