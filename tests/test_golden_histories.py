@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from golden_workloads import GOLDEN, WORKLOADS, history
 
 SCRIPT = Path(__file__).with_name("golden_workloads.py")
