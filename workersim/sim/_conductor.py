@@ -1,96 +1,148 @@
 """The conductor: applies simulated operations one at a time, in an order no scheduler decision can change.
 
-trio runs each batch of runnable tasks in a random order, so two tasks that reach a binding call at the same
-virtual instant could otherwise apply their calls in either order. Instead every call parks its task. Once
-every task in the run is blocked (so no more calls can arrive at this instant), one of the parked tasks, the
-leader, applies all parked calls sorted by the stable identity of the task that made them, then wakes the
-others with their results. Electing a parked task as leader, rather than running a conductor task, saves a
-context switch on every call.
+trio runs each batch of runnable tasks in a random order, so two tasks that reach a store call at the same
+virtual instant could otherwise apply their calls in either order. Instead every call parks its task. The moment
+trio's scheduler finds nothing left to run (its ``before_io_wait`` hook with an empty run queue and no deadline
+due), no more calls can arrive at this instant: the conductor applies all parked calls sorted by the stable
+identity of the tasks that made them and wakes each task with its result. That is the moment
+``trio.testing.wait_all_tasks_blocked`` waits for, observed from the scheduler itself instead of polled by a task.
+
+**Every call is a cancellation point, and a schedule point whenever another task could run.** A call made while
+no other task is runnable, none is parked and no deadline is due would be applied alone at this instant in any
+case, so it is applied at once, without a pass of the scheduler; a task does that at most ``MAX_STREAK`` times in
+a row, so the scheduler still looks at I/O regularly. Histories are the same either way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-import attrs
 import outcome
+import trio
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
-from trio.testing import wait_all_tasks_blocked
 
 from ._identity import Identity, TaskIdentities
+from ._scheduler import Scheduler
 
 T = TypeVar("T")
 
+MAX_STREAK = 64
+"""Calls one task may apply in a row without a scheduler pass (when no other task could run meanwhile)."""
 
-@attrs.define(eq=False)
+
 class _Turn:
-    identity: Identity
-    arrival: int
-    task: Task
-    action: Callable[[int], Any]
-    result: outcome.Outcome[Any] | None = None
+    """A parked call, and then its outcome: trio hands it back to the parked task, which unwraps it."""
+
+    __slots__ = ("action", "arrival", "error", "identity", "task", "value")
+
+    def __init__(self, identity: Identity, arrival: int, task: Task, action: Callable[[int], Any]) -> None:
+        self.identity = identity
+        self.arrival = arrival
+        self.task = task
+        self.action = action
+        self.value: Any = None
+        self.error: BaseException | None = None
 
     def sort_key(self) -> tuple[Identity, int]:
         return self.identity, self.arrival
 
+    def unwrap(self) -> Any:
+        """The action's result, or its exception raised (what ``outcome.Outcome.unwrap`` does)."""
+        error = self.error
+        if error is not None:
+            self.error = None  # no reference cycle through the traceback
+            raise error
+        return self.value
 
-class _Lead:
-    """Sent to a parked task to make it the leader in place of a cancelled one."""
 
+class Conductor(trio.abc.Instrument):
+    """Orders and applies operations; ``now`` gives the current virtual time in milliseconds and
+    ``before_batch(now)`` runs before each batch (the cluster's garbage collection).
 
-_LEAD = _Lead()
-
-
-class Conductor:
-    """Orders and applies operations; ``now`` gives the current virtual time in milliseconds."""
+    It is a trio instrument: ``start`` installs it in the current run and ``stop`` removes it. While installed it
+    counts the tasks trio has scheduled but not yet stepped, which is what "another task could run" means: at the
+    start of each scheduler pass the count is the run queue's length, then it follows each task scheduled and each
+    task stepped (so it includes the tasks of the current pass that have not run yet, which trio keeps out of
+    its queue)."""
 
     def __init__(self, identities: TaskIdentities, now: Callable[[], int], before_batch: Callable[[int], None]):
         self._identities = identities
         self._now = now
         self._before_batch = before_batch
         self._pending: list[_Turn] = []
-        self._leader: Task | None = None
         self._arrivals = 0
+        self._waiting_to_run = 0
+        self._streak = 0
+        self._fresh = True
+        self._scheduler: Scheduler | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
+
+    def start(self) -> None:
+        """Install in the current trio run."""
+        self._scheduler = Scheduler.current()
+        self._token = trio.lowlevel.current_trio_token()
+        trio.lowlevel.add_instrument(self)
+
+    def stop(self) -> None:
+        """Remove from the run; calls still parked are applied first, so none is left hanging."""
+        if self._pending:
+            self._run_batch()
+        trio.lowlevel.remove_instrument(self)
+
+    # --- the scheduler's view ------------------------------------------------------------------------------
+
+    def task_scheduled(self, task: Task) -> None:
+        """A task became runnable."""
+        self._waiting_to_run += 1
+
+    def before_task_step(self, task: Task) -> None:
+        """A runnable task is about to run."""
+        self._waiting_to_run -= 1
+
+    def before_io_wait(self, timeout: float) -> None:
+        """trio starts a pass: if nothing is runnable and no deadline is due, every task is blocked."""
+        scheduler = self._scheduler
+        assert scheduler is not None
+        self._waiting_to_run = scheduler.runnable()
+        self._fresh = False
+        if not self._pending or self._waiting_to_run or scheduler.deadline_due():
+            return
+        self._run_batch()
+        if timeout > 0 and self._token is not None:
+            # On a clock that does not jump (real time), trio would now sleep until its next deadline although
+            # tasks have become runnable: wake its I/O wait at once.
+            self._token.run_sync_soon(_nothing)
+
+    # --- calls -----------------------------------------------------------------------------------------------
 
     async def turn(self, action: Callable[[int], T]) -> T:
-        """Park until it is this call's turn, then return ``action(now)`` (or raise what it raised)."""
+        """Apply ``action(now)`` at this call's turn and return its result (or raise what it raised)."""
+        if (
+            not self._pending
+            and not self._waiting_to_run
+            and not self._fresh
+            and self._streak < MAX_STREAK
+            and self._scheduler is not None
+            and not self._scheduler.deadline_due()
+        ):
+            await trio.lowlevel.checkpoint_if_cancelled()
+            self._streak += 1
+            now = self._now()
+            self._before_batch(now)
+            return action(now)
+        self._streak = 0
         task = current_task()
         self._arrivals += 1
         turn = _Turn(self._identities.of(task), self._arrivals, task, action)
         self._pending.append(turn)
-        if self._leader is None:
-            result: T = await self._lead(turn)
-        else:
-            result = await self._follow(turn)
-        return result
 
-    async def _lead(self, turn: _Turn) -> Any:
-        self._leader = turn.task
-        try:
-            await wait_all_tasks_blocked()
-        except BaseException:
-            self._leader = None
-            self._pending.remove(turn)
-            if self._pending:
-                heir = self._pending[0]
-                self._leader = heir.task
-                reschedule(heir.task, outcome.Value(_LEAD))
-            raise
-        self._leader = None
-        self._run_batch()
-        assert turn.result is not None
-        return turn.result.unwrap()
-
-    async def _follow(self, turn: _Turn) -> Any:
         def abort(_: Any) -> Abort:
             self._pending.remove(turn)
             return Abort.SUCCEEDED
 
-        reply = await wait_task_rescheduled(abort)
-        if reply is _LEAD:
-            return await self._lead(turn)
-        return reply
+        result: T = await wait_task_rescheduled(abort)
+        return result
 
     def _run_batch(self) -> None:
         batch = self._pending
@@ -103,12 +155,13 @@ class Conductor:
         for turn in batch:
             identities.acting_for = turn.task
             try:
-                turn.result = outcome.Value(turn.action(now))
+                turn.value = turn.action(now)
             except BaseException as error:  # handed to the caller, which raises it as its own
-                turn.result = outcome.Error(error)
+                turn.error = error
         identities.acting_for = None
-        me = current_task()
         for turn in batch:
-            if turn.task is not me:
-                assert turn.result is not None
-                reschedule(turn.task, turn.result)
+            reschedule(turn.task, cast(outcome.Outcome[Any], turn))
+
+
+def _nothing() -> None:
+    """Run soon by trio only to end its I/O wait."""

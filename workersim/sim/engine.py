@@ -55,12 +55,15 @@ class Engine:
         """Start virtual time at 0 now and open the conductor (inside the trio run)."""
         self._t0 = trio.current_time()
         self._conductor = Conductor(task_identities(), self.now_ms, self._collect)
+        self._conductor.start()
 
     def _collect(self, now: int) -> None:
         self.store.cluster.collect(now)
 
     def stop(self) -> None:
         """Close the conductor: operations are refused from now on."""
+        if self._conductor is not None:
+            self._conductor.stop()
         self._conductor = None
 
     @property

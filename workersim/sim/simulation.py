@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import trio
+import trio.testing
 
 from ..core.cache import EdgeCache
 from ..core.delays import DefaultDelay, DelayModel
