@@ -18,9 +18,9 @@ import attrs
 import trio
 
 try:
-    from trio._core._run import GLOBAL_RUN_CONTEXT
+    from trio._core import _run as _trio_run
 except ImportError:  # pragma: no cover - a trio without the internal: the public fallback below
-    GLOBAL_RUN_CONTEXT = None
+    _trio_run = None  # type: ignore[assignment]
 
 
 @attrs.frozen
@@ -33,7 +33,7 @@ class Scheduler:
     @classmethod
     def current(cls) -> Scheduler:
         """The reader for the current run, checking once that the internals it reads are there."""
-        runner = getattr(GLOBAL_RUN_CONTEXT, "runner", None)
+        runner = getattr(getattr(_trio_run, "GLOBAL_RUN_CONTEXT", None), "runner", None)
         usable = isinstance(getattr(runner, "runq", None), list | deque) and callable(
             getattr(getattr(runner, "deadlines", None), "next_deadline", None)
         )
