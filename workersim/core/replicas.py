@@ -139,7 +139,9 @@ class Keyspace:
     cluster: Cluster
     name: str
     caches: EdgeCaches | None = attrs.field(default=None, kw_only=True)
-    _versions: dict[str, list[Version]] = attrs.field(factory=dict)
+    _versions: dict[str, Version | list[Version]] = attrs.field(factory=dict)
+    """Each key's versions, oldest first; a key with one version (most keys, most of the time) holds it alone,
+    without a list, which saves a list's memory per key."""
     _sorted: list[str] | None = None
 
     def __len__(self) -> int:
@@ -147,7 +149,7 @@ class Keyspace:
 
     def version_count(self) -> int:
         """How many versions are held (for tests of garbage collection)."""
-        return sum(len(versions) for versions in self._versions.values())
+        return sum(len(entry) if isinstance(entry, list) else 1 for entry in self._versions.values())
 
     def write(
         self,
@@ -162,15 +164,18 @@ class Keyspace:
         """Store a new version of ``key`` made at ``origin`` at ``now`` (``value=None`` deletes)."""
         cluster = self.cluster
         version = Version(cluster.new_seq(), now, origin, value, metadata, expiration)
-        versions = self._versions.get(key)
-        if versions is None:
+        entry = self._versions.get(key)
+        if entry is None:
             # Even a delete of a key this namespace never held is kept: a read can then name what it saw.
-            self._versions[key] = [version]
+            self._versions[key] = version
             self._sorted = None
         elif self.caches is not None:
-            versions[0] = version  # the central store keeps the newest version only; caches hold the rest
+            self._versions[key] = version  # the central store keeps the newest version only; caches hold the rest
         else:
-            versions.append(version)
+            if isinstance(entry, list):
+                entry.append(version)
+            else:
+                self._versions[key] = [entry, version]
             # Once this version has reached every edge, the ones before it are garbage.
             cluster.schedule_collection(now + cluster.max_ms + 1, self.name, key)
         if self.caches is not None:
@@ -184,10 +189,10 @@ class Keyspace:
         which holds every write at once). The version may be a tombstone or expired; ``None`` if nothing has
         arrived. With edge caches, ``cache_ttl`` (seconds) is how old a cached answer may be; a fetch the
         central store cannot answer raises a 503 ``KVError`` for ``method``."""
-        versions = self._versions.get(key)
+        entry = self._versions.get(key)
         if self.caches is not None and edge is not None:
             cluster = self.cluster
-            central = versions[-1] if versions else None
+            central = entry[-1] if isinstance(entry, list) else entry
             return self.caches.read(
                 key,
                 edge,
@@ -198,13 +203,13 @@ class Keyspace:
                 partitions=cluster.partitions,
                 method=method,
             )
-        if not versions:
+        if entry is None:
             return None
         if edge is None:
-            return versions[-1]
+            return entry[-1] if isinstance(entry, list) else entry
         cluster = self.cluster
         settled = cluster.partitions.settled_by(now, cluster.max_ms)
-        for version in reversed(versions):
+        for version in reversed(entry) if isinstance(entry, list) else (entry,):
             if version.origin == edge or version.time <= settled:
                 return version
             at = cluster.arrival(version, edge)
@@ -248,7 +253,7 @@ class Keyspace:
         open), or ``None`` when one version is left.
         """
         versions = self._versions.get(key)
-        if not versions or len(versions) == 1:
+        if not isinstance(versions, list):
             return None
         cluster = self.cluster
         newest = versions[-1]
@@ -259,6 +264,6 @@ class Keyspace:
                 return now + cluster.max_ms + 1  # a partition is open: look again later, not at every edge now
             if settled:
                 if i:
-                    self._versions[key] = versions[i:]
+                    self._versions[key] = versions[i] if i == len(versions) - 1 else versions[i:]
                 return None if i == len(versions) - 1 else retry
         return retry
