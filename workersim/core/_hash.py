@@ -35,3 +35,9 @@ def name_key(name: str) -> int:
 def unit_interval(draw: int) -> float:
     """Map a 64-bit draw onto [0, 1) with 53 bits of precision."""
     return (draw >> 11) * (1.0 / (1 << 53))
+
+
+def derive_seed(*parts: int | str) -> int:
+    """A 64-bit seed for a generator of its own, from stable parts (numbers, names): the same parts give the same
+    seed in every process."""
+    return mix(*(name_key(part) if isinstance(part, str) else part for part in parts))

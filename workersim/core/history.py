@@ -7,20 +7,56 @@ opening files is left to the layers above (``workersim.History.to_jsonl``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from typing import IO
+from collections.abc import Callable, Iterable, Iterator
+from json.encoder import encode_basestring
+from typing import IO, Any
 
 import attrs
 
 from .errors import HistoryFormatError
 from .rows import AnyRow, row_from_json
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+FLUSH_ROWS = 4096
+"""Rows a streamed history gathers before it encodes and writes them in one go."""
+
+
+def _unencodable(value: object) -> Any:
+    raise TypeError(f"a history row holds {type(value).__name__}, which is not JSON")
+
+
+# The C encoder and scanner are CPython's (not in the typing stubs); json.dumps and json.loads use them too.
+c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+if c_make_encoder is not None:
+    # One encoder for every row, made once: json.dumps would build a new one for each call.
+    _encode: Callable[[Any, int], Iterable[str]] = c_make_encoder(
+        None, _unencodable, encode_basestring, None, ":", ",", False, False, False
+    )
+else:  # pragma: no cover
+    _fallback = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    _encode = lambda obj, _level: (_fallback.encode(obj),)  # noqa: E731
+
+_scan: Callable[[str, int], tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")  # noqa: B009
+_SPACE = " \t\n\r"
 
 
 def dumps_row(row: AnyRow) -> str:
-    """One row as one line of JSON (no newline), byte-identical for equal rows."""
-    return _ENCODER.encode(row.to_json())
+    """One row as one line of JSON (no newline), byte-identical for equal rows: compact, UTF-8 text kept as is,
+    no NaN."""
+    return "".join(_encode(row.to_json(), 0))
+
+
+def loads_line(line: str) -> Any:
+    """The JSON value of one line, which must hold exactly one value (``ValueError`` otherwise).
+
+    Calls the C scanner directly: about a third less work per line than ``json.loads``, for the same answer."""
+    text = line.strip(_SPACE)
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration as stop:
+        raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
 
 
 @attrs.define
@@ -36,6 +72,8 @@ class History:
     """Keep only about the newest ``limit`` rows (``None``: keep all)."""
     recorded: int = attrs.field(init=False)
     """How many rows were ever appended: the next row's ``id``."""
+    _sink: Callable[[str], object] | None = attrs.field(default=None, init=False, repr=False)
+    _unwritten: list[AnyRow] = attrs.field(factory=list, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.limit is not None and self.limit < 0:
@@ -51,7 +89,38 @@ class History:
         rows.append(row)
         if self.limit is not None and len(rows) > self.limit + self.limit // 10:
             del rows[: len(rows) - self.limit]
+        if self._sink is not None:
+            unwritten = self._unwritten
+            unwritten.append(row)
+            if len(unwritten) >= FLUSH_ROWS:
+                self.flush()
         return row
+
+    def stream(self, sink: Callable[[str], object], *, keep: int = 0) -> None:
+        """From now on, write every row to ``sink`` (a text stream's ``write``) as JSON Lines, gathered in chunks
+        (``flush`` writes what is gathered), and keep only about the newest ``keep`` rows in memory. Rows already
+        recorded and still held are written first."""
+        if self._sink is not None:
+            raise RuntimeError("this history is already streamed")
+        self._sink = sink
+        self._unwritten = list(self.rows)
+        self.limit = keep
+        if len(self.rows) > keep:
+            del self.rows[: len(self.rows) - keep]
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the rows gathered for the stream (nothing without one)."""
+        if self._sink is None or not self._unwritten:
+            return
+        text = "\n".join(map(dumps_row, self._unwritten))
+        self._unwritten = []
+        self._sink(text + "\n")
+
+    @property
+    def streaming(self) -> bool:
+        """Whether rows are being written to a stream as they are recorded."""
+        return self._sink is not None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -85,7 +154,7 @@ class History:
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
+                data = loads_line(line)
             except ValueError as error:
                 raise HistoryFormatError(f"not JSON ({error})", number) from None
             try:

@@ -147,6 +147,13 @@ class Keyspace:
     def __len__(self) -> int:
         return len(self._versions)
 
+    def versions(self, key: str) -> list[Version]:
+        """The versions of ``key`` held, oldest (last-writer-wins order) first."""
+        entry = self._versions.get(key)
+        if entry is None:
+            return []
+        return entry if isinstance(entry, list) else [entry]
+
     def version_count(self) -> int:
         """How many versions are held (for tests of garbage collection)."""
         return sum(len(entry) if isinstance(entry, list) else 1 for entry in self._versions.values())

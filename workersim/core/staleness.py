@@ -9,12 +9,21 @@ newer one existed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import attrs
 
 from .rows import UNKNOWN, AnyRow, KVBulkRead, KVRead, KVWrite, Version
+
+W = TypeVar("W")
+
+
+def first_missed(writes: Sequence[W], seen: int) -> W | None:
+    """The rule: a read that saw ``writes[seen]`` (``seen`` -1: nothing) of its key's writes so far, in
+    last-writer-wins order, is stale when a newer write exists, and has been stale since the first of them; that
+    write is returned (``None``: the read is fresh)."""
+    return writes[seen + 1] if seen + 1 < len(writes) else None
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -110,13 +119,17 @@ class WriteIndex:
     def newer_than_seen(self, read: Op) -> Op | None:
         """The newest write of the key when ``read`` saw an older one (or nothing): the write it missed, which
         makes it stale. ``None`` when the read is fresh (or a phantom: see ``seen``)."""
-        writes = self.by_key.get((read.ns, read.key))
-        if not writes:
-            return None
+        writes = self.by_key.get((read.ns, read.key), [])
         seen = self.seen(read)
-        if seen is None or seen == len(writes) - 1:
+        if seen is None or first_missed(writes, seen) is None:
             return None
         return writes[-1]
+
+    def first_missed(self, read: Op) -> Op | None:
+        """The first write newer than the one ``read`` saw: the read has been stale since it was made (see the
+        function ``first_missed``). ``None`` when the read is fresh or a phantom."""
+        seen = self.seen(read)
+        return None if seen is None else first_missed(self.by_key.get((read.ns, read.key), []), seen)
 
 
 def walk(rows: Iterable[AnyRow]) -> Iterator[tuple[Op, WriteIndex]]:

@@ -259,6 +259,21 @@ class Store:
     ) -> Version | None:
         """Read ``key`` at ``edge`` (``CENTRAL``: the central store) and record it as ``op``; return the live
         version read (``None`` when the key is missing, deleted or expired there)."""
+        return self.read(now, ns, key, edge=edge, op=op, cache_ttl=cache_ttl, request=request)[1]
+
+    def read(
+        self,
+        now: int,
+        ns: str,
+        key: str,
+        *,
+        edge: int,
+        op: str = "get",
+        cache_ttl: int | None = None,
+        request: str | None = None,
+    ) -> tuple[Version | None, Version | None]:
+        """Like ``get``, returning both the version the read saw (a delete or an expired write included; ``None``
+        when nothing had arrived) and the live version it answers with."""
         self._guard(ns, op, "key", key, edge, now, request, lambda: self._check_get(key, cache_ttl))
         space = self.cluster.namespace(ns)
         try:
@@ -275,7 +290,7 @@ class Store:
                 version=None if version is None else version.seq,
             )
         )
-        return live
+        return version, live
 
     def _check_get(self, key: str, cache_ttl: int | None) -> None:
         check_backend_key("GET", key, self.limits)

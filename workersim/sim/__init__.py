@@ -2,6 +2,7 @@
 
 from .engine import Engine, task_identities
 from .history import History
+from .load import LoadStats
 from .simulation import DEFAULT_EDGES, DEFAULT_START_TIME, Env, Simulation, engine, run
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "Engine",
     "Env",
     "History",
+    "LoadStats",
     "Simulation",
     "engine",
     "run",

@@ -114,24 +114,29 @@ class Conductor(trio.abc.Instrument):
             # tasks have become runnable: wake its I/O wait at once.
             self._token.run_sync_soon(_nothing)
 
+    def quiet_until(self) -> float | None:
+        """The trio time before which no other task can run or call (the next deadline of any task; ``inf`` if
+        none), when the calling task is alone now and may act without a scheduler pass; else ``None``. Each
+        ``True`` answer counts toward ``MAX_STREAK``, like a call applied alone."""
+        scheduler = self._scheduler
+        if self._pending or self._waiting_to_run or self._fresh or scheduler is None or self._streak >= MAX_STREAK:
+            self._streak = 0
+            return None
+        deadline = scheduler.next_deadline()
+        if deadline <= trio.current_time():
+            return None
+        self._streak += 1
+        return deadline
+
     # --- calls -----------------------------------------------------------------------------------------------
 
     async def turn(self, action: Callable[[int], T]) -> T:
         """Apply ``action(now)`` at this call's turn and return its result (or raise what it raised)."""
-        if (
-            not self._pending
-            and not self._waiting_to_run
-            and not self._fresh
-            and self._streak < MAX_STREAK
-            and self._scheduler is not None
-            and not self._scheduler.deadline_due()
-        ):
+        if self.quiet_until() is not None:
             await trio.lowlevel.checkpoint_if_cancelled()
-            self._streak += 1
             now = self._now()
             self._before_batch(now)
             return action(now)
-        self._streak = 0
         task = current_task()
         self._arrivals += 1
         turn = _Turn(self._identities.of(task), self._arrivals, task, action)

@@ -50,10 +50,14 @@ class Scheduler:
             return len(self.runner.runq)
         return trio.lowlevel.current_statistics().tasks_runnable
 
-    def deadline_due(self) -> bool:
-        """Whether some task's deadline has come but trio has not woken it yet (it will on its next pass)."""
+    def next_deadline(self) -> float:
+        """The earliest deadline of any task, in trio time (``inf`` if none)."""
         if self.runner is not None:
             deadline: float = self.runner.deadlines.next_deadline()
-        else:
-            deadline = trio.current_time() + trio.lowlevel.current_statistics().seconds_to_next_deadline
+            return deadline
+        return trio.current_time() + trio.lowlevel.current_statistics().seconds_to_next_deadline
+
+    def deadline_due(self) -> bool:
+        """Whether some task's deadline has come but trio has not woken it yet (it will on its next pass)."""
+        deadline = self.next_deadline()
         return not math.isinf(deadline) and deadline <= trio.current_time()

@@ -6,11 +6,13 @@ through the user-facing ``Simulation``, which keeps only what a user calls.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TypeVar
 
 import trio
+import trio.testing
 
 from ..core.rows import AnyRow
 from ..core.store import Store
@@ -18,6 +20,9 @@ from ._conductor import Conductor
 from ._identity import TaskIdentities
 
 T = TypeVar("T")
+
+_FAR = 2**62
+"""A virtual millisecond later than any run reaches."""
 
 RowMaker = Callable[[int], AnyRow]
 """Makes a row given its id (deferred rows learn their id only when recorded)."""
@@ -71,6 +76,41 @@ class Engine:
         """Whether the simulation is running (between ``start`` and ``stop``)."""
         return self._conductor is not None
 
+    def quiet_until_ms(self) -> int | None:
+        """When the calling task is alone and virtual time may be jumped: the virtual millisecond before which no
+        other task can run (a very large number if none waits for a deadline); else ``None``. Counts as acting
+        alone (a bounded number of times in a row, see the conductor)."""
+        conductor = self._require_running()
+        if not _jumpable(trio.lowlevel.current_clock()):
+            return None
+        until = conductor.quiet_until()
+        if until is None:
+            return None
+        return math.ceil((until - self._t0) * 1000) if math.isfinite(until) else _FAR
+
+    async def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass for the calling task, as ``trio.sleep`` would; when the task is
+        alone and nobody's deadline falls within them, by moving the clock on at once, without a cancel scope or
+        a scheduler pass. A cancellation point either way."""
+        if seconds < 0 or not math.isfinite(seconds):
+            raise ValueError(f"sleep takes a finite number of seconds >= 0, got {seconds!r}")
+        conductor = self._require_running()
+        until = conductor.quiet_until() if _jumpable(trio.lowlevel.current_clock()) else None
+        # Compared in trio's own time, not rounded milliseconds: a jump must never pass another task's deadline.
+        if until is not None and trio.current_time() + seconds < until:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            clock = trio.lowlevel.current_clock()
+            assert isinstance(clock, trio.testing.MockClock)
+            clock.jump(seconds)
+            return
+        await trio.sleep(seconds)
+
+    async def advance_to(self, at_ms: int) -> None:
+        """``sleep`` until virtual millisecond ``at_ms`` (at once if it has passed)."""
+        delay = at_ms - (trio.current_time() - self._t0) * 1000
+        if delay > 0:
+            await self.sleep(delay / 1000)
+
     def now_ms(self) -> int:
         """Virtual milliseconds since the simulation started."""
         self._require_running()
@@ -111,3 +151,9 @@ class Engine:
         if self._conductor is None:
             raise RuntimeError("the simulation is not running: use it inside `async with sim:`")
         return self._conductor
+
+
+def _jumpable(clock: trio.abc.Clock) -> bool:
+    # Only where trio itself would jump the clock the moment every task is blocked (pytest-trio's autojump_clock,
+    # workersim.run): there, moving it on for a task alone changes nothing anyone can see.
+    return isinstance(clock, trio.testing.MockClock) and clock.autojump_threshold == 0

@@ -25,6 +25,7 @@ from ..kv.binding import KVNamespace
 from ._identity import TaskIdentities
 from .engine import Engine, install_identities
 from .history import History
+from .load import LoadStats, load_seed, run_load
 
 T = TypeVar("T")
 
@@ -161,6 +162,7 @@ class Simulation:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._engine.stop()
+        self.history.close()
         await trio.lowlevel.checkpoint()
 
     # --- time ----------------------------------------------------------------------------------------------
@@ -176,6 +178,58 @@ class Simulation:
     def unix_time(self) -> float:
         """The current simulated UNIX time in seconds (``start_time`` plus virtual time)."""
         return self.start_time + self.now()
+
+    async def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass for the calling task: the same as ``trio.sleep(seconds)`` (same
+        history), but when the task is alone and no other task's deadline falls within those seconds, the clock
+        simply moves on, with no cancel scope and no scheduler pass. For simulation-driven waits in long runs."""
+        await self._engine.sleep(seconds)
+
+    async def run_load(
+        self,
+        *,
+        rate: float,
+        duration: float,
+        keys: int = 1000,
+        read_fraction: float = 0.9,
+        value_size: int = 100,
+        edges: Sequence[str] | None = None,
+        seed: int | None = None,
+        namespace: str | None = None,
+    ) -> LoadStats:
+        """Run an open-loop stream of gets and puts for ``duration`` virtual seconds and return its statistics.
+
+        Operations arrive as a Poisson stream of ``rate`` a second, each at a random edge of ``edges`` (default:
+        all), on one of ``keys`` keys (``load-0`` ...), a get with probability ``read_fraction`` and otherwise a
+        put of ``value_size`` bytes, in ``namespace`` (default: the first KV binding). They go through the same
+        operation path and history as binding calls, in the conductor's order, without a task each: while no
+        other task could run meanwhile, whole chunks are applied at their own virtual times at once. Every choice
+        comes from the simulation's seed (and ``seed``, for several streams). Useful beside a handler as background
+        load, or alone to measure a day of staleness.
+        """
+        if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
+            raise ValueError(f"rate must be a positive number of operations a second, got {rate!r}")
+        if not (isinstance(duration, int | float) and math.isfinite(duration) and duration >= 0):
+            raise ValueError(f"duration must be a finite number of seconds >= 0, got {duration!r}")
+        if not (isinstance(keys, int) and keys >= 1):
+            raise ValueError(f"keys must be a positive number of keys, got {keys!r}")
+        if not (isinstance(read_fraction, int | float) and 0 <= read_fraction <= 1):
+            raise ValueError(f"read_fraction must be between 0 and 1, got {read_fraction!r}")
+        if not (isinstance(value_size, int) and 0 <= value_size <= self.limits.value_bytes):
+            raise ValueError(f"value_size must be 0 to {self.limits.value_bytes} bytes, got {value_size!r}")
+        chosen = self.edges if edges is None else tuple(self._edge_names(edges))
+        space = namespace or (self.kv_namespaces[0] if self.kv_namespaces else "LOAD")
+        return await run_load(
+            self._engine,
+            namespace=space,
+            edges=chosen,
+            rate=float(rate),
+            duration=float(duration),
+            keys=keys,
+            read_fraction=float(read_fraction),
+            value_size=value_size,
+            seed=load_seed(self.seed, seed, space),
+        )
 
     # --- the world -----------------------------------------------------------------------------------------
 
@@ -204,13 +258,16 @@ class Simulation:
         """Join ``edges`` to the rest again; what was held lands now."""
         self._engine.store.cluster.partitions.heal(self._edge_indexes(edges), self.now_ms())
 
-    def _edge_indexes(self, edges: Iterable[str]) -> list[int]:
+    def _edge_names(self, edges: Iterable[str]) -> list[str]:
         names = [edges] if isinstance(edges, str) else list(edges)
         unknown = [name for name in names if name not in self.edges]
-        if unknown:
-            raise ValueError(f"unknown edge {unknown[0]!r}; the edges are {', '.join(self.edges)}")
+        if unknown or not names:
+            raise ValueError(f"unknown edge {unknown[0] if unknown else None!r}; the edges are {', '.join(self.edges)}")
+        return names
+
+    def _edge_indexes(self, edges: Iterable[str]) -> list[int]:
         cluster = self._engine.store.cluster
-        return [cluster.edge_index(name) for name in names]
+        return [cluster.edge_index(name) for name in self._edge_names(edges)]
 
     def arrival(self, write: AnyRow, edge: str) -> float | None:
         """When the write in history row ``write`` reaches ``edge``, in virtual seconds (``None`` while a
