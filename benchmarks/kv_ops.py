@@ -54,6 +54,10 @@ PUT_GROUPS = ((False, "paced put"), (True, "after a healed partition: put"))
 """Whether a group of paced-put phases follows a healed partition, and the start of its row names."""
 HEAL_AFTER = 1.0
 """Virtual seconds the partition lasts in the after-heal phases."""
+CHECKPOINT = "bare trio checkpoint loop"
+"""The row of the ceiling every rate is compared with."""
+TARGETS = {("put", 1): 0.5, ("get, hit", 1): 0.5, ("put", 100): 0.45, ("get, hit", 100): 0.45}
+"""Rates (as a share of the checkpoint loop with as many tasks) the conductor aims for."""
 CALLGRIND_TASKS = 20
 """Tasks in a callgrind run: fewer than in the timed phases, since callgrind runs Python some 50 times slower."""
 
@@ -109,6 +113,8 @@ async def binding_phases(edges: int, ops: int, tasks: int, value_bytes: int) -> 
     rates: dict[str, float] = {}
     async with sim:
         near, far = sim.env(names[0]).KV, sim.env(names[-1]).KV
+        # The ceiling: the same harness and tasks doing nothing but a trio checkpoint, in the same process and run.
+        rates[CHECKPOINT] = await timed(tasks, ops, lambda i: trio.lowlevel.checkpoint())
         rates["put"] = await timed(tasks, ops, lambda i: near.put(key(i), old))
         rates["get, hit"] = await timed(tasks, ops, lambda i: near.get(key(i)), check=lambda r: r == old)
         rates["get, miss"] = await timed(tasks, ops, lambda i: near.get(f"nope-{i:08d}"), check=lambda r: r is None)
@@ -303,6 +309,19 @@ def print_instructions(counts: dict[tuple[str, int], float | None]) -> None:
     print("(300/3 here is instructions at 3 edges / at 300: the throughput ratio they imply)")
 
 
+def print_ceiling(like: dict[int, dict[str, float]]) -> None:
+    """Each binding rate at 3 edges beside the bare checkpoint loop measured in the same round's run."""
+    print(f"\n{'against a bare trio checkpoint loop':<40}{'tasks':>6}{'rate':>13}{'loop':>13}{'share':>7}{'target':>8}")
+    for tasks, rates in like.items():
+        loop = rates[CHECKPOINT]
+        for phase, rate in rates.items():
+            if phase == CHECKPOINT or phase.startswith(("paced", "after")):
+                continue
+            target = TARGETS.get((phase, tasks))
+            aim = "" if target is None else f"{target:>8.2f}"
+            print(f"{phase:<40}{tasks:>6}{rate:>11,.0f}/s{loop:>11,.0f}/s{rate / loop:>7.2f}{aim}")
+
+
 def print_peer(ours: dict[int, dict[str, float]], theirs: dict[tuple[str, int], float]) -> None:
     """workersim at 3 edges beside Miniflare, phase by phase, at the same number of calls in flight."""
     print(f"\n{'phase':<24}{'in flight':>10}{'workersim':>13}{'Miniflare':>13}{'ratio':>9}")
@@ -368,6 +387,7 @@ def main() -> None:
         f"virtual s, overwrites rewrite each key every {PACE:g} s"
     )
     print_scaling(scaling, memory)
+    print_ceiling(like)
     if args.instructions:
         print_instructions(instruction_table(args.instruction_puts))
     if peer_ready and peer:

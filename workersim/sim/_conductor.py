@@ -60,11 +60,11 @@ class Conductor(trio.abc.Instrument):
     """Orders and applies operations; ``now`` gives the current virtual time in milliseconds and
     ``before_batch(now)`` runs before each batch (the cluster's garbage collection).
 
-    It is a trio instrument: ``start`` installs it in the current run and ``stop`` removes it. While installed it
-    counts the tasks trio has scheduled but not yet stepped, which is what "another task could run" means: at the
-    start of each scheduler pass the count is the run queue's length, then it follows each task scheduled and each
-    task stepped (so it includes the tasks of the current pass that have not run yet, which trio keeps out of
-    its queue)."""
+    It is a trio instrument: ``start`` installs it in the current run and ``stop`` removes it. Once per scheduler
+    pass, right before trio takes the pass's tasks from its run queue, it notes whether exactly one task will run
+    in this pass (one queued, no deadline about to wake another): then, while that task runs and has made no
+    other task runnable, nothing else could run at this instant. (trio keeps the tasks of the current pass out of
+    its queue, so the queue alone could not say so.)"""
 
     def __init__(self, identities: TaskIdentities, now: Callable[[], int], before_batch: Callable[[int], None]):
         self._identities = identities
@@ -72,9 +72,8 @@ class Conductor(trio.abc.Instrument):
         self._before_batch = before_batch
         self._pending: list[_Turn] = []
         self._arrivals = 0
-        self._waiting_to_run = 0
+        self._alone_in_pass = False
         self._streak = 0
-        self._fresh = True
         self._scheduler: Scheduler | None = None
         self._token: trio.lowlevel.TrioToken | None = None
 
@@ -92,21 +91,12 @@ class Conductor(trio.abc.Instrument):
 
     # --- the scheduler's view ------------------------------------------------------------------------------
 
-    def task_scheduled(self, task: Task) -> None:
-        """A task became runnable."""
-        self._waiting_to_run += 1
-
-    def before_task_step(self, task: Task) -> None:
-        """A runnable task is about to run."""
-        self._waiting_to_run -= 1
-
     def before_io_wait(self, timeout: float) -> None:
         """trio starts a pass: if nothing is runnable and no deadline is due, every task is blocked."""
+        self._alone_in_pass = False
         scheduler = self._scheduler
         assert scheduler is not None
-        self._waiting_to_run = scheduler.runnable()
-        self._fresh = False
-        if not self._pending or self._waiting_to_run or scheduler.deadline_due():
+        if not self._pending or scheduler.runnable() or scheduler.deadline_due():
             return
         self._run_batch()
         if timeout > 0 and self._token is not None:
@@ -114,12 +104,24 @@ class Conductor(trio.abc.Instrument):
             # tasks have become runnable: wake its I/O wait at once.
             self._token.run_sync_soon(_nothing)
 
+    def after_io_wait(self, timeout: float) -> None:
+        """Next, trio wakes the tasks whose deadline has come and runs the queued ones: note whether that is one."""
+        scheduler = self._scheduler
+        assert scheduler is not None
+        self._alone_in_pass = scheduler.runnable() == 1 and not scheduler.deadline_due()
+
     def quiet_until(self) -> float | None:
         """The trio time before which no other task can run or call (the next deadline of any task; ``inf`` if
         none), when the calling task is alone now and may act without a scheduler pass; else ``None``. Each
         ``True`` answer counts toward ``MAX_STREAK``, like a call applied alone."""
         scheduler = self._scheduler
-        if self._pending or self._waiting_to_run or self._fresh or scheduler is None or self._streak >= MAX_STREAK:
+        if (
+            not self._alone_in_pass
+            or self._pending
+            or scheduler is None
+            or scheduler.runnable()
+            or self._streak >= MAX_STREAK
+        ):
             self._streak = 0
             return None
         deadline = scheduler.next_deadline()
