@@ -58,7 +58,8 @@ class KVNamespace:
     """One KV namespace as seen from one edge: ``get``, ``getWithMetadata``, ``put``, ``delete``, ``list``.
 
     Names and option names are the JavaScript ones; values are Python values (``str``, ``bytes``, parsed JSON,
-    ``ReadableStream``, ``dict``). Every call is a trio checkpoint and is recorded in the simulation's history.
+    ``ReadableStream``, ``dict``). Every call is a cancellation point (and a schedule point whenever another task
+    could run) and is recorded in the simulation's history.
     """
 
     def __init__(self, host: KVHost, namespace: str, edge: str) -> None:
