@@ -5,12 +5,18 @@ clients. The dev server is measured beside a plain hypercorn hello-world app (hy
 client, connections and request count, in the same run): its ceiling on this machine; the ratio is what the
 simulation costs on top of serving HTTP at all. Each figure is the best of ``--repeat`` runs.
 
+``--instructions`` also counts CPU instructions per ``sim.fetch`` request (one client) with valgrind's callgrind:
+the difference between runs of ``2 N`` and ``N`` requests, so start-up cancels out.
+
     python benchmarks/requests.py [--requests 20000] [--http-requests 4000] [--connections 16] [--repeat 3]
+                                  [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -82,6 +88,33 @@ def sim_fetch_rate(requests: int, clients: int) -> tuple[float, float]:
             return wall, requests // clients * clients / (time.process_time() - cpu)
 
     return workersim.run(main)
+
+
+def fetch_only(requests: int) -> None:
+    """Make ``requests`` requests through ``sim.fetch`` from one client (the process valgrind counts)."""
+
+    async def main() -> None:
+        sim = workersim.Simulation(edges=EDGES, kv_namespaces=("KV",), seed=1, worker=handler)
+        async with sim:
+            for i in range(requests):
+                await sim.fetch("https://bench.example/", edge=EDGES[i % 3])
+
+    workersim.run(main)
+
+
+def instructions_per_request(requests: int) -> float | None:
+    """CPU instructions per ``sim.fetch`` request, from callgrind runs of ``2 * requests`` and ``requests``."""
+    if not shutil.which("valgrind"):
+        return None
+    counts = []
+    for n in (requests, 2 * requests):
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+             "--fetch-only", str(n)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        counts.append(int(re.findall(r"Collected : (\d+)", done.stderr)[-1]))
+    return (counts[1] - counts[0]) / requests
 
 
 async def http_client(port: int, requests: int, connections: int) -> float:
@@ -167,7 +200,18 @@ def main() -> None:
     parser.add_argument("--http-requests", type=int, default=4000, help="requests per HTTP run")
     parser.add_argument("--connections", type=int, default=16, help="concurrent HTTP connections")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (the best counts)")
+    parser.add_argument("--instructions", action="store_true", help="count instructions per sim.fetch (valgrind)")
+    parser.add_argument("--fetch-only", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fetch_only:
+        fetch_only(args.fetch_only)
+        return
+    if args.instructions:
+        count = instructions_per_request(500)
+        print(
+            "instructions per sim.fetch request (callgrind, 1 client):",
+            "no valgrind" if count is None else f"{count:,.0f}",
+        )
 
     rows: list[tuple[str, float, float | None]] = []
     for clients in (1, 100):

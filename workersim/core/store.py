@@ -1,6 +1,9 @@
 """The one operation path: every KV operation, from the binding or the REST API, is validated, admitted, applied
 and recorded here, in that order.
 
+The methods' parameters can be given by position, so the binding can hand a call to the conductor as a method and
+its arguments, with no ``functools.partial`` built per call.
+
 Each method takes the virtual time ``now`` (milliseconds) and the place it runs at (an edge's index, or
 ``CENTRAL`` for the REST API's central store), applies the operation to the replicas, appends its typed row to
 the history and returns what the caller answers with. A call that breaks a rule or meets a fault records a
@@ -135,7 +138,6 @@ class Store:
         ns: str,
         key: str,
         value: bytes,
-        *,
         origin: int,
         size: int | None = None,
         metadata: str | None = None,
@@ -145,12 +147,12 @@ class Store:
     ) -> KVWrite:
         """Write ``value`` under ``key``. ``size`` is the value's full length when ``value`` was cut short while
         being read (a streamed value over the limit), so the size error names the real length."""
-        item = PutItem(key=key, value=value, metadata=metadata, expiration=expiration, expiration_ttl=expiration_ttl)
-
-        def check() -> int | None:
-            return self._check_put(item, len(value) if size is None else size, now)
-
-        expires = self._guard(ns, "put", "key", key, origin, now, request, check)
+        try:
+            expires = self._check_put(
+                key, metadata, expiration, expiration_ttl, len(value) if size is None else size, now
+            )
+        except (KVError, TypeError) as error:
+            self.reject(now, ns, "put", "key", key, error, origin=origin, request=request)
         self._admit(ns, "PUT", "put", (key,), origin, now, request)
         return self._write(self.cluster.namespace(ns), key, value, metadata, expires, origin, now, request)
 
@@ -165,7 +167,11 @@ class Store:
             expirations = []
             for index, item in enumerate(items):
                 try:
-                    expirations.append(self._check_put(item, len(item.value), now))
+                    expirations.append(
+                        self._check_put(
+                            item.key, item.metadata, item.expiration, item.expiration_ttl, len(item.value), now
+                        )
+                    )
                 except KVError as error:
                     raise KVError(error.method, error.status, f"body[{index}]: {error.detail}") from None
             return expirations
@@ -178,7 +184,7 @@ class Store:
             for item, expires in zip(items, expirations, strict=True)
         ]
 
-    def delete(self, now: int, ns: str, key: str, *, origin: int, request: str | None = None) -> KVWrite:
+    def delete(self, now: int, ns: str, key: str, origin: int, request: str | None = None) -> KVWrite:
         """Delete ``key`` (a missing key is fine): a tombstone version that propagates like a write."""
         self._guard(
             ns, "delete", "key", key, origin, now, request, lambda: check_backend_key("DELETE", key, self.limits)
@@ -203,11 +209,18 @@ class Store:
         space = self.cluster.namespace(ns)
         return [self._write(space, key, None, None, None, origin, now, request) for key in keys]
 
-    def _check_put(self, item: PutItem, size: int, now: int) -> int | None:
+    def _check_put(
+        self, key: str, metadata: str | None, expiration: int | None, expiration_ttl: int | None, size: int, now: int
+    ) -> int | None:
+        """The backend's rules for one write, in its order; returns the absolute expiry."""
         limits = self.limits
-        check_backend_key("PUT", item.key, limits)
-        expires = put_expiration(item.expiration, item.expiration_ttl, self.cluster.unix_ms(now) // 1000, limits)
-        check_metadata_size(item.metadata, limits)
+        check_backend_key("PUT", key, limits)
+        expires = (
+            None
+            if expiration is None and expiration_ttl is None
+            else put_expiration(expiration, expiration_ttl, self.cluster.unix_ms(now) // 1000, limits)
+        )
+        check_metadata_size(metadata, limits)
         check_value_size(size, limits)
         return expires
 
@@ -233,8 +246,15 @@ class Store:
         request: str | None,
     ) -> KVWrite:
         version = space.write(key, value, origin=origin, now=now, metadata=metadata, expiration=expiration)
+        seconds = now / 1000
         row = KVWrite(
-            **self._stamp(now, space.name, "put" if value is not None else "delete", origin, request),
+            id=self.history.recorded,
+            edge=self.place(origin),
+            ns=space.name,
+            op="put" if value is not None else "delete",
+            request=request,
+            invoke=seconds,
+            complete=seconds,
             key=key,
             value=value,
             metadata=metadata,
@@ -251,7 +271,6 @@ class Store:
         now: int,
         ns: str,
         key: str,
-        *,
         edge: int,
         op: str = "get",
         cache_ttl: int | None = None,
@@ -266,7 +285,6 @@ class Store:
         now: int,
         ns: str,
         key: str,
-        *,
         edge: int,
         op: str = "get",
         cache_ttl: int | None = None,
@@ -301,7 +319,6 @@ class Store:
         now: int,
         ns: str,
         keys: Sequence[str],
-        *,
         edge: int,
         kind: str,
         with_metadata: bool,
@@ -354,7 +371,6 @@ class Store:
         self,
         now: int,
         ns: str,
-        *,
         edge: int,
         prefix: str,
         after: str | None,

@@ -46,8 +46,8 @@ class KVHost(Protocol):
 
     store: Store
 
-    async def apply(self, action: Callable[[int], T]) -> T:
-        """Run ``action(now_ms)`` when it is this call's turn and return its result."""
+    async def apply(self, action: Callable[..., T], *args: Any) -> T:
+        """Run ``action(now_ms, *args)`` when it is this call's turn and return its result."""
 
 
 def _metadata(text: str | None) -> Any:
@@ -128,10 +128,7 @@ class KVNamespace:
             check_cache_ttl("GET", cache_ttl, self._limits)
         except _CLIENT_ERRORS as error:
             await self._reject(op, "key", key, error)
-        read = partial(
-            self._store.get, ns=self._ns, key=key, edge=self._origin, op=op, cache_ttl=cache_ttl, request=REQUEST.get()
-        )
-        version = await self._host.apply(read)
+        version = await self._host.apply(self._store.get, self._ns, key, self._origin, op, cache_ttl, REQUEST.get())
         if version is None:
             return {"value": None, "metadata": None, "cacheStatus": None} if with_metadata else None
         assert version.value is not None  # the store returns live versions only
@@ -189,19 +186,10 @@ class KVNamespace:
                 size = len(data)
         except _CLIENT_ERRORS as error:
             await self._reject("put", "key", key, error)
-        write = partial(
-            self._store.put,
-            ns=self._ns,
-            key=key,
-            value=data,
-            origin=self._origin,
-            size=size,
-            metadata=metadata,
-            expiration=expiration,
-            expiration_ttl=expiration_ttl,
-            request=REQUEST.get(),
-        )
-        await self._host.apply(write)
+        await self._host.apply(
+            self._store.put, self._ns, key, data, self._origin, size, metadata, expiration, expiration_ttl,
+            REQUEST.get(),
+        )  # fmt: skip
 
     async def delete(self, key: str) -> None:
         """Delete ``key`` (deleting a missing key is fine); other edges see the delete later, like a write."""
@@ -209,9 +197,7 @@ class KVNamespace:
             key = check_key("DELETE", key, self._limits)
         except _CLIENT_ERRORS as error:
             await self._reject("delete", "key", key, error)
-        await self._host.apply(
-            partial(self._store.delete, ns=self._ns, key=key, origin=self._origin, request=REQUEST.get())
-        )
+        await self._host.apply(self._store.delete, self._ns, key, self._origin, REQUEST.get())
 
     # --- list --------------------------------------------------------------------------------------------
 

@@ -34,9 +34,19 @@ MAX_STREAK = 64
 class _Turn:
     """A parked call, and then its outcome: trio hands it back to the parked task, which unwraps it."""
 
-    __slots__ = ("action", "arrival", "error", "identity", "task", "value")
+    __slots__ = ("action", "args", "arrival", "conductor", "error", "identity", "task", "value")
 
-    def __init__(self, identity: Identity, arrival: int, task: Task, action: Callable[[int], Any]) -> None:
+    def __init__(
+        self,
+        conductor: Conductor,
+        identity: Identity,
+        arrival: int,
+        task: Task,
+        action: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> None:
+        self.conductor = conductor
+        self.args = args
         self.identity = identity
         self.arrival = arrival
         self.task = task
@@ -46,6 +56,11 @@ class _Turn:
 
     def sort_key(self) -> tuple[Identity, int]:
         return self.identity, self.arrival
+
+    def abort(self, _raise_cancel: Any) -> Abort:
+        """trio cancels the parked task: forget the call (it was never applied)."""
+        self.conductor._pending.remove(self)  # noqa: SLF001 - the conductor's own record of parked calls
+        return Abort.SUCCEEDED
 
     def unwrap(self) -> Any:
         """The action's result, or its exception raised (what ``outcome.Outcome.unwrap`` does)."""
@@ -132,23 +147,18 @@ class Conductor(trio.abc.Instrument):
 
     # --- calls -----------------------------------------------------------------------------------------------
 
-    async def turn(self, action: Callable[[int], T]) -> T:
-        """Apply ``action(now)`` at this call's turn and return its result (or raise what it raised)."""
+    async def turn(self, action: Callable[..., T], args: tuple[Any, ...] = ()) -> T:
+        """Apply ``action(now, *args)`` at this call's turn and return its result (or raise what it raised)."""
         if self.quiet_until() is not None:
             await trio.lowlevel.checkpoint_if_cancelled()
             now = self._now()
             self._before_batch(now)
-            return action(now)
+            return action(now, *args)
         task = current_task()
         self._arrivals += 1
-        turn = _Turn(self._identities.of(task), self._arrivals, task, action)
+        turn = _Turn(self, self._identities.of(task), self._arrivals, task, action, args)
         self._pending.append(turn)
-
-        def abort(_: Any) -> Abort:
-            self._pending.remove(turn)
-            return Abort.SUCCEEDED
-
-        result: T = await wait_task_rescheduled(abort)
+        result: T = await wait_task_rescheduled(turn.abort)
         return result
 
     def _run_batch(self) -> None:
@@ -162,7 +172,7 @@ class Conductor(trio.abc.Instrument):
         for turn in batch:
             identities.acting_for = turn.task
             try:
-                turn.value = turn.action(now)
+                turn.value = turn.action(now, *turn.args)
             except BaseException as error:  # handed to the caller, which raises it as its own
                 turn.error = error
         identities.acting_for = None

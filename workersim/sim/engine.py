@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import trio
 import trio.testing
@@ -116,13 +116,13 @@ class Engine:
         self._require_running()
         return round((trio.current_time() - self._t0) * 1000)
 
-    async def apply(self, action: Callable[[int], T]) -> T:
-        """Apply ``action(now_ms)`` at this call's turn (the conductor's order) and return its result."""
+    async def apply(self, action: Callable[..., T], *args: Any) -> T:
+        """Apply ``action(now_ms, *args)`` at this call's turn (the conductor's order) and return its result."""
         conductor = self._require_running()
         deferred = _DEFERRED_ROWS.get()
         if deferred:
             action = self._recording_first(deferred, action)
-        return await conductor.turn(action)
+        return await conductor.turn(action, args)
 
     def record_with_next_turn(self, make: RowMaker) -> None:
         """Record the row ``make(id)`` together with the next operation this task (or a task it spawns) applies,
@@ -134,16 +134,16 @@ class Engine:
         else:
             deferred.append(make)
 
-    def _recording_first(self, deferred: list[RowMaker], action: Callable[[int], T]) -> Callable[[int], T]:
+    def _recording_first(self, deferred: list[RowMaker], action: Callable[..., T]) -> Callable[..., T]:
         history = self.store.history
 
-        def recording_first(now: int) -> T:
+        def recording_first(now: int, *args: Any) -> T:
             # Taken when applied, not when called: spawned tasks share the list, and of their operations the one
             # applied first, in the conductor's order, is the one that records the rows.
             for make in deferred:
                 history.append(make(history.recorded))
             deferred.clear()
-            return action(now)
+            return action(now, *args)
 
         return recording_first
 
