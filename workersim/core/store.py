@@ -292,7 +292,10 @@ class Store:
     ) -> tuple[Version | None, Version | None]:
         """Like ``get``, returning both the version the read saw (a delete or an expired write included; ``None``
         when nothing had arrived) and the live version it answers with."""
-        self._guard(ns, op, "key", key, edge, now, request, lambda: self._check_get(key, cache_ttl))
+        try:
+            self._check_get(key, cache_ttl)
+        except (KVError, TypeError) as error:
+            self.reject(now, ns, op, "key", key, error, origin=edge, request=request)
         space = self.cluster.namespace(ns)
         try:
             version = space.read(key, None if edge == CENTRAL else edge, now, cache_ttl=cache_ttl)

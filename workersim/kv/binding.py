@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from contextvars import ContextVar
 from functools import partial
 from typing import Any, NoReturn, Protocol, TypeVar
@@ -46,8 +46,8 @@ class KVHost(Protocol):
 
     store: Store
 
-    async def apply(self, action: Callable[..., T], *args: Any) -> T:
-        """Run ``action(now_ms, *args)`` when it is this call's turn and return its result."""
+    def apply(self, action: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """Run ``action(now_ms, *args)`` when it is this call's turn; awaited, it gives the result."""
 
 
 def _metadata(text: str | None) -> Any:

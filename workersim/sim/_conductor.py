@@ -16,16 +16,18 @@ a row, so the scheduler still looks at I/O regularly. Histories are the same eit
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from operator import attrgetter
+from typing import Any, TypeVar
 
-import outcome
 import trio
-from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
+from trio.lowlevel import Abort, Task, current_task, wait_task_rescheduled
 
 from ._identity import Identity, TaskIdentities
 from ._scheduler import Scheduler
 
 T = TypeVar("T")
+
+_ORDER = attrgetter("order")
 
 MAX_STREAK = 64
 """Calls one task may apply in a row without a scheduler pass (when no other task could run meanwhile)."""
@@ -34,7 +36,7 @@ MAX_STREAK = 64
 class _Turn:
     """A parked call, and then its outcome: trio hands it back to the parked task, which unwraps it."""
 
-    __slots__ = ("action", "args", "arrival", "conductor", "error", "identity", "task", "value")
+    __slots__ = ("action", "args", "conductor", "error", "order", "task", "value")
 
     def __init__(
         self,
@@ -47,15 +49,11 @@ class _Turn:
     ) -> None:
         self.conductor = conductor
         self.args = args
-        self.identity = identity
-        self.arrival = arrival
+        self.order = (identity, arrival)
         self.task = task
         self.action = action
         self.value: Any = None
         self.error: BaseException | None = None
-
-    def sort_key(self) -> tuple[Identity, int]:
-        return self.identity, self.arrival
 
     def abort(self, _raise_cancel: Any) -> Abort:
         """trio cancels the parked task: forget the call (it was never applied)."""
@@ -90,11 +88,13 @@ class Conductor(trio.abc.Instrument):
         self._alone_in_pass = False
         self._streak = 0
         self._scheduler: Scheduler | None = None
+        self._reschedule: Callable[[Task, Any], None] = trio.lowlevel.reschedule
         self._token: trio.lowlevel.TrioToken | None = None
 
     def start(self) -> None:
         """Install in the current trio run."""
         self._scheduler = Scheduler.current()
+        self._reschedule = self._scheduler.reschedule
         self._token = trio.lowlevel.current_trio_token()
         trio.lowlevel.add_instrument(self)
 
@@ -165,7 +165,7 @@ class Conductor(trio.abc.Instrument):
         batch = self._pending
         self._pending = []
         if len(batch) > 1:
-            batch.sort(key=_Turn.sort_key)
+            batch.sort(key=_ORDER)
         now = self._now()
         self._before_batch(now)
         identities = self._identities
@@ -176,8 +176,9 @@ class Conductor(trio.abc.Instrument):
             except BaseException as error:  # handed to the caller, which raises it as its own
                 turn.error = error
         identities.acting_for = None
+        reschedule = self._reschedule
         for turn in batch:
-            reschedule(turn.task, cast(outcome.Outcome[Any], turn))
+            reschedule(turn.task, turn)
 
 
 def _nothing() -> None:

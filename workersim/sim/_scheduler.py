@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 import trio
+from trio.lowlevel import Task
 
 try:
     from trio._core import _run as _trio_run
@@ -49,6 +51,14 @@ class Scheduler:
         if self.runner is not None:
             return len(self.runner.runq)
         return trio.lowlevel.current_statistics().tasks_runnable
+
+    @property
+    def reschedule(self) -> Callable[[Task, Any], None]:
+        """trio's ``reschedule``: the runner's own method when reachable (without the public wrapper's lookup)."""
+        if self.runner is not None:
+            method: Callable[[Task, Any], None] = self.runner.reschedule
+            return method
+        return trio.lowlevel.reschedule
 
     def next_deadline(self) -> float:
         """The earliest deadline of any task, in trio time (``inf`` if none)."""
