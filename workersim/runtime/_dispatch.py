@@ -8,7 +8,7 @@ import inspect
 import logging
 import reprlib
 import traceback
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +81,8 @@ class Dispatcher:
 
     sim: Simulation
     engine: Engine
-    worker: Worker
+    worker_for: Callable[[str], Worker]
+    """The worker that serves an edge (its isolate's, or one shared by every edge)."""
     errors: list[WorkerFailure] = attrs.field(factory=list)
     _stack: contextlib.AsyncExitStack = attrs.field(factory=contextlib.AsyncExitStack, init=False)
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
@@ -113,7 +114,7 @@ class Dispatcher:
         failure: Exception | None = None
         token = REQUEST.set(ray)
         try:
-            result = await self.worker.fetch(request, env, ctx)
+            result = await self.worker_for(edge).fetch(request, env, ctx)
             if not isinstance(result, Response):
                 if inspect.iscoroutine(result):
                     result.close()  # never awaited: close it rather than leave a warning for later

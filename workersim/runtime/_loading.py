@@ -57,19 +57,20 @@ def load_worker(spec: Any) -> Worker:
         return spec
     if isinstance(spec, str | os.PathLike):
         path = Path(spec)
-        return _from_module(load_worker_file(path), str(path))
+        return worker_from_module(load_worker_file(path), str(path))
     if isinstance(spec, type):
         return _from_class(spec)
     if inspect.isroutine(spec):
         return _from_function(spec, getattr(spec, "__qualname__", repr(spec)))
     if isinstance(spec, ModuleType) or any(hasattr(spec, name) for name in ("Default", "fetch", "on_fetch")):
-        return _from_module(spec, getattr(spec, "__name__", type(spec).__name__))
+        return worker_from_module(spec, getattr(spec, "__name__", type(spec).__name__))
     if callable(spec):
         return _from_function(spec, repr(spec))
     raise TypeError(f"a worker is {_FORMS}, a module holding one, or a file path; got {type(spec).__name__} {spec!r}")
 
 
-def _from_module(module: Any, name: str) -> Worker:
+def worker_from_module(module: Any, name: str) -> Worker:
+    """The worker a module defines: its ``Default`` ``WorkerEntrypoint``, else its ``fetch`` or ``on_fetch``."""
     default = getattr(module, "Default", None)
     if isinstance(default, type) and issubclass(default, WorkerEntrypoint):
         return _from_class(default)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 from typing import Any
 
+from ..core._hash import derive_seed
 from ..sim.simulation import Simulation as StoreSimulation
 from ..sim.simulation import engine
 from ._config import load_config
 from ._dispatch import Dispatcher, WorkerFailure
+from ._isolate import Isolate, Isolates
 from ._loading import load_worker
 from ._request import Request
 from ._response import Response
@@ -30,10 +34,39 @@ class Simulation(StoreSimulation):
     ``workersim.sim.Simulation``, the simulation of the store alone.
     """
 
-    def __init__(self, *args: Any, worker: Any = None, **options: Any) -> None:
+    def __init__(
+        self, *args: Any, worker: Any = None, isolate_idle_timeout: float | None = None, **options: Any
+    ) -> None:
         super().__init__(*args, **options)
         self.worker = worker
-        self._dispatcher = None if worker is None else Dispatcher(self, engine(self), load_worker(worker))
+        self._isolates: Isolates | None = None
+        self._dispatcher: Dispatcher | None = None
+        if isolate_idle_timeout is not None and not (
+            isinstance(isolate_idle_timeout, int | float)
+            and math.isfinite(isolate_idle_timeout)
+            and isolate_idle_timeout > 0
+        ):
+            raise ValueError(f"isolate_idle_timeout must be a positive number of seconds, got {isolate_idle_timeout!r}")
+        if isinstance(worker, str | os.PathLike):
+            path = Path(worker).resolve()
+            if not path.is_file():
+                raise FileNotFoundError(f"worker file not found: {worker}")
+            if path.suffix != ".py":
+                raise ValueError(f"a worker file is a Python file (*.py), got {worker}")
+            self._isolates = Isolates(
+                path,
+                clock=self._worker_clock,
+                monotonic=self._worker_monotonic,
+                seed_for=lambda edge, generation: derive_seed(self.seed, "isolate", edge, generation),
+                idle_timeout=isolate_idle_timeout,
+            )
+            # Loaded once now, and thrown away, so that a file that does not load or defines no worker fails here
+            # rather than at its first request.
+            Isolate(path, clock=self._worker_clock, monotonic=self._worker_monotonic, seed=0)
+            self._dispatcher = Dispatcher(self, engine(self), self._isolates.worker_for)
+        elif worker is not None:
+            shared = load_worker(worker)
+            self._dispatcher = Dispatcher(self, engine(self), lambda _edge: shared)
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], **options: Any) -> Simulation:
@@ -73,6 +106,22 @@ class Simulation(StoreSimulation):
             raise RuntimeError(NO_WORKER)
         self.now_ms()  # refuses to run outside `async with sim`
         return await self._dispatcher.fetch(request, self.edges[0] if edge is None else edge, init)
+
+    def _worker_clock(self) -> float:
+        # A worker file's module code may read the clock while it loads before the simulation starts.
+        return self.unix_time() if engine(self).running else float(self.start_time)
+
+    def _worker_monotonic(self) -> float:
+        return self.now() if engine(self).running else 0.0
+
+    def evict(self, edge: str | None = None) -> None:
+        """Drop ``edge``'s isolate (every edge's with ``None``): its next request loads the worker file afresh, with
+        empty module-level state, as after an isolate eviction on Cloudflare. Only a worker given as a file has
+        isolates; for one given as a Python object this does nothing."""
+        if edge is not None and edge not in self.edges:
+            raise ValueError(f"unknown edge {edge!r}; the edges are {', '.join(self.edges)}")
+        if self._isolates is not None:
+            self._isolates.evict(edge)
 
     @property
     def worker_errors(self) -> list[WorkerFailure]:
