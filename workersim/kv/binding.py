@@ -8,11 +8,15 @@ its turn in the conductor's order.
 from __future__ import annotations
 
 import builtins
+import functools
 import json
-from collections.abc import AsyncIterable, Awaitable, Callable
+import sys
+from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from functools import partial
 from typing import Any, NoReturn, Protocol, TypeVar
+
+import attrs
 
 from ..core.errors import KVError
 from ..core.listing import decode_cursor, list_result
@@ -32,9 +36,41 @@ from .streams import ReadableStream
 
 T = TypeVar("T")
 
+
+@attrs.frozen
+class Call:
+    """A binding call a worker's code made: the coroutine it got, and where it made it."""
+
+    coroutine: Coroutine[Any, Any, Any]
+    what: str
+    """For example ``env.KV.put()``."""
+    file: str
+    line: int
+
+
+def _noted(method: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., Coroutine[Any, Any, T]]:
+    """Note every call (in ``CALLS``, while a request's code runs) with the place it was made."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def call(self: KVNamespace, *args: Any, **kwargs: Any) -> Coroutine[Any, Any, T]:
+        coroutine = method(self, *args, **kwargs)
+        calls = CALLS.get()
+        if calls is not None:
+            frame = sys._getframe(1)
+            calls.append(Call(coroutine, f"env.{self._ns}.{name}()", frame.f_code.co_filename, frame.f_lineno))
+        return coroutine
+
+    return call
+
+
 UNKNOWN_TYPE = 'Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".'
 BAD_VALUE = "KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams as values."
 _CLIENT_ERRORS = (TypeError, KVError)
+
+CALLS: ContextVar[builtins.list[Call] | None] = ContextVar("workersim_kv_calls", default=None)
+"""Where the calls made by the running request's code are noted (set by the runtime), so that one left
+un-awaited can be reported with its file and line."""
 
 REQUEST: ContextVar[str | None] = ContextVar("workersim_request", default=None)
 """The id of the request whose code is running: the binding tags its calls' history rows with it (the runtime
@@ -94,6 +130,7 @@ class KVNamespace:
 
     # --- get / getWithMetadata -----------------------------------------------------------------------------
 
+    @_noted
     async def get(self, key: str | builtins.list[str], type_or_options: Any = None, /, **options: Any) -> Any:
         """Read ``key`` as ``text`` (default), ``json``, ``arrayBuffer`` (``bytes``) or ``stream``.
 
@@ -104,6 +141,7 @@ class KVNamespace:
             return await self._get_bulk("get", key, type_or_options, options, with_metadata=False)
         return await self._get_one("get", key, type_or_options, options, with_metadata=False)
 
+    @_noted
     async def getWithMetadata(  # noqa: N802 - the JavaScript name
         self, key: str | builtins.list[str], type_or_options: Any = None, /, **options: Any
     ) -> Any:
@@ -163,6 +201,7 @@ class KVNamespace:
 
     # --- put / delete ------------------------------------------------------------------------------------
 
+    @_noted
     async def put(self, key: str, value: Any, options: Any = None, /, **keywords: Any) -> None:
         """Store ``value`` (``str``, bytes-like, ``ReadableStream`` or async iterable of bytes) under ``key``.
 
@@ -191,6 +230,7 @@ class KVNamespace:
             REQUEST.get(),
         )  # fmt: skip
 
+    @_noted
     async def delete(self, key: str) -> None:
         """Delete ``key`` (deleting a missing key is fine); other edges see the delete later, like a write."""
         try:
@@ -201,6 +241,7 @@ class KVNamespace:
 
     # --- list --------------------------------------------------------------------------------------------
 
+    @_noted
     async def list(self, options: Any = None, /, **keywords: Any) -> dict[str, Any]:
         """Keys in UTF-8 byte order, as this edge sees them: ``{"keys", "list_complete", "cursor"?,
         "cacheStatus"}``. Options: ``prefix``, ``limit`` (1..1000, default 1000) and ``cursor``."""

@@ -46,6 +46,10 @@ class ExecutionContext:
 
     wait_until = waitUntil
 
+    def holds(self, awaitable: object) -> bool:
+        """Whether ``awaitable`` was handed to ``waitUntil`` and waits for the response to start."""
+        return any(entry[2] is awaitable for entry in self._pending)
+
     def start(self, spawn: Spawn) -> None:
         """Start the work added so far with ``spawn`` (the response is out), and any added later at once.
 

@@ -16,7 +16,7 @@ import attrs
 import trio
 
 from ..core.rows import FetchRow, ResponseRow, error_text
-from ..kv.binding import REQUEST
+from ..kv.binding import CALLS, REQUEST, Call
 from ..sim.engine import Engine, task_identities
 from ._context import ExecutionContext
 from ._loading import Worker
@@ -84,6 +84,10 @@ class Dispatcher:
     worker_for: Callable[[str], Worker]
     """The worker that serves an edge (its isolate's, or one shared by every edge)."""
     errors: list[WorkerFailure] = attrs.field(factory=list)
+    _work: dict[str, int] = attrs.field(factory=dict, init=False)
+    """waitUntil tasks still running, per request."""
+    _settled: trio.Event = attrs.field(factory=trio.Event, init=False)
+    """Set (and replaced) whenever some request's waitUntil work has all finished."""
     _stack: contextlib.AsyncExitStack = attrs.field(factory=contextlib.AsyncExitStack, init=False)
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
 
@@ -113,6 +117,8 @@ class Dispatcher:
         ctx = ExecutionContext(ray)
         failure: Exception | None = None
         token = REQUEST.set(ray)
+        calls: list[Call] = []
+        calls_token = CALLS.set(calls)
         try:
             result = await self.worker_for(edge).fetch(request, env, ctx)
             if not isinstance(result, Response):
@@ -126,6 +132,8 @@ class Dispatcher:
             self._report(ray, edge, "fetch", error)
         finally:
             REQUEST.reset(token)
+            CALLS.reset(calls_token)
+            self._check_awaited(calls, ctx, ray, edge, "fetch")
         response.headers.set("cf-ray", f"{ray}-{edge}")
         await self.engine.apply(
             partial(self._respond, ray=ray, start=start, edge=edge, status=response.status, failure=failure)
@@ -174,10 +182,34 @@ class Dispatcher:
     def _spawn_work(self, work: Awaitable[Any], ray: str, edge: str, deadline: float) -> None:
         if self._nursery is None:
             raise RuntimeError("waitUntil work cannot start: the simulation is not running")
+        self._work[ray] = self._work.get(ray, 0) + 1
         self._nursery.start_soon(self._run_work, work, ray, edge, deadline, name=f"waitUntil of request {ray}")
+
+    async def settle(self, ray: str | None = None) -> None:
+        """Wait until request ``ray``'s waitUntil work has finished (every request's with ``None``)."""
+        while (ray in self._work) if ray is not None else bool(self._work):
+            await self._settled.wait()
+
+    def _finished(self, ray: str) -> None:
+        left = self._work[ray] - 1
+        if left:
+            self._work[ray] = left
+            return
+        del self._work[ray]
+        self._settled.set()
+        self._settled = trio.Event()
 
     async def _run_work(self, work: Awaitable[Any], ray: str, edge: str, deadline: float) -> None:
         REQUEST.set(ray)
+        calls: list[Call] = []
+        CALLS.set(calls)
+        try:
+            await self._work_within(work, ray, edge, deadline)
+        finally:
+            self._check_awaited(calls, None, ray, edge, "waitUntil")
+            self._finished(ray)
+
+    async def _work_within(self, work: Awaitable[Any], ray: str, edge: str, deadline: float) -> None:
         try:
             with trio.move_on_at(deadline) as limit:
                 await work
@@ -190,6 +222,19 @@ class Dispatcher:
                 "was cancelled (Cloudflare's limit)"
             )
             self._report(ray, edge, "waitUntil", late)
+
+    def _check_awaited(self, calls: list[Call], ctx: ExecutionContext | None, ray: str, edge: str, phase: str) -> None:
+        """Report each KV call the code made but never awaited (nor handed to ``waitUntil``): it never ran."""
+        for call in calls:
+            if inspect.getcoroutinestate(call.coroutine) != inspect.CORO_CREATED:
+                continue
+            if ctx is not None and ctx.holds(call.coroutine):
+                continue
+            call.coroutine.close()  # never to run: closed here rather than left for a RuntimeWarning at exit
+            self._report(ray, edge, phase, RuntimeError(
+                f"{call.what} at {call.file}:{call.line} was never awaited, so it did nothing: write "
+                f"`await {call.what[:-2]}(...)`, or hand it to ctx.waitUntil() to run after the response"
+            ))  # fmt: skip
 
     def _report(self, ray: str, edge: str, phase: str, error: Exception) -> None:
         text = "".join(traceback.format_exception(error))

@@ -107,6 +107,15 @@ class Simulation(StoreSimulation):
         self.now_ms()  # refuses to run outside `async with sim`
         return await self._dispatcher.fetch(request, self.edges[0] if edge is None else edge, init)
 
+    async def settle(self, request: Response | str | None = None) -> None:
+        """Wait until the ``waitUntil`` work of one request (its ``Response``, or its id: the first part of its
+        ``CF-Ray``) has finished, or every request's with no argument. Two requests sent at one virtual instant both
+        run before either's ``waitUntil`` put lands: ``await sim.settle(first)`` between them orders them."""
+        if self._dispatcher is None:
+            return
+        ray = request.headers["cf-ray"].split("-")[0] if isinstance(request, Response) else request
+        await self._dispatcher.settle(ray)
+
     def _worker_clock(self) -> float:
         # A worker file's module code may read the clock while it loads before the simulation starts.
         return self.unix_time() if engine(self).running else float(self.start_time)

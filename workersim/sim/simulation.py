@@ -48,6 +48,17 @@ class Env:
         names = ", ".join(name for name in vars(self) if not name.startswith("_"))
         return f"<Env {self._edge}: {names}>"
 
+    def __getattr__(self, name: str) -> Any:
+        # Only for names that are not bindings: say which there are, as a misspelt binding is a common mistake.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        bindings = [f"{key} ({type(value).__name__})" for key, value in vars(self).items() if not key.startswith("_")]
+        listed = ", ".join(bindings) if bindings else "none"
+        raise AttributeError(
+            f"env has no binding or variable {name!r}; this worker's are: {listed} (KV namespaces come from "
+            "kv_namespaces in wrangler.toml or kv_namespaces=, variables from vars)"
+        )
+
 
 def _edges(edges: Iterable[str]) -> tuple[str, ...]:
     names = tuple(edges) if not isinstance(edges, str) else (edges,)
