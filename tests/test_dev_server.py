@@ -105,3 +105,33 @@ def test_dev_refuses_a_bad_configuration_with_a_clear_message(tmp_path: Path) ->
     result = subprocess.run(dev_command(str(config)), capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert f"workersim dev: {config}: main = 'src/missing.py', but there is no file" in result.stderr
+
+
+EXPIRING = """
+import time
+from workers import Response
+
+
+async def fetch(request, env, ctx):
+    # What real workers write: an absolute expiration from the worker's own clock.
+    await env.KV.put("session", "s", expiration=int(time.time()) + 120)
+    return Response.json({"time": time.time()})
+"""
+
+
+def test_dev_server_handlers_read_the_scaled_clock(tmp_path: Path) -> None:
+    worker = tmp_path / "worker.py"
+    worker.write_text(EXPIRING, encoding="utf-8")
+    scale = 100.0
+    with workersim_process("dev", str(worker), "--kv", "KV", "--port", "0", "--time-scale", str(scale)) as server:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            started = time.time()
+            first = client.get("/")
+            time.sleep(1.0)  # drives a real server: one real second is a hundred simulated ones
+            second = client.get("/")
+            elapsed = time.time() - started
+    # The put's expiration (from time.time() + 120) was accepted: the worker's clock is the simulation's.
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    # Between the two requests, simulated time moved on by about 100 times the real time that passed.
+    simulated = second.json()["time"] - first.json()["time"]
+    assert 1.0 * scale * 0.9 <= simulated <= elapsed * scale * 1.1
