@@ -15,6 +15,7 @@ the difference between runs of ``2 N`` and ``N`` requests, so start-up cancels o
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import shutil
 import socket
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -88,6 +90,40 @@ def sim_fetch_rate(requests: int, clients: int) -> tuple[float, float]:
             return wall, requests // clients * clients / (time.process_time() - cpu)
 
     return workersim.run(main)
+
+
+ISOLATE_EDGES = tuple(f"E{i:02d}" for i in range(30))
+
+
+def isolate_rates(requests: int, worker_file: Path) -> tuple[float, float, float]:
+    """Requests per second through ``sim.fetch`` at 30 edges, one client, round robin over the edges: with the
+    handler given as a function (one module for every edge) and as a file (30 isolates, one an edge); and the
+    memory one isolate takes (tracemalloc, after each edge has loaded its own)."""
+
+    async def run(worker: Any, measure_memory: bool) -> tuple[float, float]:
+        sim = workersim.Simulation(edges=ISOLATE_EDGES, kv_namespaces=("KV",), seed=1, worker=worker)
+        async with sim:
+            per_isolate = 0.0
+            if measure_memory:
+                gc.collect()
+                tracemalloc.start()
+                before = tracemalloc.get_traced_memory()[0]
+                for edge in ISOLATE_EDGES:
+                    await sim.fetch("https://bench.example/", edge=edge)
+                per_isolate = (tracemalloc.get_traced_memory()[0] - before) / len(ISOLATE_EDGES)
+                tracemalloc.stop()
+            else:
+                for edge in ISOLATE_EDGES:  # every isolate loaded before the clock starts
+                    await sim.fetch("https://bench.example/", edge=edge)
+            start = time.perf_counter()
+            for i in range(requests):
+                await sim.fetch("https://bench.example/", edge=ISOLATE_EDGES[i % len(ISOLATE_EDGES)])
+            return requests / (time.perf_counter() - start), per_isolate
+
+    shared, _ = workersim.run(run, handler, False)
+    isolated, _ = workersim.run(run, str(worker_file), False)
+    _, memory = workersim.run(run, str(worker_file), True)
+    return shared, isolated, memory
 
 
 def fetch_only(requests: int) -> None:
@@ -220,6 +256,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         worker = Path(folder) / "worker.py"
         worker.write_text(WORKER)
+        isolates = [isolate_rates(args.requests, worker) for _ in range(args.repeat)]
+        shared = max(run[0] for run in isolates)
+        isolated = max(run[1] for run in isolates)
+        memory = min(run[2] for run in isolates)
         hello = Path(folder) / "hello.py"
         hello.write_text(HELLO)
         dev, ceiling = http_rates(
@@ -254,6 +294,11 @@ def main() -> None:
     for name, rate, per_cpu in rows:
         print(f"{name:<{width}}  {rate:>11,.0f}  {'' if per_cpu is None else f'{per_cpu:,.0f}':>14}")
     print(f"{'dev server / hello-world ceiling':<{width}}  {dev / ceiling:>11.2f}")
+    print(
+        f"\nsim.fetch at {len(ISOLATE_EDGES)} edges, 1 client: one module for every edge {shared:,.0f}/s, "
+        f"a file worker ({len(ISOLATE_EDGES)} isolates) {isolated:,.0f}/s, ratio {isolated / shared:.2f}; memory per isolate "
+        f"{memory / 1024:,.1f} KiB"
+    )
 
 
 if __name__ == "__main__":
