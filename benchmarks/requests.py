@@ -296,8 +296,8 @@ def main() -> None:
     print(f"{'dev server / hello-world ceiling':<{width}}  {dev / ceiling:>11.2f}")
     print(
         f"\nsim.fetch at {len(ISOLATE_EDGES)} edges, 1 client: one module for every edge {shared:,.0f}/s, "
-        f"a file worker ({len(ISOLATE_EDGES)} isolates) {isolated:,.0f}/s, ratio {isolated / shared:.2f}; memory per isolate "
-        f"{memory / 1024:,.1f} KiB"
+        f"a file worker ({len(ISOLATE_EDGES)} isolates) {isolated:,.0f}/s, ratio {isolated / shared:.2f}; "
+        f"memory per isolate {memory / 1024:,.1f} KiB"
     )
 
 
