@@ -9,11 +9,29 @@ from pathlib import Path
 import pytest
 from _timeline import parse
 
-from workersim.checkers import bounded_staleness, convergence, monotonic_reads, no_phantom_reads, read_your_writes
+from workersim.checkers import (
+    bounded_staleness,
+    check_then_act,
+    convergence,
+    lost_updates,
+    monotonic_reads,
+    no_phantom_reads,
+    read_your_writes,
+    stale_write_backs,
+)
 from workersim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKERS = (bounded_staleness, convergence, monotonic_reads, no_phantom_reads, read_your_writes)
+CHECKERS = (
+    bounded_staleness,
+    convergence,
+    monotonic_reads,
+    no_phantom_reads,
+    read_your_writes,
+    lost_updates,
+    check_then_act,
+    stale_write_backs,
+)
 """What ``workersim check`` runs: every checker of ``workersim.checkers``."""
 
 
@@ -80,12 +98,50 @@ def test_timeline_prints_and_draws(tmp_path: Path, capsys: pytest.CaptureFixture
     assert classes.count("write") == 1 and classes.count("read stale") == 1  # the history's put and its stale read
 
 
-def test_a_missing_or_bad_history_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="cannot read the history .*nope.jsonl"):
-        main(["check", str(tmp_path / "nope.jsonl")])
-    (tmp_path / "bad.jsonl").write_text("[1]\n")
-    with pytest.raises(SystemExit, match="line 1: expected a JSON object, got list"):
-        main(["timeline", str(tmp_path / "bad.jsonl")])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (None, "No such file"),
+        ("[1]\n", "line 1: expected a JSON object, got list"),
+        (
+            '{"id": 0, "op": "put", "key": "k", "value": "v", "invoke": 0.0}\n{"id": 1, "op": "get", "ke',
+            "line 2: not JSON",
+        ),
+        ('{"id": 0, "op": "put", "key": "k", "value": "v"}\n{"id": 1, "size": 3}\n', "line 2: a row needs an 'op'"),
+        ("\udcff", "cannot read the history"),
+    ],
+    ids=["missing", "not-an-object", "truncated-line", "json-but-not-an-operation", "not-utf8"],
+)
+@pytest.mark.parametrize("command", ["check", "timeline"])
+def test_an_unreadable_file_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, text: str | None, problem: str
+) -> None:
+    path = tmp_path / "history.jsonl"
+    if text == "\udcff":
+        path.write_bytes(b"\xff\xfe{}\n")
+    elif text is not None:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(SystemExit) as exited:
+        main([command, str(path)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and problem in err and str(path) in err
+    assert "Traceback" not in err
+
+
+def test_check_exits_1_on_a_violation_and_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(
+        tmp_path / "h.jsonl",
+        [
+            {"id": 0, "edge": "SFO", "ns": "KV", "op": "put", "key": "k", "value": "real", "invoke": 0.0},
+            {"id": 1, "edge": "LHR", "ns": "KV", "op": "get", "key": "k", "value": "ghost", "invoke": 1.0},
+        ],
+    )
+    assert main(["check", str(path), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    phantom = next(r for r in report["reports"] if r["name"] == "no_phantom_reads")
+    assert phantom["violations"][0]["ops"] == [1]
 
 
 def test_run_runs_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:

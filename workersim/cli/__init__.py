@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import runpy
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..checkers import check_all
+from ..checkers import check_all, check_anomalies
 from ..core.errors import HistoryFormatError
 from ..sim.history import History
 from ..viz import space_time_svg, timeline
@@ -27,17 +28,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+UNREADABLE = 2
+"""The exit status of ``check`` and ``timeline`` for a file that cannot be read or is not a history."""
+
+
 def _load(path: Path) -> History:
     try:
         return History.from_jsonl(path)
-    except (OSError, HistoryFormatError) as error:
-        raise SystemExit(f"workersim: cannot read the history {path}: {error}") from None
+    except (OSError, UnicodeDecodeError, HistoryFormatError) as error:
+        print(f"workersim: cannot read the history {path}: {error}", file=sys.stderr)
+        raise SystemExit(UNREADABLE) from None
 
 
 def _check(args: argparse.Namespace) -> int:
-    reports = check_all(_load(args.history), args.max_delay)
-    for report in reports:
-        print(report)
+    history = _load(args.history)
+    reports = check_all(history, args.max_delay) + check_anomalies(history)
+    if args.json:
+        print(json.dumps({"ok": all(report.ok for report in reports), "reports": [r.to_json() for r in reports]}))
+    else:
+        for report in reports:
+            print(report)
     return 0 if all(report.ok for report in reports) else 1
 
 
@@ -59,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed on to the script")
     run.set_defaults(handler=_run)
     check = commands.add_parser(
-        "check", help="run the consistency checkers over a recorded history (exit 1 on a violation)"
+        "check",
+        help="run the consistency and application checkers over a recorded history (exit 0: all hold, 1: a "
+        "violation, 2: the file cannot be read or is not a history)",
     )
     check.add_argument("history", type=Path, help="a history in JSON Lines (sim.history.to_jsonl, --history)")
     check.add_argument(
@@ -68,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="the propagation bound the run promised, in seconds (default %(default)s)",
     )
+    check.add_argument("--json", action="store_true", help="print the reports as one JSON object")
     check.set_defaults(handler=_check)
     show = commands.add_parser("timeline", help="print a recorded history as a timeline (and draw it with --svg)")
     show.add_argument("history", type=Path, help="a history in JSON Lines")
