@@ -8,7 +8,7 @@ from typing import Any
 import trio
 
 import workersim
-from workersim.checkers import check_anomalies, check_then_act, lost_updates, stale_write_backs
+from workersim.checkers import check_anomalies, check_then_act, lost_updates, stale_write_backs, staleness
 from workersim.core.rows import row_from_json
 
 EDGES = ("SFO", "LHR")
@@ -139,3 +139,21 @@ def test_hand_written_histories_with_and_without_versions() -> None:
     # Writes without a request (a test's own calls) are nobody's read-modify-write: no alarm.
     anonymous = rows([{k: v for k, v in row.to_json().items() if k != "request"} for row in with_versions])
     assert all(report.ok and report.checked == 0 for report in check_anomalies(anonymous))
+
+
+async def test_staleness_statistics_follow_the_plan(autojump_clock: trio.abc.Clock) -> None:
+    sim = workersim.Simulation(edges=EDGES, kv_namespaces=("KV",), delays=workersim.FixedDelay(2))
+    async with sim:
+        await sim.env("SFO").KV.put("k", "v")
+        await sim.env("SFO").KV.get("k")  # at the writer: fresh
+        for at in (0.5, 1.5, 2.5):  # the write reaches LHR at 2 s: stale by 0.5 s and 1.5 s, then fresh
+            await trio.sleep(at - sim.now())
+            await sim.env("LHR").KV.get("k")
+        stats = await sim.run_load(rate=50, duration=60, keys=5)
+    planned = staleness(list(sim.history)[:5])
+    assert (planned.reads, planned.stale_reads, planned.by_edge) == (4, 2, {"SFO": (1, 0), "LHR": (3, 2)})
+    assert (planned.p50, planned.max) == (1.5, 1.5)
+    assert str(planned).startswith("staleness: 2 of 4 reads stale; behind by p50 1.500s")
+    # The load's own statistics (worked out from the replicas as it ran) agree with the history's.
+    load = staleness(list(sim.history)[5:])
+    assert (load.reads, load.stale_reads, load.max) == (stats.reads, stats.stale_reads, stats.staleness_max)

@@ -68,10 +68,14 @@ ROWS = [
 
 def test_check_passes_a_consistent_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(write(tmp_path / "h.jsonl", ROWS))]) == 0
-    heads = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
+    *heads, stats = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
     assert sorted(line.split(":")[0] for line in heads) == sorted(checker.__name__ for checker in CHECKERS)
     assert all(": ok (" in line for line in heads)
     assert "bounded_staleness: ok (1 checked)" in heads  # the history's one read
+    # Consistent, but its one read (LHR at 0.5 s) missed the write made at 0 s: stale, within max_delay.
+    assert stats == (
+        "staleness: 1 of 1 reads stale; behind by p50 0.500s, p99 0.500s, max 0.500s (stale/reads by edge: LHR 1/1)"
+    )
 
 
 def test_check_fails_a_stale_history_and_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,9 +11,11 @@ from .consistency import (
     no_phantom_reads,
     read_your_writes,
 )
+from .statistics import Staleness, staleness
 
 __all__ = [
     "Report",
+    "Staleness",
     "Violation",
     "bounded_staleness",
     "check_all",
@@ -25,4 +27,5 @@ __all__ = [
     "no_phantom_reads",
     "read_your_writes",
     "stale_write_backs",
+    "staleness",
 ]

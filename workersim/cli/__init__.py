@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..checkers import check_all, check_anomalies
+from ..checkers import check_all, check_anomalies, staleness
 from ..core.errors import HistoryFormatError
 from ..sim.history import History
 from ..viz import space_time_svg, timeline
@@ -43,11 +43,14 @@ def _load(path: Path) -> History:
 def _check(args: argparse.Namespace) -> int:
     history = _load(args.history)
     reports = check_all(history, args.max_delay) + check_anomalies(history)
+    stats = staleness(history)
     if args.json:
-        print(json.dumps({"ok": all(report.ok for report in reports), "reports": [r.to_json() for r in reports]}))
+        ok = all(report.ok for report in reports)
+        print(json.dumps({"ok": ok, "reports": [r.to_json() for r in reports], "staleness": stats.to_json()}))
     else:
         for report in reports:
             print(report)
+        print(stats)
     return 0 if all(report.ok for report in reports) else 1
 
 

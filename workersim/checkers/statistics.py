@@ -1,0 +1,73 @@
+"""How stale a history's reads were: counts by edge and quantiles of how far behind the stale ones were."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from ..core.rows import AnyRow
+from ..core.staleness import walk
+
+
+@attrs.frozen(kw_only=True)
+class Staleness:
+    """How stale the reads of a history were. A read is stale when a newer write of its key had been made
+    (anywhere) before it; it has been stale since the first such write."""
+
+    reads: int
+    stale_reads: int
+    p50: float | None
+    """Median staleness of the stale reads, in seconds (``None`` without stale reads)."""
+    p99: float | None
+    max: float | None
+    by_edge: dict[str, tuple[int, int]]
+    """Per edge: (reads, stale reads)."""
+
+    def __str__(self) -> str:
+        if not self.stale_reads:
+            return f"staleness: {self.reads} reads, none stale"
+        edges = ", ".join(f"{edge} {stale}/{reads}" for edge, (reads, stale) in self.by_edge.items() if stale)
+        return (
+            f"staleness: {self.stale_reads} of {self.reads} reads stale; behind by p50 {self.p50:.3f}s, "
+            f"p99 {self.p99:.3f}s, max {self.max:.3f}s (stale/reads by edge: {edges})"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """The statistics as a JSON-ready dict."""
+        return {
+            "reads": self.reads,
+            "stale_reads": self.stale_reads,
+            "p50": self.p50,
+            "p99": self.p99,
+            "max": self.max,
+            "by_edge": {edge: {"reads": r, "stale": s} for edge, (r, s) in self.by_edge.items()},
+        }
+
+
+def staleness(history: Iterable[AnyRow]) -> Staleness:
+    """How far behind the stale reads of ``history`` were: quantiles and counts by edge."""
+    behind: list[float] = []
+    by_edge: dict[str, list[int]] = {}
+    for op, index in walk(history):
+        if op.kind != "read":
+            continue
+        counts = by_edge.setdefault(op.edge, [0, 0])
+        counts[0] += 1
+        missed = index.first_missed(op)
+        if missed is not None:
+            counts[1] += 1
+            behind.append(round((op.invoke - missed.invoke) * 1000) / 1000)  # times are whole milliseconds
+    behind.sort()
+
+    def quantile(q: float) -> float | None:
+        return behind[min(len(behind) - 1, int(q * len(behind)))] if behind else None
+
+    return Staleness(
+        reads=sum(reads for reads, _ in by_edge.values()),
+        stale_reads=len(behind),
+        p50=quantile(0.5),
+        p99=quantile(0.99),
+        max=behind[-1] if behind else None,
+        by_edge={edge: (reads, stale) for edge, (reads, stale) in by_edge.items()},
+    )
