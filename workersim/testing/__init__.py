@@ -1,8 +1,29 @@
-"""Tools for testers: hypothesis strategies that search propagation schedules for the one that breaks a handler.
+"""Tools for testers: hypothesis strategies that search propagation schedules for the one that breaks a handler,
+``virtual_time`` for async property tests, and the pytest plugin (``workersim.testing.plugin``).
 
-Needs hypothesis (``pip install workersim[test]``).
+The strategies need hypothesis (``pip install workersim[test]``); they are loaded on first use, so that the pytest
+plugin, which pytest loads in every project where workersim is installed, never needs it.
 """
 
-from .schedules import HypothesisDelay, delay_models, seeds
+from __future__ import annotations
 
-__all__ = ["HypothesisDelay", "delay_models", "seeds"]
+import importlib as _importlib
+import typing as _typing
+
+from ._virtual import virtual_time
+
+if _typing.TYPE_CHECKING:
+    from .schedules import HypothesisDelay, delay_models, seeds
+
+_LAZY = {"HypothesisDelay", "delay_models", "seeds"}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'workersim.testing' has no attribute {name!r}")
+    value = getattr(_importlib.import_module("workersim.testing.schedules"), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["HypothesisDelay", "delay_models", "seeds", "virtual_time"]
