@@ -23,3 +23,14 @@ def test_the_property_test_example_finds_the_lost_update() -> None:
     with pytest.raises(AssertionError) as failed:
         namespace["test_counter_counts"]()  # type: ignore[operator]
     assert "Draw 1 (delay (ms) from SFO to LHR): 1001" in getattr(failed.value, "__notes__", [])
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_the_plugin_example_passes(pytester: pytest.Pytester) -> None:
+    [block] = [block for block in python_blocks() if "workersim_worker(" in block]
+    root = README.parent
+    pytester.makeini("[pytest]\ntrio_mode = true\n")
+    pytester.makepyfile(test_example=block.replace('"examples/', f'"{root}/examples/'))
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
