@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import trio
 
 import workersim
-from workersim.checkers import check_anomalies, check_then_act, lost_updates, stale_write_backs, staleness
+from workersim.checkers import (
+    check_anomalies,
+    check_invariants,
+    check_then_act,
+    final_values,
+    lost_updates,
+    stale_write_backs,
+    staleness,
+)
 from workersim.core.rows import row_from_json
 
 EDGES = ("SFO", "LHR")
@@ -157,3 +166,29 @@ async def test_staleness_statistics_follow_the_plan(autojump_clock: trio.abc.Clo
     # The load's own statistics (worked out from the replicas as it ran) agree with the history's.
     load = staleness(list(sim.history)[5:])
     assert (load.reads, load.stale_reads, load.max) == (stats.reads, stats.stale_reads, stats.staleness_max)
+
+
+def every_increment_counts(history: Any) -> str | None:
+    counted = int(final_values(history).get(("KV", "count")) or 0)
+    served = sum(1 for row in history if isinstance(row, workersim.ResponseRow) and row.status == 200)
+    if counted != served:
+        return f"{served} increments were served but the final count is {counted}"
+    return None
+
+
+async def test_a_user_invariant_is_checked_like_a_checker(autojump_clock: trio.abc.Clock) -> None:
+    racy, calm = make(counter), make(counter)
+    async with racy:
+        async with trio.open_nursery() as nursery:
+            for edge in EDGES:
+                nursery.start_soon(lambda edge=edge: racy.fetch("https://w/", edge=edge))
+    async with calm:
+        for edge in EDGES:
+            await calm.fetch("https://w/", edge=edge)
+            await trio.sleep(3)
+    [report] = check_invariants(racy.history, every_increment_counts)
+    assert report.name == "every_increment_counts" and not report.ok
+    assert [v.message for v in report.violations] == ["2 increments were served but the final count is 1"]
+    assert all(report.ok for report in check_invariants(calm.history, every_increment_counts, lambda rows: True))
+    with pytest.raises(TypeError, match="returned int"):
+        check_invariants(calm.history, lambda rows: 3)

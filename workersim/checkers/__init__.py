@@ -11,17 +11,21 @@ from .consistency import (
     no_phantom_reads,
     read_your_writes,
 )
+from .invariants import Invariant, check_invariants, final_values
 from .statistics import Staleness, staleness
 
 __all__ = [
+    "Invariant",
     "Report",
     "Staleness",
     "Violation",
     "bounded_staleness",
     "check_all",
     "check_anomalies",
+    "check_invariants",
     "check_then_act",
     "convergence",
+    "final_values",
     "lost_updates",
     "monotonic_reads",
     "no_phantom_reads",
