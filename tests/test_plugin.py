@@ -92,5 +92,5 @@ def test_a_property_test_on_virtual_time_under_given(project: pytest.Pytester) -
     )
     result = project.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)  # hypothesis finds the lost update, with no health-check complaint
-    result.stdout.fnmatch_lines(["*Draw 1 (delay (ms) from SFO to LHR): 1001*"])
+    result.stdout.fnmatch_lines(["*Draw 1 (delay (ms) of write #1 (put 'count' at SFO) to LHR): 1001*"])
     assert "FailedHealthCheck" not in result.stdout.str()

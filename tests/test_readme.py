@@ -22,7 +22,8 @@ def test_the_property_test_example_finds_the_lost_update() -> None:
     # smallest one: LHR reads the counter at 1 s, so SFO's write must take 1001 ms to arrive there.
     with pytest.raises(AssertionError) as failed:
         namespace["test_counter_counts"]()  # type: ignore[operator]
-    assert "Draw 1 (delay (ms) from SFO to LHR): 1001" in getattr(failed.value, "__notes__", [])
+    # The draw names the write it delays: SFO's put, the run's second operation (after SFO's get).
+    assert "Draw 1 (delay (ms) of write #1 (put 'count' at SFO) to LHR): 1001" in getattr(failed.value, "__notes__", [])
 
 
 pytest_plugins = ["pytester"]

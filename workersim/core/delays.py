@@ -16,7 +16,12 @@ from ._hash import unit_interval
 
 @runtime_checkable
 class DelayModel(Protocol):
-    """What the simulation needs from a delay model."""
+    """What the simulation needs from a delay model.
+
+    A model may also define ``delay_for(seq, draw, origin, destination, max_ms)``, called instead of ``delay_ms``
+    with the number of the write being timed, and ``describe_with(describe)``, through which the simulation hands
+    it ``describe(seq)``: a few words naming that write (``workersim.testing.HypothesisDelay`` uses both to label
+    its draws)."""
 
     def bound(self) -> float | None:
         """The largest delay in seconds the model can give, or ``None`` if it caps itself at ``max_delay``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+from collections.abc import Callable
 
 import attrs
 
@@ -40,11 +41,16 @@ class Cluster:
     _edge_keys: tuple[int, ...] = attrs.field(init=False)
     _index: dict[str, int] = attrs.field(init=False)
     _next_seq: int = attrs.field(init=False, default=1)
+    _delay_for: Callable[[int, int, str | None, str, int], int] | None = attrs.field(init=False, default=None)
     _collect_at: list[tuple[int, int, str, str]] = attrs.field(init=False, factory=list)
     _awaiting: set[tuple[str, str]] = attrs.field(init=False, factory=set)
     """The keys with a collection in ``_collect_at``: each key waits there at most once."""
 
     def __attrs_post_init__(self) -> None:
+        # A model may want to know which write it is timing (to name it): then it has `delay_for(seq, ...)`.
+        self._delay_for: Callable[[int, int, str | None, str, int], int] | None = getattr(
+            self.delays, "delay_for", None
+        )
         self._seed_key = mix(self.seed)
         self._edge_keys = tuple(name_key(edge) for edge in self.edges)
         self._index = {edge: i for i, edge in enumerate(self.edges)}
@@ -86,7 +92,10 @@ class Cluster:
             return time
         origin_name = None if origin == CENTRAL else self.edges[origin]
         draw = splitmix64(splitmix64(self._seed_key ^ seq) ^ self._edge_keys[edge])  # = mix(seed, seq, edge key)
-        delay = self.delays.delay_ms(draw, origin_name, self.edges[edge], self.max_ms)
+        if self._delay_for is not None:
+            delay = self._delay_for(seq, draw, origin_name, self.edges[edge], self.max_ms)
+        else:
+            delay = self.delays.delay_ms(draw, origin_name, self.edges[edge], self.max_ms)
         nominal = time + min(max(delay, 0), self.max_ms)
         return self.partitions.arrival(origin, edge, time, nominal)
 

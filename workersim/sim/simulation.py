@@ -155,6 +155,9 @@ class Simulation:
             cache=edge_cache,
         )
         self._engine = Engine(Store(cluster, self.limits, self.history))
+        describe_with = getattr(delays, "describe_with", None)
+        if callable(describe_with):
+            describe_with(self._describe_write)
         self._envs: dict[str, Env] = {}
         self._entered = False
 
@@ -279,6 +282,12 @@ class Simulation:
     def _edge_indexes(self, edges: Iterable[str]) -> list[int]:
         cluster = self._engine.store.cluster
         return [cluster.edge_index(name) for name in self._edge_names(edges)]
+
+    def _describe_write(self, seq: int) -> str:
+        for row in reversed(self.history.rows):
+            if isinstance(row, KVWrite) and row.version == seq:
+                return f"write #{row.id} ({row.op} {row.key!r} at {row.edge})"
+        return f"version {seq}"
 
     def arrival(self, write: AnyRow, edge: str) -> float | None:
         """When the write in history row ``write`` reaches ``edge``, in virtual seconds (``None`` while a

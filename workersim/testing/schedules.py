@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from hypothesis import strategies as st
 
@@ -25,6 +26,7 @@ class HypothesisDelay:
         self._data = data
         self._max_delay = max_delay
         self._chosen: dict[int, int] = {}
+        self._describe: Callable[[int], str] = lambda seq: f"version {seq}"
 
     @property
     def chosen_ms(self) -> list[int]:
@@ -35,13 +37,24 @@ class HypothesisDelay:
         """``max_delay``: no drawn delay is longer."""
         return self._max_delay
 
+    def describe_with(self, describe: Callable[[int], str]) -> None:
+        """Take the simulation's ``describe(seq)``, which names a write, for the labels of the draws."""
+        self._describe = describe
+
     def delay_ms(self, draw: int, origin: str | None, destination: str, max_ms: int) -> int:
         """The delay hypothesis chose for this (write, destination); drawn the first time it is asked for."""
+        return self._choose(draw, f"delay (ms) from {origin or 'the central store'} to {destination}", max_ms)
+
+    def delay_for(self, seq: int, draw: int, origin: str | None, destination: str, max_ms: int) -> int:
+        """As ``delay_ms``, with a label naming the write, e.g. ``delay (ms) of write #3 (put 'count' at LHR) to
+        NRT``, so that a failing example says which write each delay held back."""
+        return self._choose(draw, f"delay (ms) of {self._describe(seq)} to {destination}", max_ms)
+
+    def _choose(self, draw: int, label: str, max_ms: int) -> int:
         # `draw` is fixed by (seed, version, destination), so it names the pair the delay belongs to.
         chosen = self._chosen.get(draw)
         if chosen is None:
             limit = min(max_ms, round(self._max_delay * 1000))
-            label = f"delay (ms) from {origin or 'the central store'} to {destination}"
             chosen = self._chosen[draw] = self._data.draw(st.integers(0, limit), label=label)
         return chosen
 
