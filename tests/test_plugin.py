@@ -90,7 +90,16 @@ def test_a_property_test_on_virtual_time_under_given(project: pytest.Pytester) -
             """
         )
     )
-    result = project.runpytest("-p", "no:cacheprovider")
+    result = project.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(failed=1)  # hypothesis finds the lost update, with no health-check complaint
+    # The report tells the shrunk run: its timeline, the delay chosen, the seed, and how to replay it.
+    result.stdout.fnmatch_lines(
+        [
+            "*workersim: the last run*",
+            "*LHR      get 'count' -> (missing)  <- stale: missed write #1*",
+            "*delays chosen (ms): [[]1001]*",
+            "*replay: pytest 'test_property.py::test_counter_counts'*",
+        ]
+    )
     result.stdout.fnmatch_lines(["*Draw 1 (delay (ms) of write #1 (put 'count' at SFO) to LHR): 1001*"])
     assert "FailedHealthCheck" not in result.stdout.str()

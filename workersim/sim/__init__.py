@@ -3,7 +3,7 @@
 from .engine import Engine, task_identities
 from .history import History
 from .load import LoadStats
-from .simulation import DEFAULT_EDGES, DEFAULT_START_TIME, Env, Simulation, engine, run
+from .simulation import DEFAULT_EDGES, DEFAULT_START_TIME, Env, Simulation, engine, observe_simulations, run
 
 __all__ = [
     "DEFAULT_EDGES",
@@ -14,6 +14,7 @@ __all__ = [
     "LoadStats",
     "Simulation",
     "engine",
+    "observe_simulations",
     "run",
     "task_identities",
 ]

@@ -155,6 +155,8 @@ class Simulation:
             cache=edge_cache,
         )
         self._engine = Engine(Store(cluster, self.limits, self.history))
+        for observer in _OBSERVERS:
+            observer(self)
         describe_with = getattr(delays, "describe_with", None)
         if callable(describe_with):
             describe_with(self._describe_write)
@@ -303,6 +305,16 @@ class Simulation:
             raise ValueError(f"the write was made at {write.edge!r}, which is not an edge of this simulation")
         at = cluster.arrival_of(write.version, round(write.invoke * 1000), origin, self._edge_indexes([edge])[0])
         return None if at is None else at / 1000
+
+
+_OBSERVERS: list[Callable[[Simulation], None]] = []
+
+
+def observe_simulations(observer: Callable[[Simulation], None]) -> Callable[[], None]:
+    """Call ``observer(sim)`` for every simulation made from now on (the pytest plugin keeps a test's simulations
+    this way, to explain a failure); returns the function that stops it."""
+    _OBSERVERS.append(observer)
+    return lambda: _OBSERVERS.remove(observer)
 
 
 def engine(sim: Simulation) -> Engine:

@@ -6,6 +6,10 @@ Fixtures:
 - ``workersim_worker``: a factory, ``workersim_worker(path, **options)`` -> a ``Simulation`` of the worker file
   or wrangler configuration at ``path``.
 
+When a test fails, the report gets a section "workersim: the last run" with that run's timeline (for a property
+test, the shrunk failing example hypothesis ran last), the checkers' violations, the seed, the delays hypothesis
+chose, and how to replay it.
+
 A test that used either fails, with the worker's traceback, when a handler or its ``waitUntil`` work raised (a
 500 to the client and a ``worker_errors`` entry would otherwise pass unnoticed); set the ini option
 ``workersim_worker_errors = allow`` (or mark a test ``@pytest.mark.workersim_allow_worker_errors``) for tests that
@@ -19,13 +23,17 @@ time with ``workersim.run``: the form ``@given`` needs (hypothesis refuses pytes
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ..checkers import check_all, check_anomalies
 from ..runtime import CONFIG_NAMES, Simulation
+from ..sim import observe_simulations
+from ..sim.simulation import Simulation as StoreSimulation
+from ..viz import timeline
 
 Factory = Callable[..., Simulation]
 
@@ -99,3 +107,50 @@ def workersim_worker(request: pytest.FixtureRequest) -> Iterator[Factory]:
 
     yield make
     made.check()
+
+
+_RUNS = pytest.StashKey[list[StoreSimulation]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Keep every simulation the test makes, to explain a failure."""
+    made: list[StoreSimulation] = []
+    item.stash[_RUNS] = made
+    stop = observe_simulations(made.append)
+    try:
+        return (yield)
+    finally:
+        stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Add the last simulation's story to the report of a failed test."""
+    report: pytest.TestReport = yield
+    made = item.stash.get(_RUNS, [])
+    if report.failed and call.when == "call" and made and made[-1].history.rows:
+        report.sections.append(("workersim: the last run", explain(made[-1], item.nodeid)))
+    return report
+
+
+def explain(sim: StoreSimulation, nodeid: str) -> str:
+    """A failed run told: its timeline, what the checkers found, its seed and schedule, and how to replay it."""
+    rows = sim.history.rows
+    violations = [
+        f"  {report.name}: {violation.message}"
+        for report in check_all(rows, sim.max_delay) + check_anomalies(rows)
+        for violation in report.violations
+    ]
+    schedule = getattr(sim.delays, "chosen_ms", None)
+    lines = [
+        timeline(rows),
+        "",
+        "violations found by the checkers:" if violations else "the checkers found no violation of their own",
+        *violations,
+        f"seed: {sim.seed}; delays: {sim.delays!r}" + (f"; delays chosen (ms): {schedule}" if schedule else ""),
+        f"replay: pytest '{nodeid}' (hypothesis replays a failing example from its database)",
+    ]
+    return "\n".join(lines)

@@ -28,6 +28,9 @@ class HypothesisDelay:
         self._chosen: dict[int, int] = {}
         self._describe: Callable[[int], str] = lambda seq: f"version {seq}"
 
+    def __repr__(self) -> str:
+        return f"HypothesisDelay(max_delay={self._max_delay!r})"
+
     @property
     def chosen_ms(self) -> list[int]:
         """The delays drawn so far, in milliseconds, in the order the run needed them."""
