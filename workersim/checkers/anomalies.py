@@ -119,7 +119,7 @@ def stale_write_backs(history: Iterable[AnyRow]) -> Report:
     violations = []
     for entry, missed in stale:
         read, write = entry.read, entry.write
-        what = "deleted it" if missed.value is None else f"wrote {_shown(missed)}"
+        what = "deleted it" if missed.value is None else f"written {_shown(missed)}"
         message = (
             f"write based on a stale read of {write.key!r}: {_who(read)} read {_shown(read)} at {read.invoke:.3f}s, "
             f"but write #{missed.id} at {missed.edge} had already {what} at {missed.invoke:.3f}s; the request then "

@@ -14,16 +14,23 @@ from ._virtual import virtual_time
 
 if _typing.TYPE_CHECKING:
     from .schedules import HypothesisDelay, delay_models, seeds
+    from .stateful import WorkerMachine
 
-_LAZY = {"HypothesisDelay", "delay_models", "seeds"}
+_LAZY = {
+    "HypothesisDelay": "workersim.testing.schedules",
+    "delay_models": "workersim.testing.schedules",
+    "seeds": "workersim.testing.schedules",
+    "WorkerMachine": "workersim.testing.stateful",
+}
 
 
 def __getattr__(name: str) -> _typing.Any:
-    if name not in _LAZY:
+    module = _LAZY.get(name)
+    if module is None:
         raise AttributeError(f"module 'workersim.testing' has no attribute {name!r}")
-    value = getattr(_importlib.import_module("workersim.testing.schedules"), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
-__all__ = ["HypothesisDelay", "delay_models", "seeds", "virtual_time"]
+__all__ = ["HypothesisDelay", "WorkerMachine", "delay_models", "seeds", "virtual_time"]
