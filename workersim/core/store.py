@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 
 import attrs
 
+from . import jsontext
 from .errors import KVError
 from .history import History
 from .limits import Limits
@@ -403,7 +404,7 @@ def _bulk_value(text: str, version: Version, kind: str, with_metadata: bool, wit
     value: Any = text
     if kind == "json":
         try:
-            value = json.loads(text)
+            value = jsontext.parse(text)
         except ValueError:
             raise KVError("GET_BULK", 400, NON_JSON) from None
     if not with_metadata:

@@ -139,6 +139,8 @@ def metadata_json(metadata: Any) -> str | None:
         return json.dumps(metadata, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"KV metadata must be JSON-serializable: {exc}") from None
+    except RecursionError:
+        raise TypeError("KV metadata must be JSON-serializable: it is nested too deeply") from None
 
 
 def check_metadata_size(metadata: str | None, limits: Limits) -> None:

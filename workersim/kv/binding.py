@@ -18,6 +18,7 @@ from typing import Any, NoReturn, Protocol, TypeVar
 
 import attrs
 
+from ..core import jsontext
 from ..core.errors import KVError
 from ..core.listing import decode_cursor, list_result
 from ..core.store import Store
@@ -272,7 +273,7 @@ def _convert(value: bytes, kind: str) -> Any:
     if kind == "text":
         return value.decode("utf-8", "replace")
     if kind == "json":
-        return json.loads(value.decode("utf-8", "replace"))
+        return jsontext.parse(value.decode("utf-8", "replace"))
     if kind == "arrayBuffer":
         return value
     return ReadableStream(value)

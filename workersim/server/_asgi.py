@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, unquote
 
 import attrs
 
+from ..core import jsontext
 from ._errors import BAD_REQUEST, ApiError
 
 Scope = dict[str, Any]
@@ -91,11 +92,24 @@ class Request:
 
     async def json(self, limit: int) -> Any:
         """The body parsed as JSON; a 400 that says where it is malformed."""
+        return await self._parsed(limit, jsontext.parse)
+
+    async def json_array(self, limit: int, max_items: int, what: str) -> list[Any]:
+        """The body as a JSON array of at most ``max_items`` ``what``: a longer one is refused (400) having built
+        no more than that many items, whatever the size of the body."""
+        try:
+            return await self._parsed(limit, lambda text: jsontext.parse_array(text, max_items))  # type: ignore[no-any-return]
+        except jsontext.TooManyItems:
+            raise ApiError(400, BAD_REQUEST, f"a bulk request takes at most {max_items} {what}") from None
+
+    async def _parsed(self, limit: int, parse: Callable[[str], Any]) -> Any:
         body = await self.body(limit)
         try:
-            return json.loads(body)
+            text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise ApiError(400, BAD_REQUEST, "the request body is not UTF-8 text") from None
+        try:
+            return parse(text)
         except json.JSONDecodeError as error:
             raise ApiError(400, BAD_REQUEST, f"the request body is not valid JSON: {error}") from None
 

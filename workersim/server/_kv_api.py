@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ..core import jsontext
 from ..core.errors import KVError
 from ..core.listing import decode_cursor, list_result
 from ..core.store import PutItem
@@ -73,7 +74,7 @@ def _parse_metadata(data: bytes) -> Any:
     # The SDK sends a str metadata raw as text/plain rather than as JSON; keep such text as a JSON string.
     text = data.decode("utf-8", "replace")
     try:
-        return json.loads(text)
+        return jsontext.parse(text)
     except ValueError:
         return text
 
@@ -228,12 +229,7 @@ class KVEndpoints:
 
     async def _bulk_body(self, call: Call, what: str) -> list[Any]:
         call.namespace()
-        body = await call.request.json(self._bulk_body_limit)
-        if not isinstance(body, list):
-            raise bad_request(f"the body must be a JSON array of {what}, got {type(body).__name__}")
-        if len(body) > BULK_PAIRS:
-            raise bad_request(f"a bulk request takes at most {BULK_PAIRS} items, got {len(body)}")
-        return body
+        return await call.request.json_array(self._bulk_body_limit, BULK_PAIRS, what)
 
     async def bulk_write(self, call: Call) -> Reply:
         """Write up to 10,000 pairs ``{key, value, base64?, expiration?, expiration_ttl?, metadata?}``: all are
@@ -291,8 +287,10 @@ class KVEndpoints:
         if not isinstance(body, dict) or not isinstance(body.get("keys"), list):
             raise bad_request("the body must be a JSON object with 'keys': an array of key names")
         keys = body["keys"]
-        kind = body.get("type") or "text"
-        with_metadata = body.get("withMetadata") or False
+        kind = body.get("type", "text")
+        with_metadata = body.get("withMetadata", False)
+        kind = "text" if kind is None else kind
+        with_metadata = False if with_metadata is None else with_metadata
         if not all(isinstance(key, str) for key in keys):
             raise bad_request("'keys' must be an array of strings")
         if not isinstance(kind, str) or not isinstance(with_metadata, bool):
