@@ -12,6 +12,7 @@ from typing import Any
 from ..core.errors import ConfigError
 from ..core.limits import Limits
 from ..runtime import CONFIG_NAMES
+from ..server._serving import CannotListen
 from ..server.api import ACCOUNT_ENV, TOKEN_ENV, ApiOptions, run_api_server
 from ..server.dev import DevOptions, run_dev
 from ..sim.simulation import DEFAULT_EDGES
@@ -41,6 +42,32 @@ def _positive(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535 (0: any free one), got {port}")
+    return port
+
+
+def _count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {count}")
+    return count
+
+
+def _failed(command: str, error: BaseException | str) -> int:
+    """One line naming what kept the server from starting; exit status 2 (1 when it could not listen)."""
+    print(f"workersim {command}: {error}", file=sys.stderr)
+    return 1 if isinstance(error, CannotListen) else 2
+
+
 def _api(args: argparse.Namespace) -> int:
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -53,7 +80,10 @@ def _api(args: argparse.Namespace) -> int:
         max_namespaces=args.max_namespaces,
         history=args.history,
     )
-    return run_api_server(options)
+    try:
+        return run_api_server(options)
+    except CannotListen as error:
+        return _failed("api", error)
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -72,23 +102,31 @@ def _dev(args: argparse.Namespace) -> int:
     )
     try:
         return run_dev(options)
+    except CannotListen as error:
+        return _failed("dev", error)
     except (ConfigError, FileNotFoundError, ValueError) as error:
-        print(f"workersim dev: {error}", file=sys.stderr)
-        return 2
+        return _failed("dev", error)
+    except SyntaxError as error:
+        return _failed("dev", f"the worker does not load: {error.msg} ({error.filename}, line {error.lineno})")
+    except TypeError as error:  # a file that defines no worker, or a worker in a form workersim cannot run
+        return _failed("dev", f"the worker cannot run: {error}")
 
 
 def add_api(commands: Any) -> None:
     """Register the ``api`` subcommand on the CLI's subparsers."""
     api = commands.add_parser("api", help="serve the Cloudflare v4 KV REST API (for the SDK, wrangler, curl)")
     api.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    api.add_argument("--port", type=int, default=8787, help="port to listen on (default 8787; 0 picks a free one)")
+    api.add_argument("--port", type=_port, default=8787, help="port to listen on (default 8787; 0 picks a free one)")
     api.add_argument("--account", help=f"the account id clients use (default ${ACCOUNT_ENV}, else a random one)")
     api.add_argument(
         "--token", help=f"the API token clients must send (default ${TOKEN_ENV}, else one generated and printed)"
     )
     api.add_argument("--seed", type=int, default=0, help="the simulation's seed (namespace ids derive from it)")
     api.add_argument(
-        "--max-namespaces", type=int, default=Limits().namespaces, help="namespaces per account (default %(default)s)"
+        "--max-namespaces",
+        type=_count,
+        default=Limits().namespaces,
+        help="namespaces per account (default %(default)s)",
     )
     api.add_argument("--quiet", action="store_true", help="do not log one line per request")
     _history_option(api)
@@ -111,7 +149,7 @@ def add_dev(commands: Any) -> None:
     )
     dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     dev.add_argument(
-        "--port", type=int, default=8787, help="port to listen on (default %(default)s; 0 picks a free one)"
+        "--port", type=_port, default=8787, help="port to listen on (default %(default)s; 0 picks a free one)"
     )
     dev.add_argument(
         "--edges",

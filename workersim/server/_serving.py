@@ -44,3 +44,19 @@ def stop_on_signals(command: str) -> Iterator[ShutdownTrigger]:
                 return
 
         yield trigger
+
+
+class CannotListen(Exception):
+    """The server could not listen where it was asked to (the address is in use, unknown, or not allowed)."""
+
+
+def listening_error(error: BaseException) -> OSError | OverflowError | None:
+    """The bind error inside what ``trio.run`` raised when hypercorn could not listen, if that is what it was."""
+    if isinstance(error, OSError | OverflowError):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = listening_error(inner)
+            if found is not None:
+                return found
+    return None

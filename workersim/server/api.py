@@ -19,7 +19,7 @@ from ..core.limits import Limits
 from ..sim.simulation import Simulation
 from ._asgi import Receive, Scope, Send
 from ._history import keep_history, save_history
-from ._serving import ASGIApp, serve, stop_on_signals
+from ._serving import ASGIApp, CannotListen, listening_error, serve, stop_on_signals
 from .rest import API_PREFIX, RestApp
 
 ACCOUNT_ENV = "WORKERSIM_ACCOUNT_ID"
@@ -148,5 +148,10 @@ def run_api_server(options: ApiOptions) -> int:
         trio.run(run_api, sim, options, credentials)
     except KeyboardInterrupt:
         pass
+    except BaseException as error:
+        cause = listening_error(error)
+        if cause is None:
+            raise
+        raise CannotListen(f"cannot listen on {options.host}:{options.port}: {cause}") from None
     save_history(sim, options.history)
     return 0

@@ -23,7 +23,7 @@ from ..runtime import CONFIG_NAMES, ConfigError, Request, Simulation, find_confi
 from ..sim.simulation import DEFAULT_EDGES
 from ._asgi import ClientGone, Receive, Scope, Send, lifespan
 from ._history import keep_history, save_history
-from ._serving import serve, stop_on_signals
+from ._serving import CannotListen, listening_error, serve, stop_on_signals
 from .api import ApiMount, Credentials
 
 EDGE_HEADER = "x-workersim-edge"
@@ -226,6 +226,11 @@ def run_dev(options: DevOptions) -> int:
     except KeyboardInterrupt:  # a second Ctrl-C during the graceful shutdown: stop at once, quietly
         print("workersim dev: interrupted", file=sys.stderr)
         return 130
+    except BaseException as error:
+        cause = listening_error(error)
+        if cause is None:
+            raise
+        raise CannotListen(f"cannot listen on {options.host}:{options.port}: {cause}") from None
     finally:
         save_history(sim, options.history)
     return 0

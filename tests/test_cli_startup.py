@@ -1,0 +1,56 @@
+"""Every way to start a server wrongly ends with one line naming the problem, no traceback, and exit status 2 (1
+when the server cannot listen where it was asked to)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def taken_port() -> Iterator[int]:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        yield held.getsockname()[1]
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Path:
+    (tmp_path / "broken.py").write_text("async def fetch(request:\n", encoding="utf-8")
+    (tmp_path / "empty.py").write_text("X = 1\n", encoding="utf-8")
+    (tmp_path / "bad.toml").write_text("main = \n", encoding="utf-8")
+    return tmp_path
+
+
+CASES = [
+    (["api", "--port", "-1"], 2, "a port is a whole number from 0 to 65535"),
+    (["api", "--port", "http"], 2, "a port is a whole number"),
+    (["api", "--max-namespaces", "0"], 2, "must be at least 1, got 0"),
+    (["api", "--host", "no.such.host.invalid", "--port", "0"], 1, "cannot listen on no.such.host.invalid:0"),
+    (["api", "--port", "{taken}"], 1, "Address already in use"),
+    (["dev", "{folder}/broken.py", "--port", "0"], 2, "the worker does not load: "),
+    (["dev", "{folder}/empty.py", "--port", "0"], 2, "defines no worker"),
+    (["dev", "{folder}/missing.py", "--port", "0"], 2, "worker file not found"),
+    (["dev", "{folder}/bad.toml", "--port", "0"], 2, "invalid TOML"),
+    (["dev", "{folder}/empty.py", "--edges", ",", "--port", "0"], 2, "give at least one edge"),
+    (["dev", "{folder}/empty.py", "--time-scale", "0"], 2, "must be a positive number"),
+    (["dev", "{folder}/empty.py", "--port", "{taken}"], 2, "defines no worker"),
+]
+
+
+@pytest.mark.parametrize(("args", "status", "words"), CASES, ids=[" ".join(case[0]) for case in CASES])
+def test_a_bad_start_is_one_line(workers: Path, taken_port: int, args: list[str], status: int, words: str) -> None:
+    argv = [arg.format(folder=workers, taken=taken_port) for arg in args]
+    done = subprocess.run([sys.executable, "-m", "workersim.cli", *argv], capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (status, "")
+    lines = done.stderr.strip().splitlines()
+    assert "Traceback" not in done.stderr
+    assert words in lines[-1], done.stderr
+    # argparse prints its usage first; every other refusal is the one line.
+    assert len(lines) == 1 or lines[0].startswith("usage:")
