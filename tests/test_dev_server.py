@@ -135,3 +135,18 @@ def test_dev_server_handlers_read_the_scaled_clock(tmp_path: Path) -> None:
     # Between the two requests, simulated time moved on by about 100 times the real time that passed.
     simulated = second.json()["time"] - first.json()["time"]
     assert 1.0 * scale * 0.9 <= simulated <= elapsed * scale * 1.1
+
+
+def test_dev_server_bounds_request_bodies_and_keeps_logs_on_one_line(tmp_path: Path) -> None:
+    with workersim_process(
+        "dev", str(SHORTENER), "--kv", "LINKS", "--port", "0", "--max-body", "1000"
+    ) as server:  # fmt: skip
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            assert client.post("/shorten", content=b"x" * 1001).status_code == 413  # declared length
+            streamed = client.post("/shorten", content=iter([b"x" * 600, b"x" * 600]))  # no length: counted
+            assert streamed.status_code == 413
+            assert client.get("/forged%0Afake%20line%1B[31m").status_code == 404
+        logged = server.stop()
+    forged = [line for line in logged.splitlines() if "forged" in line]
+    assert len(forged) == 1 and "\\n" in forged[0] and "\x1b" not in logged
+    assert not any(line.startswith("fake line") for line in logged.splitlines())

@@ -14,7 +14,7 @@ from ..core.limits import Limits
 from ..runtime import CONFIG_NAMES
 from ..server._serving import CannotListen
 from ..server.api import ACCOUNT_ENV, TOKEN_ENV, ApiOptions, run_api_server
-from ..server.dev import DevOptions, run_dev
+from ..server.dev import BODY_LIMIT, DevOptions, run_dev
 from ..sim.simulation import DEFAULT_EDGES
 
 
@@ -99,6 +99,7 @@ def _dev(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         kv=tuple(args.kv),
         history=args.history,
+        body_limit=args.max_body,
     )
     try:
         return run_dev(options)
@@ -179,6 +180,13 @@ def add_dev(commands: Any) -> None:
         default=[],
         metavar="BINDING",
         help="a KV binding name for a worker file (repeat for more)",
+    )
+    dev.add_argument(
+        "--max-body",
+        type=_count,
+        default=BODY_LIMIT,
+        metavar="BYTES",
+        help="refuse request bodies over BYTES with a 413 (default %(default)s: Cloudflare's 100 MB)",
     )
     dev.add_argument("--quiet", action="store_true", help="do not log one line per request")
     _history_option(dev)

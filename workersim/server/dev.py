@@ -32,17 +32,23 @@ EDGE_HEADER = "x-workersim-edge"
 log = logging.getLogger("workersim.dev")
 
 
+BODY_LIMIT = 100 * 1000 * 1000
+"""The largest request body the dev server takes: 100 MB, Cloudflare's limit on its Free and Pro plans."""
+
+
 class WorkerApp:
     """An ASGI application that serves ``sim``'s worker, one request at a time per connection, many at once.
 
     The ``X-Workersim-Edge`` header picks the serving edge (default: the first); an unknown edge is a 400 that
     lists the edges. Every worker response carries ``CF-Ray: <request id>-<EDGE>``. One log line per request
     gives the edge, method, path, status, the virtual time and the wall-clock time it took. The simulation must
-    be running (``async with sim:``) while requests arrive.
+    be running (``async with sim:``) while requests arrive. A request body over ``body_limit`` bytes is refused
+    with a 413, as Cloudflare refuses bodies over its plan's limit (100 MB by default), without being held whole.
     """
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation, *, body_limit: int = BODY_LIMIT) -> None:
         self.sim = sim
+        self.body_limit = body_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -54,7 +60,7 @@ class WorkerApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        method, path = scope["method"], scope["path"]
+        method, path = scope["method"], _printable(scope["path"])
         chosen = _header(scope, EDGE_HEADER)
         edge = self._edge(chosen)
         if edge is None:
@@ -63,8 +69,14 @@ class WorkerApp:
             log.info("%-4s %s %s -> 400 (%s)", "-", method, path, message.strip())
             return
         try:
-            body = await _read_body(receive)
+            body = await _read_body(receive, self.body_limit, _header(scope, "content-length"))
         except ClientGone:
+            return
+        except BodyTooLarge:
+            refusal = f"413 Payload Too Large: the request body is over {self.body_limit} bytes\n".encode()
+            headers = [("content-type", "text/plain;charset=UTF-8"), ("connection", "close")]
+            await _send(send, 413, headers, refusal, method)
+            log.info("%-4s %s %s -> 413 (body over %d bytes)", edge, method, path, self.body_limit)
             return
         response = await self.sim.fetch(_request(scope, body), edge=edge)
         await _send(send, response.status, response.headers.multi_items(), await response.bytes(), method)
@@ -97,13 +109,30 @@ def _header(scope: Scope, name: str) -> str | None:
     return None
 
 
-async def _read_body(receive: Receive) -> bytes:
+class BodyTooLarge(Exception):
+    """A request body over the dev server's limit."""
+
+
+def _printable(text: str) -> str:
+    # A decoded path can hold newlines and escape sequences: logged as they are, they would forge log lines or
+    # reach the terminal.
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+async def _read_body(receive: Receive, limit: int, declared: str | None) -> bytes:
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientGone
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
@@ -147,6 +176,8 @@ class DevOptions:
     """KV binding names for a worker file (a configuration names its own)."""
     history: Path | None = None
     """Where to write the history as JSON Lines when the server stops; ``None``: nowhere."""
+    body_limit: int = BODY_LIMIT
+    """The largest request body taken, in bytes (larger ones get a 413)."""
 
 
 def build_simulation(options: DevOptions) -> Simulation:
@@ -191,7 +222,9 @@ def hypercorn_config(options: DevOptions) -> Config:
 async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0) -> None:
     """Serve ``sim``'s worker until SIGINT or SIGTERM, then stop taking requests and give waitUntil work ``grace``
     real seconds to finish before cancelling it."""
-    app = ApiMount(WorkerApp(sim), sim, Credentials.resolve())  # the REST API under /client/v4/, the worker elsewhere
+    app = ApiMount(
+        WorkerApp(sim, body_limit=options.body_limit), sim, Credentials.resolve()
+    )  # the REST API under /client/v4/, the worker elsewhere
     with trio.CancelScope() as scope:
         async with sim:
             with stop_on_signals("workersim dev") as shutdown_trigger:
