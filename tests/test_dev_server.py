@@ -150,3 +150,39 @@ def test_dev_server_bounds_request_bodies_and_keeps_logs_on_one_line(tmp_path: P
     forged = [line for line in logged.splitlines() if "forged" in line]
     assert len(forged) == 1 and "\\n" in forged[0] and "\x1b" not in logged
     assert not any(line.startswith("fake line") for line in logged.splitlines())
+
+
+ESCAPING = """
+import sys
+from workers import Response
+
+
+class Out(BaseException):
+    pass
+
+
+async def fetch(request, env, ctx):
+    tail = request.url.rsplit("/", 1)[1]
+    if tail == "exit":
+        sys.exit(1)
+    if tail == "interrupt":
+        raise KeyboardInterrupt
+    if tail == "out":
+        raise Out("out")
+    return Response("alive")
+"""
+
+
+def test_dev_server_survives_a_worker_that_exits(tmp_path: Path) -> None:
+    worker = tmp_path / "worker.py"
+    worker.write_text(ESCAPING, encoding="utf-8")
+    with workersim_process("dev", str(worker), "--port", "0") as server:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            for escape in ("exit", "interrupt", "out"):
+                assert client.get(f"/{escape}").status_code == 500
+                assert client.get("/").text == "alive"  # the server is still there
+        assert server.process.poll() is None
+        started = time.monotonic()
+        logged = server.stop()  # SIGTERM: a clean stop
+    assert time.monotonic() - started < 10
+    assert logged.count("worker error in fetch") == 3

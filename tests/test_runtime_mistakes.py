@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
 import trio
 
 import workersim
@@ -97,3 +98,35 @@ async def test_settle_orders_back_to_back_requests(autojump_clock: trio.abc.Cloc
         fourth = await sim.fetch("https://w/", edge="SFO")
         assert (await third.text(), await fourth.text()) == ("2", "3")
         assert sim.now() == 0.0  # all at one virtual instant: settling waits for work, not for time
+
+
+class Escape(BaseException):
+    """A worker's own BaseException."""
+
+
+@pytest.mark.parametrize("escape", [SystemExit(3), KeyboardInterrupt(), Escape("out")], ids=lambda e: type(e).__name__)
+async def test_a_base_exception_from_a_worker_is_its_failure(
+    escape: BaseException, autojump_clock: trio.abc.Clock
+) -> None:
+    async def fetch(request: workersim.Request, env: workersim.Env, ctx: workersim.ExecutionContext) -> object:
+        if request.url.endswith("/later"):
+
+            async def work() -> None:
+                raise escape
+
+            ctx.waitUntil(work())
+            return workersim.Response("later")
+        if request.url.endswith("/now"):
+            raise escape
+        return workersim.Response("fine")
+
+    sim = make(fetch)
+    async with sim:
+        assert (await sim.fetch("https://w/now", edge="SFO")).status == 500
+        assert (await sim.fetch("https://w/later", edge="SFO")).status == 200
+        await sim.settle()
+        assert await (await sim.fetch("https://w/", edge="SFO")).text() == "fine"  # the simulation goes on
+    assert [(failure.phase, type(failure.error)) for failure in sim.worker_errors] == [
+        ("fetch", type(escape)),
+        ("waitUntil", type(escape)),
+    ]

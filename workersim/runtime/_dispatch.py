@@ -42,7 +42,7 @@ class WorkerFailure:
     """The request id (the first part of its ``CF-Ray``)."""
     edge: str
     phase: str
-    error: Exception
+    error: BaseException
     traceback: str = attrs.field(repr=False)
     """The formatted traceback."""
 
@@ -63,7 +63,7 @@ def not_a_response(result: object) -> TypeError:
     )
 
 
-def _error_response(ray: str, error: Exception) -> Response:
+def _error_response(ray: str, error: BaseException) -> Response:
     # Cloudflare answers an uncaught exception with its error 1101 page; this is that page as plain text.
     return Response(f"Error 1101: Worker threw exception (Ray ID: {ray})\n{type(error).__name__}: {error}\n", 500)
 
@@ -115,7 +115,7 @@ class Dispatcher:
             request = Request(request, **init)
         ray, start = self._arrive(request, edge)
         ctx = ExecutionContext(ray)
-        failure: Exception | None = None
+        failure: BaseException | None = None
         token = REQUEST.set(ray)
         calls: list[Call] = []
         calls_token = CALLS.set(calls)
@@ -126,7 +126,9 @@ class Dispatcher:
                     result.close()  # never awaited: close it rather than leave a warning for later
                 raise not_a_response(result)
             response = result
-        except Exception as error:
+        except BaseException as error:
+            if _is_cancellation(error):
+                raise
             failure = error
             response = _error_response(ray, error)
             self._report(ray, edge, "fetch", error)
@@ -163,7 +165,7 @@ class Dispatcher:
         )
         return ray, now
 
-    def _respond(self, now: int, *, ray: str, start: int, edge: str, status: int, failure: Exception | None) -> None:
+    def _respond(self, now: int, *, ray: str, start: int, edge: str, status: int, failure: BaseException | None) -> None:
         history = self.engine.store.history
         error = None if failure is None else error_text(failure)
         history.append(
@@ -213,7 +215,9 @@ class Dispatcher:
         try:
             with trio.move_on_at(deadline) as limit:
                 await work
-        except Exception as error:  # reported, as Cloudflare logs a failed waitUntil promise; the rest goes on
+        except BaseException as error:  # reported, as Cloudflare logs a failed waitUntil promise; the rest goes on
+            if _is_cancellation(error):
+                raise
             self._report(ray, edge, "waitUntil", error)
             return
         if limit.cancelled_caught:
@@ -236,10 +240,19 @@ class Dispatcher:
                 f"`await {call.what[:-2]}(...)`, or hand it to ctx.waitUntil() to run after the response"
             ))  # fmt: skip
 
-    def _report(self, ray: str, edge: str, phase: str, error: Exception) -> None:
+    def _report(self, ray: str, edge: str, phase: str, error: BaseException) -> None:
         text = "".join(traceback.format_exception(error))
         self.errors.append(WorkerFailure(ray, edge, phase, error, text))
         log.error("worker error in %s of request %s at %s:\n%s", phase, ray, edge, text.rstrip())
+
+
+def _is_cancellation(error: BaseException) -> bool:
+    """Whether ``error`` is trio cancelling the task (which must go on up), rather than the worker failing. A
+    worker's ``SystemExit``, ``KeyboardInterrupt`` or own ``BaseException`` is its failure: a 500, not the end of
+    the simulation or the server."""
+    if isinstance(error, trio.Cancelled):
+        return True
+    return isinstance(error, BaseExceptionGroup) and error.subgroup(trio.Cancelled) is not None
 
 
 def _fetch_row(ident: int, **fields: Any) -> FetchRow:
