@@ -165,7 +165,9 @@ class Dispatcher:
         )
         return ray, now
 
-    def _respond(self, now: int, *, ray: str, start: int, edge: str, status: int, failure: BaseException | None) -> None:
+    def _respond(
+        self, now: int, *, ray: str, start: int, edge: str, status: int, failure: BaseException | None
+    ) -> None:
         history = self.engine.store.history
         error = None if failure is None else error_text(failure)
         history.append(
