@@ -41,6 +41,8 @@ CASES = [
     (["dev", "{folder}/empty.py", "--edges", ",", "--port", "0"], 2, "give at least one edge"),
     (["dev", "{folder}/empty.py", "--time-scale", "0"], 2, "must be a positive number"),
     (["dev", "{folder}/empty.py", "--port", "{taken}"], 2, "defines no worker"),
+    (["api", "--port", "0", "--history", "/no/such/folder/h.jsonl"], 2, "--history /no/such/folder/h.jsonl cannot be"),
+    (["api", "--port", "0", "--history", "{folder}"], 2, "is a folder; give a file name"),
 ]
 
 
@@ -54,3 +56,23 @@ def test_a_bad_start_is_one_line(workers: Path, taken_port: int, args: list[str]
     assert words in lines[-1], done.stderr
     # argparse prints its usage first; every other refusal is the one line.
     assert len(lines) == 1 or lines[0].startswith("usage:")
+
+
+def test_a_failed_save_leaves_the_previous_history_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workersim.server._history import keep_history, save_history
+    from workersim.sim import History, Simulation
+
+    path = tmp_path / "history.jsonl"
+    path.write_text("the previous run\n", encoding="utf-8")
+    sim = Simulation(edges=("SFO",))
+    keep_history(sim, path)
+
+    def interrupted(self: History, stream: object) -> None:
+        stream.write("half a line")  # type: ignore[attr-defined]
+        raise KeyboardInterrupt  # a second Ctrl-C in the middle of the save
+
+    monkeypatch.setattr(History, "write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_history(sim, path)
+    assert path.read_text(encoding="utf-8") == "the previous run\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.jsonl"]

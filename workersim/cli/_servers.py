@@ -12,6 +12,7 @@ from typing import Any
 from ..core.errors import ConfigError
 from ..core.limits import Limits
 from ..runtime import CONFIG_NAMES
+from ..server._history import HistoryPathError
 from ..server._serving import CannotListen
 from ..server.api import ACCOUNT_ENV, TOKEN_ENV, ApiOptions, run_api_server
 from ..server.dev import BODY_LIMIT, DevOptions, run_dev
@@ -82,7 +83,7 @@ def _api(args: argparse.Namespace) -> int:
     )
     try:
         return run_api_server(options)
-    except CannotListen as error:
+    except (CannotListen, HistoryPathError) as error:
         return _failed("api", error)
 
 
@@ -103,7 +104,7 @@ def _dev(args: argparse.Namespace) -> int:
     )
     try:
         return run_dev(options)
-    except CannotListen as error:
+    except (CannotListen, HistoryPathError) as error:
         return _failed("dev", error)
     except (ConfigError, FileNotFoundError, ValueError) as error:
         return _failed("dev", error)
