@@ -12,7 +12,9 @@ import httpx
 import pytest
 import trio
 
+import workersim
 from workersim import FixedDelay, Simulation
+from workersim.server.dev import WorkerApp
 from workersim.server.rest import RestApp, binding_namespace_id
 
 ACCOUNT, TOKEN = "acc", "tok"
@@ -98,3 +100,29 @@ async def test_a_huge_bulk_body_is_refused_before_it_costs_memory(autojump_clock
     refused(reply, 400, "at most 10000 {key, value} objects")
     # The body itself (as bytes and as text, and the client's copy) and 10,001 small dicts: tens of MB, not 100s.
     assert peak < 48 * 1024 * 1024
+
+
+async def test_repeated_credentials_a_bad_host_and_a_websocket_are_refused(autojump_clock: trio.abc.Clock) -> None:
+    async with api() as (sim, client):
+        twice = [("Authorization", "Bearer wrong"), ("Authorization", f"Bearer {TOKEN}")]
+        refused(await client.get("", headers=twice), 400, "the authorization header was sent more than once")
+        app = RestApp.for_simulation(sim, ACCOUNT, TOKEN)
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "websocket.connect"}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        await app({"type": "websocket", "path": "/client/v4/", "headers": []}, receive, send)
+        assert [message["type"] for message in sent] == ["websocket.close"]
+
+    async def fetch(request: workersim.Request) -> workersim.Response:
+        return workersim.Response(request.url)
+
+    worker_sim = Simulation(edges=("SFO",), worker=fetch)
+    transport = httpx.ASGITransport(app=WorkerApp(worker_sim))
+    async with worker_sim, httpx.AsyncClient(transport=transport, base_url="http://w") as dev:
+        reply = await dev.get("/", headers={"Host": "["})
+        assert reply.status_code == 400 and "Invalid URL" in reply.text

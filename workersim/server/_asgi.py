@@ -32,6 +32,10 @@ class _BodyProgress:
     read: bool = False
 
 
+SINGLE_HEADERS = frozenset({"authorization", "x-auth-email", "x-auth-key", "content-length", "content-type"})
+"""Headers a request may carry once at most."""
+
+
 @attrs.frozen
 class Request:
     """One request: the path split on ``/`` before each segment is percent-decoded (so ``%2F`` inside a key
@@ -56,7 +60,13 @@ class Request:
         query: dict[str, str] = {}
         for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
             query.setdefault(name, value)
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1").lower()
+            if name in SINGLE_HEADERS and name in headers:
+                # Two credentials, or two lengths: which one counts would be a guess, so neither does.
+                raise ApiError(400, BAD_REQUEST, f"the {name} header was sent more than once; send it once")
+            headers[name] = raw_value.decode("latin-1")
         return cls(scope["method"], segments, query, headers, receive)
 
     def unread_body(self) -> bool:

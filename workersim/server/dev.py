@@ -78,7 +78,14 @@ class WorkerApp:
             await _send(send, 413, headers, refusal, method)
             log.info("%-4s %s %s -> 413 (body over %d bytes)", edge, method, path, self.body_limit)
             return
-        response = await self.sim.fetch(_request(scope, body), edge=edge)
+        try:
+            request = _request(scope, body)
+        except TypeError as error:  # a Host header (or target) that makes no URL: the client's mistake
+            refusal = f"400 Bad Request: {error}\n".encode()
+            await _send(send, 400, [("content-type", "text/plain;charset=UTF-8")], refusal, method)
+            log.info("%-4s %s %s -> 400 (%s)", edge, method, path, _printable(str(error)))
+            return
+        response = await self.sim.fetch(request, edge=edge)
         await _send(send, response.status, response.headers.multi_items(), await response.bytes(), method)
         log.info(
             "%-4s %s %s -> %d  t=%.3fs  %.1f ms  cf-ray=%s",

@@ -77,6 +77,9 @@ class RestApp:
             await lifespan(receive, send)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            # Refused before it is accepted, which the server answers with a 403: the API speaks HTTP only.
+            await send({"type": "websocket.close", "code": 1003, "reason": "the KV REST API serves HTTP only"})
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = None
