@@ -21,7 +21,13 @@ from workersim.testing import HypothesisDelay, virtual_time
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EDGES = ("SFO", "LHR", "NRT")
-FAST = settings(max_examples=150, deadline=None, database=None, phases=[Phase.generate, Phase.target, Phase.shrink])
+FAST = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    derandomize=True,  # a search that finds the bug on every run, not on most
+    phases=[Phase.generate, Phase.target, Phase.shrink],
+)
 
 # A plan: requests, each at an edge and after a pause (virtual seconds), all made by one client.
 plans = st.lists(st.tuples(st.sampled_from(EDGES), st.sampled_from([0.0, 0.5, 1.0, 3.0, 12.0])), min_size=1, max_size=8)

@@ -13,7 +13,7 @@ from workersim.testing import WorkerMachine
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FAST = settings(
-    max_examples=60, stateful_step_count=12, deadline=None, database=None,
+    max_examples=60, stateful_step_count=12, deadline=None, database=None, derandomize=True,
     phases=[Phase.generate, Phase.target, Phase.shrink],
 )  # fmt: skip
 
