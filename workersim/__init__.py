@@ -8,7 +8,6 @@ use: ``import workersim.core`` stays free of trio, while ``workersim.Simulation`
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
 from importlib import metadata as _metadata
 
@@ -33,6 +32,7 @@ from .core import (
     UniformDelay,
     WorkersimError,
 )
+from .core._lazy import lazy_getattr as _lazy_getattr
 
 if _typing.TYPE_CHECKING:
     from .kv import KVNamespace, ReadableStream
@@ -73,13 +73,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> _typing.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'workersim' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_getattr("workersim", globals(), _LAZY)
 
 
 def __dir__() -> list[str]:

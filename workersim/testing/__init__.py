@@ -7,9 +7,9 @@ plugin, which pytest loads in every project where workersim is installed, never 
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
 
+from ..core._lazy import lazy_getattr as _lazy_getattr
 from ._virtual import virtual_time
 
 if _typing.TYPE_CHECKING:
@@ -24,13 +24,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> _typing.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'workersim.testing' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_getattr("workersim.testing", globals(), _LAZY)
 
 
 __all__ = ["HypothesisDelay", "WorkerMachine", "delay_models", "seeds", "virtual_time"]
