@@ -152,7 +152,9 @@ async def test_a_streamed_history_stays_small_and_reads_back_equal(
     path = tmp_path / "history.jsonl"
     streamed = make()
     async with streamed:
+        assert not streamed.history.streaming
         streamed.history.stream_to(path)
+        assert streamed.history.streaming
         tracemalloc.start()
         await streamed.run_load(rate=100, duration=1200, keys=500)  # 120,000 operations
         peak = tracemalloc.get_traced_memory()[1]

@@ -16,7 +16,7 @@ import base64
 import binascii
 import enum
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar, TypeAlias
 
 import attrs
@@ -372,8 +372,3 @@ def _parse(op: str, data: dict[str, Any], position: int) -> AnyRow:
         return KVWrite(key=_str(data, "key"), value=value, metadata=metadata, expiration=expiration,
                        version=version, **common)  # fmt: skip
     return KVRead(key=_str(data, "key"), value=value, metadata=metadata, version=version, **common)
-
-
-def rows_json(rows: Sequence[Row]) -> list[dict[str, Any]]:
-    """Every row's JSON object, in order."""
-    return [row.to_json() for row in rows]

@@ -163,7 +163,3 @@ class Isolates:
             self._isolates.clear()
         else:
             self._isolates.pop(edge, None)
-
-    def loaded(self) -> list[str]:
-        """The edges that have an isolate now."""
-        return sorted(self._isolates)
