@@ -90,3 +90,24 @@ def test_while_a_partition_is_open_collection_waits_instead_of_scanning_edges(
     kv.cluster.collect(60_000 + MAX_MS)
     assert kv.cluster.namespace("NS").version_count() == 1
     assert kv.get(61_000, "NS", "k", edge=1) is not None  # the held write landed at the heal
+
+
+def test_a_list_past_many_settled_deletes_looks_at_live_keys_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    kv = store(3)
+    for i in range(20_000):
+        kv.put(0, "NS", f"gone-{i:05d}", b"x", origin=0)
+    for i in range(20_000):
+        kv.delete(10, "NS", f"gone-{i:05d}", origin=1)
+    kv.put(10, "NS", "kept", b"y", origin=0)
+    kv.cluster.collect(10 + MAX_MS + 1)  # every delete has reached every edge: the deleted keys retire
+    space = kv.cluster.namespace("NS")
+    counts: Counter[str] = Counter()
+    counting(monkeypatch, counts, type(space), "read")
+    found, complete = space.list(2, 5_000, prefix="", after=None, limit=1)
+    assert ([name for name, _ in found], complete) == (["kept"], True)
+    assert counts["read"] == 1  # not 20,001
+    # A retired key still reads as its delete (a read can name what it saw), and a new write brings it back.
+    assert kv.get(6_000, "NS", "gone-00007", edge=2) is None
+    assert space.versions("gone-00007")[0].value is None
+    kv.put(6_000, "NS", "gone-00007", b"back", origin=0)
+    assert [name for name, _ in space.list(0, 6_000, prefix="gone-", after=None, limit=10)[0]] == ["gone-00007"]

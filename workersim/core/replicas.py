@@ -152,6 +152,10 @@ class Keyspace:
     """Each key's versions, oldest first; a key with one version (most keys, most of the time) holds it alone,
     without a list, which saves a list's memory per key."""
     _sorted: list[str] | None = None
+    """The keys of ``_versions`` in order, for ``list``: built at the first list, then kept up to date."""
+    _retired: dict[str, Version] = attrs.field(factory=dict)
+    """Keys whose last version is a delete that every edge has: out of ``_versions`` and the list index, so that
+    listing never walks past them, and kept only so that a read can still name the delete it saw."""
 
     def __len__(self) -> int:
         return len(self._versions)
@@ -160,12 +164,14 @@ class Keyspace:
         """The versions of ``key`` held, oldest (last-writer-wins order) first."""
         entry = self._versions.get(key)
         if entry is None:
-            return []
+            retired = self._retired.get(key)
+            return [] if retired is None else [retired]
         return entry if isinstance(entry, list) else [entry]
 
     def version_count(self) -> int:
         """How many versions are held (for tests of garbage collection)."""
-        return sum(len(entry) if isinstance(entry, list) else 1 for entry in self._versions.values())
+        held = sum(len(entry) if isinstance(entry, list) else 1 for entry in self._versions.values())
+        return held + len(self._retired)
 
     def write(
         self,
@@ -181,10 +187,15 @@ class Keyspace:
         cluster = self.cluster
         version = Version(cluster.new_seq(), now, origin, value, metadata, expiration)
         entry = self._versions.get(key)
+        if entry is None and key in self._retired:
+            entry = self._versions[key] = self._retired.pop(key)  # back in the index, with its settled delete
+            self._index_add(key)
         if entry is None:
             # Even a delete of a key this namespace never held is kept: a read can then name what it saw.
             self._versions[key] = version
-            self._sorted = None
+            self._index_add(key)
+            if value is None and self.caches is None:
+                cluster.schedule_collection(now + cluster.max_ms + 1, self.name, key)  # to retire it
         elif self.caches is not None:
             self._versions[key] = version  # the central store keeps the newest version only; caches hold the rest
         else:
@@ -220,7 +231,7 @@ class Keyspace:
                 method=method,
             )
         if entry is None:
-            return None
+            return self._retired.get(key)  # a settled delete has reached every edge, or nothing was written
         if edge is None:
             return entry[-1] if isinstance(entry, list) else entry
         cluster = self.cluster
@@ -265,12 +276,13 @@ class Keyspace:
         """Drop the versions no edge can read any more: those older than the newest version every edge has.
 
         That version stays even when it is a delete or has expired, so a later read can still name the write it
-        saw. Returns when to look at the key again (its newest version is still on its way, or a partition is
-        open), or ``None`` when one version is left.
+        saw; a delete every edge has is retired from the list index. Returns when to look at the key again (its
+        newest version is still on its way, or a partition is open), or ``None`` when nothing is left to do.
         """
-        versions = self._versions.get(key)
-        if not isinstance(versions, list):
+        entry = self._versions.get(key)
+        if entry is None or (not isinstance(entry, list) and entry.value is not None):
             return None
+        versions = entry if isinstance(entry, list) else [entry]
         cluster = self.cluster
         newest = versions[-1]
         retry = max(now, newest.time + cluster.max_ms) + 1
@@ -279,7 +291,20 @@ class Keyspace:
             if settled is None:
                 return now + cluster.max_ms + 1  # a partition is open: look again later, not at every edge now
             if settled:
-                if i:
+                if i == len(versions) - 1 and newest.value is None and self.caches is None:
+                    self._retire(key, newest)
+                elif i:
                     self._versions[key] = versions[i] if i == len(versions) - 1 else versions[i:]
                 return None if i == len(versions) - 1 else retry
         return retry
+
+    def _retire(self, key: str, tombstone: Version) -> None:
+        del self._versions[key]
+        self._retired[key] = tombstone
+        keys = self._sorted
+        if keys is not None:
+            del keys[bisect.bisect_left(keys, key)]
+
+    def _index_add(self, key: str) -> None:
+        if self._sorted is not None:
+            bisect.insort(self._sorted, key)
