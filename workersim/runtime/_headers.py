@@ -91,12 +91,12 @@ class Headers(MutableMapping[str, str]):
         """Every field as a ``(lower-case name, value)`` pair, repeated names included, in the order added."""
         return list(self._fields)
 
-    def __getitem__(self, name: str) -> str:
+    def __getitem__(self, name: str) -> str | None:  # type: ignore[override]  # JS Headers.get, not a dict's
+        """The header's values joined with ``", "``, or ``None`` when it is missing: in Python Workers, headers are
+        JavaScript's, and ``request.headers["Cookie"]`` of a request without cookies is ``None``, not an error."""
         key = name.lower() if isinstance(name, str) else name
         values = [value for field, value in self._fields if field == key]
-        if not values:
-            raise KeyError(name)
-        return ", ".join(values)
+        return ", ".join(values) if values else None
 
     def __setitem__(self, name: str, value: str) -> None:
         self.set(name, value)

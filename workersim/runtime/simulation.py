@@ -113,7 +113,7 @@ class Simulation(StoreSimulation):
         run before either's ``waitUntil`` put lands: ``await sim.settle(first)`` between them orders them."""
         if self._dispatcher is None:
             return
-        ray = request.headers["cf-ray"].split("-")[0] if isinstance(request, Response) else request
+        ray = (request.headers.get("cf-ray") or "").split("-")[0] if isinstance(request, Response) else request
         await self._dispatcher.settle(ray)
 
     def _worker_clock(self) -> float:
