@@ -60,11 +60,11 @@ def cf_properties(edge: str, index: int, overrides: Mapping[str, Any] | None = N
     return properties
 
 
-def add_edge_headers(headers: Headers, cf: Mapping[str, Any], index: int, scheme: str) -> None:
+def add_edge_headers(headers: Headers, cf: Any, index: int, scheme: str) -> None:
     """The headers Cloudflare adds to a request at an edge, unless the request already carries them."""
     added = {
         "cf-connecting-ip": f"203.0.113.{10 + index % 240}",
-        "cf-ipcountry": str(cf.get("country", "XX")),
+        "cf-ipcountry": str(cf["country"] if "country" in cf else "XX"),
         "x-forwarded-proto": scheme,
         "cf-visitor": f'{{"scheme":"{scheme}"}}',
     }

@@ -133,7 +133,7 @@ class Dispatcher:
         env = self.sim.env(edge)
         if init or not isinstance(request, Request):
             request = Request(request, **init)
-        request.cf = {**self.sim.cf(edge), **request.cf}
+        request.cf = {**self.sim.cf(edge), **request.cf.to_py()}
         add_edge_headers(request.headers, request.cf, self.sim.edges.index(edge), request.url.partition(":")[0])
         ray, start = self._arrive(request, edge)
         ctx = ExecutionContext(ray)

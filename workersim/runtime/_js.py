@@ -54,7 +54,7 @@ def console_text(value: Any) -> str:
         return "undefined"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dict | list):
+    if isinstance(value, dict | list | JsObject):
         return json.dumps(to_py(value), default=str, separators=(",", ":"))
     return str(value)
 
@@ -70,6 +70,8 @@ def _stringify(value: Any, replacer: Any = None, space: Any = None) -> str | Non
 def _init_fields(init: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     """A ``Response``/``Request`` init as plain fields, from a dict, a converted object or keyword arguments."""
     fields: dict[str, Any] = {}
+    if isinstance(init, JsObject):
+        init = init.to_py()
     if isinstance(init, Response):
         fields = {"status": init.status, "statusText": init.status_text, "headers": init.headers}
     elif isinstance(init, Mapping):
@@ -83,6 +85,8 @@ def _init_fields(init: Any, options: Mapping[str, Any]) -> dict[str, Any]:
 def _headers(value: Any) -> Headers | None:
     if value is None or isinstance(value, Headers):
         return value
+    if isinstance(value, JsObject):
+        value = value.to_py()
     if isinstance(value, Mapping):
         return Headers({str(key): str(item) for key, item in value.items()})
     return Headers([(str(name), str(item)) for name, item in value])
@@ -404,9 +408,11 @@ def js_module(host: JsHost) -> JsModule:
             "Object",
             new=JsObject,
             fromEntries=from_entries,
-            keys=lambda obj: JsArray(obj.keys()),
-            values=lambda obj: JsArray(obj.values()),
-            entries=lambda obj: JsArray(JsArray(pair) for pair in obj.items()),
+            keys=lambda obj: obj.object_keys() if isinstance(obj, JsObject) else JsArray(obj.keys()),
+            values=lambda obj: obj.object_values() if isinstance(obj, JsObject) else JsArray(obj.values()),
+            entries=lambda obj: (
+                obj.object_entries() if isinstance(obj, JsObject) else JsArray(JsArray(p) for p in obj.items())
+            ),
             assign=lambda target, *sources: _assign(target, sources),
         ),
         Array=_namespace("Array", new=lambda *items: JsArray(items), isArray=lambda v: isinstance(v, list)),
@@ -441,9 +447,10 @@ def js_module(host: JsHost) -> JsModule:
     return module
 
 
-def _assign(target: JsObject, sources: Iterable[Mapping[str, Any]]) -> JsObject:
+def _assign(target: JsObject, sources: Iterable[Any]) -> JsObject:
     for source in sources:
-        target.update(source)
+        for name, value in (source.to_py() if isinstance(source, JsObject) else source).items():
+            target[name] = value
     return target
 
 

@@ -77,30 +77,65 @@ class _Constructor:
         self.name = name
 
 
-class JsObject(dict[str, Any], JsProxy):
-    """A plain JavaScript object: ``obj.key`` and ``obj["key"]`` read a property, ``obj.key = v`` sets one, and
-    ``to_py()`` gives a plain ``dict``. A missing property raises ``AttributeError`` (Pyodide's behaviour for
-    ``undefined``)."""
+class JsObject(JsProxy):
+    """A plain JavaScript object: ``obj.key`` reads a property (a missing one raises ``AttributeError``, Pyodide's
+    behaviour for ``undefined``) and ``obj.key = v`` sets one, whatever the name (``order.items`` is the order's
+    items, not a method); ``obj["key"]`` and ``"key" in obj`` work too, and ``to_py()`` gives a plain ``dict``."""
+
+    __slots__ = ("_properties",)
+
+    def __init__(self, properties: Mapping[str, Any] | Iterable[tuple[str, Any]] | JsObject = ()) -> None:
+        if isinstance(properties, JsObject):
+            properties = properties._properties
+        object.__setattr__(self, "_properties", dict(properties))
 
     def __getattr__(self, name: str) -> Any:
         try:
-            return self[name]
+            return self._properties[name]
         except KeyError:
             raise AttributeError(name) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
+        self._properties[name] = value
 
     def __delattr__(self, name: str) -> None:
         try:
-            del self[name]
+            del self._properties[name]
         except KeyError:
             raise AttributeError(name) from None
 
-    def __repr__(self) -> str:
-        return f"[object Object] {dict.__repr__(self)}"
+    def __getitem__(self, name: str) -> Any:
+        return self._properties[name]
 
-    __str__ = dict.__repr__
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._properties[name] = value
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._properties
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JsObject) and other._properties == self._properties
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dict it wraps
+
+    def object_keys(self) -> JsArray:
+        """The property names (``Object.keys``)."""
+        return JsArray(self._properties)
+
+    def object_values(self) -> JsArray:
+        """The property values (``Object.values``)."""
+        return JsArray(self._properties.values())
+
+    def object_entries(self) -> JsArray:
+        """The ``[name, value]`` pairs (``Object.entries``)."""
+        return JsArray(JsArray(pair) for pair in self._properties.items())
+
+    def to_py(self, *, depth: int = -1, default_converter: Callable[..., Any] | None = None) -> Any:
+        """The object as a plain ``dict``, deeply."""
+        return {name: to_py(value) for name, value in self._properties.items()}
+
+    def __repr__(self) -> str:
+        return f"[object Object] {self._properties!r}"
 
 
 class JsArray(list[Any], JsProxy):
@@ -266,7 +301,7 @@ def to_js(
 
 def to_py(value: Any) -> Any:
     """``value`` with every JavaScript container made a plain Python one, deeply."""
-    if isinstance(value, JsBuffer):
+    if isinstance(value, JsBuffer | JsObject):
         return value.to_py()
     if isinstance(value, dict):
         return {key: to_py(item) for key, item in value.items()}
@@ -290,8 +325,4 @@ def from_entries(entries: Iterable[Any]) -> JsObject:
     """JavaScript's ``Object.fromEntries``: an object from ``[key, value]`` pairs (or a mapping)."""
     if isinstance(entries, Mapping):
         entries = entries.items()
-    result = JsObject()
-    for entry in entries:
-        key, value = entry
-        result[str(key)] = value
-    return result
+    return JsObject((str(key), value) for key, value in entries)
