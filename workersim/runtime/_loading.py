@@ -96,9 +96,10 @@ def worker_from_module(module: Any, name: str, *, js_requests: bool = False) -> 
         return _from_class(default)
     handlers = (getattr(module, attribute, None) for attribute in ("scheduled", "on_scheduled"))
     scheduled = next((_bind(handler) for handler in handlers if callable(handler)), None)
-    for attribute in ("fetch", "on_fetch"):
+    for attribute in ("on_fetch", "fetch"):
         handler = getattr(module, attribute, None)
-        if callable(handler):
+        # `from js import fetch` (or workers') at a module's top is outbound fetch, not the module's handler.
+        if callable(handler) and not getattr(handler, "__module__", "").startswith("workersim.runtime."):
             js = js_requests and attribute == "on_fetch" and not getattr(handler, PYTHON_REQUEST, False)
             return Worker(f"{name}:{attribute}", _bind(handler, js_request=js, what="fetch handler"), scheduled)
     raise TypeError(f"{name} defines no worker: it needs {_FORMS}")
