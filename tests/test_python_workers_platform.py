@@ -168,6 +168,31 @@ async def test_outbound_fetch_goes_to_routed_origins_after_their_latency(
     assert "https://unrouted.example.org/path" in message and 'sim.route("https://unrouted.example.org/"' in message
 
 
+HTTPX_WORKER = """
+import httpx
+from workers import Response, WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        async with httpx.AsyncClient() as client:
+            reply = await client.post("https://api.example.com/v1/echo", content=b"from httpx")
+        return Response(f"{reply.status_code} {reply.text}")
+"""
+
+
+async def test_httpx_async_client_in_a_worker_follows_the_routes(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    async def echo(request: workersim.Request) -> workersim.Response:
+        return workersim.Response(f"{request.method} {await request.text()}", status=202)
+
+    sim = workersim.Simulation(edges=("LHR",), worker=write(tmp_path, "entry.py", HTTPX_WORKER))
+    sim.route("https://api.example.com/", echo, latency=0.1)
+    async with sim:
+        assert await (await sim.fetch("https://w.example/")).text() == "202 POST from httpx"
+        assert sim.now() == pytest.approx(0.1)
+    assert sim.worker_errors == []
+
+
 def test_route_arguments_are_checked() -> None:
     sim = workersim.Simulation(edges=("LHR",))
     with pytest.raises(TypeError, match="absolute http"):

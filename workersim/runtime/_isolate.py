@@ -28,7 +28,7 @@ from . import workers_compat
 from ._asgi_bridge import asgi_module
 from ._js import JsHost, js_module
 from ._loading import Worker, worker_from_module
-from ._outbound import outbound_fetch
+from ._outbound import httpx_module, outbound_fetch
 from ._pyodide import pyodide_modules
 from ._shims import Clock, Monotonic, datetime_module, random_modules, time_module
 
@@ -91,6 +91,7 @@ class Isolate:
             "asgi": asgi_module(),
             **pyodide_modules(),
         }
+        self._lazy_substitutes: dict[str, Callable[[], ModuleType]] = {"httpx": httpx_module}
         self.module = self._execute(path.stem, path, package=False)
         self.worker: Worker = worker_from_module(self.module, str(path), js_requests=True)
 
@@ -149,6 +150,9 @@ class Isolate:
             package = (globals or {}).get("__package__") or ""
             absolute = importlib.util.resolve_name("." * level + name, package)
         top = absolute.partition(".")[0]
+        if absolute in self._lazy_substitutes:
+            # Built on first import only: most workers never import httpx, and building it imports httpx.
+            self._substitutes[absolute] = self._lazy_substitutes.pop(absolute)()
         substitute = self._substitutes.get(absolute)
         if substitute is not None:
             # `import pyodide.ffi` binds the package, `from pyodide.ffi import to_js` takes from the submodule.

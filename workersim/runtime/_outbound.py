@@ -8,6 +8,7 @@ import inspect
 import math
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from types import ModuleType
 from typing import Any
 
 import attrs
@@ -110,3 +111,31 @@ async def outbound_fetch(request: Request) -> Response:
     if fetch is None:
         raise RuntimeError("fetch() is only available while a simulated worker handles a request")
     return await fetch(request)
+
+
+def httpx_module() -> ModuleType:
+    """``httpx`` as a worker's own code sees it: ``httpx.AsyncClient`` sends through the simulation's routes (a
+    transport given explicitly is kept). The synchronous API (``httpx.get``, ``httpx.Client``) is the real one."""
+    import httpx
+
+    from ._shims import Shim
+
+    class SimulatedTransport(httpx.AsyncBaseTransport):
+        """Carries an ``httpx`` request to ``outbound_fetch`` and its answer back."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            body = await request.aread()
+            reply = await outbound_fetch(
+                Request(str(request.url), method=request.method, headers=list(request.headers.multi_items()),
+                        body=body or None)
+            )  # fmt: skip
+            return httpx.Response(reply.status, headers=reply.headers.multi_items(), content=await reply.bytes())
+
+    class AsyncClient(httpx.AsyncClient):
+        """``httpx.AsyncClient`` on the simulation's routes."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("transport", SimulatedTransport())
+            super().__init__(*args, **kwargs)
+
+    return Shim(httpx, AsyncClient=AsyncClient, SimulatedTransport=SimulatedTransport)
