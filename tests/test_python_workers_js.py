@@ -247,3 +247,31 @@ async def test_kv_results_answer_javascript_style_access(autojump_clock: trio.ab
         assert await kv.get("user:1", type="json") == {"name": "Ada", "tags": ["x", "y"]}
         assert (await kv.list())["keys"][0]["name"] == "user:1"
     assert sim.worker_errors == []
+
+
+CORS = """
+from js import Response, Headers, Object
+from pyodide.ffi import to_js
+
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, POST, OPTIONS"}
+
+
+async def on_fetch(request, env):
+    if request.method == "OPTIONS":
+        return Response.new("", to_js(
+            {"status": 204, "headers": Headers.new(to_js(CORS_HEADERS, dict_converter=Object.fromEntries))},
+            dict_converter=Object.fromEntries,
+        ))
+    return Response.new(None, status=405, headers=Headers.new(CORS_HEADERS))
+"""
+
+
+async def test_a_cors_preflight_written_with_nested_conversions(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    sim = workersim.Simulation(edges=("LHR",), worker=worker_file(tmp_path, CORS))
+    async with sim:
+        preflight = await sim.fetch("https://api.example/", method="OPTIONS")
+        other = await sim.fetch("https://api.example/", method="PUT", body="x")
+    assert preflight.status == 204 and await preflight.text() == ""
+    assert preflight.headers["access-control-allow-methods"] == "GET, POST, OPTIONS"
+    assert other.status == 405 and other.headers["access-control-allow-origin"] == "*"
+    assert sim.worker_errors == []
