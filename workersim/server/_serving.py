@@ -11,6 +11,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
+from ..sim.simulation import Simulation, engine
 from ._asgi import Receive, Scope, Send
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -60,3 +61,13 @@ def listening_error(error: BaseException) -> OSError | OverflowError | None:
             if found is not None:
                 return found
     return None
+
+
+REAL_TIME_CUSHION = 0.002
+"""Real seconds a server's KV operation may wait for its batch before it is applied though other tasks still run:
+a server under steady input is never idle, and without this bound its operations would wait for idleness."""
+
+
+def on_real_clock(sim: Simulation) -> None:
+    """Make ``sim``'s conductor apply operations within ``REAL_TIME_CUSHION`` (before ``async with sim``)."""
+    engine(sim).cushion = REAL_TIME_CUSHION

@@ -19,7 +19,7 @@ from ..core.limits import Limits
 from ..sim.simulation import Simulation
 from ._asgi import Receive, Scope, Send
 from ._history import keep_history, save_history
-from ._serving import ASGIApp, CannotListen, listening_error, serve, stop_on_signals
+from ._serving import ASGIApp, CannotListen, listening_error, on_real_clock, serve, stop_on_signals
 from .rest import API_PREFIX, RestApp
 
 ACCOUNT_ENV = "WORKERSIM_ACCOUNT_ID"
@@ -127,6 +127,7 @@ class ApiOptions:
 async def run_api(sim: Simulation, options: ApiOptions, credentials: Credentials) -> None:
     """Serve the REST API over ``sim`` on the real clock until interrupted."""
     app = RestApp.for_simulation(sim, credentials.account, credentials.token)
+    on_real_clock(sim)
     async with sim:
         with stop_on_signals("workersim api") as shutdown_trigger:
             async with trio.open_nursery() as nursery:

@@ -23,7 +23,7 @@ from ..runtime import CONFIG_NAMES, ConfigError, Request, Simulation, find_confi
 from ..sim.simulation import DEFAULT_EDGES
 from ._asgi import ClientGone, Receive, Scope, Send, lifespan
 from ._history import keep_history, save_history
-from ._serving import CannotListen, listening_error, serve, stop_on_signals
+from ._serving import CannotListen, listening_error, on_real_clock, serve, stop_on_signals
 from .api import ApiMount, Credentials
 
 EDGE_HEADER = "x-workersim-edge"
@@ -259,6 +259,7 @@ async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0)
     app = ApiMount(
         WorkerApp(sim, body_limit=options.body_limit), sim, Credentials.resolve()
     )  # the REST API under /client/v4/, the worker elsewhere
+    on_real_clock(sim)
     with trio.CancelScope() as scope:
         async with sim:
             with stop_on_signals("workersim dev") as shutdown_trigger:

@@ -7,6 +7,11 @@ due), no more calls can arrive at this instant: the conductor applies all parked
 identity of the tasks that made them and wakes each task with its result. That is the moment
 ``trio.testing.wait_all_tasks_blocked`` waits for, observed from the scheduler itself instead of polled by a task.
 
+**On the real clock (servers), idleness may never come**: with clients streaming bodies, some task is always
+runnable. A conductor made with a ``cushion`` therefore also applies the parked calls once the oldest has waited
+that many real seconds, at the next pass of the scheduler: latency stays bounded, and the order within a batch is
+still the tasks' identities (a server's run is not replayable anyway: its inputs come from the network).
+
 **Every call is a cancellation point, and a schedule point whenever another task could run.** A call made while
 no other task is runnable, none is parked and no deadline is due would be applied alone at this instant in any
 case, so it is applied at once, without a pass of the scheduler; a task does that at most ``MAX_STREAK`` times in
@@ -15,6 +20,7 @@ a row, so the scheduler still looks at I/O regularly. Histories are the same eit
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -79,8 +85,17 @@ class Conductor(trio.abc.Instrument):
     other task runnable, nothing else could run at this instant. (trio keeps the tasks of the current pass out of
     its queue, so the queue alone could not say so.)"""
 
-    def __init__(self, identities: TaskIdentities, now: Callable[[], int], before_batch: Callable[[int], None]):
+    def __init__(
+        self,
+        identities: TaskIdentities,
+        now: Callable[[], int],
+        before_batch: Callable[[int], None],
+        *,
+        cushion: float | None = None,
+    ):
         self._identities = identities
+        self._cushion = cushion
+        self._parked_since = 0.0
         self._now = now
         self._before_batch = before_batch
         self._pending: list[_Turn] = []
@@ -111,7 +126,11 @@ class Conductor(trio.abc.Instrument):
         self._alone_in_pass = False
         scheduler = self._scheduler
         assert scheduler is not None
-        if not self._pending or scheduler.runnable() or scheduler.deadline_due():
+        if not self._pending:
+            return
+        if (scheduler.runnable() or scheduler.deadline_due()) and (
+            self._cushion is None or time.perf_counter() - self._parked_since < self._cushion
+        ):
             return
         self._run_batch()
         if timeout > 0 and self._token is not None:
@@ -157,6 +176,8 @@ class Conductor(trio.abc.Instrument):
         task = current_task()
         self._arrivals += 1
         turn = _Turn(self, self._identities.of(task), self._arrivals, task, action, args)
+        if not self._pending and self._cushion is not None:
+            self._parked_since = time.perf_counter()
         self._pending.append(turn)
         result: T = await wait_task_rescheduled(turn.abort)
         return result

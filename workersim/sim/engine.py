@@ -55,11 +55,15 @@ class Engine:
         self.store = store
         self._conductor: Conductor | None = None
         self._t0 = 0.0
+        self.cushion: float | None = None
+        """For servers on the real clock: apply parked operations once the oldest has waited this many real
+        seconds, even if tasks are still runnable (``None``: only when every task is blocked, as virtual time
+        needs for reproducible runs). Set before the simulation starts."""
 
     def start(self) -> None:
         """Start virtual time at 0 now and open the conductor (inside the trio run)."""
         self._t0 = trio.current_time()
-        self._conductor = Conductor(task_identities(), self.now_ms, self._collect)
+        self._conductor = Conductor(task_identities(), self.now_ms, self._collect, cushion=self.cushion)
         self._conductor.start()
 
     def _collect(self, now: int) -> None:
