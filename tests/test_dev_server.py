@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -157,6 +158,9 @@ import sys
 from workers import Response
 
 
+import asyncio
+
+
 class Out(BaseException):
     pass
 
@@ -169,6 +173,15 @@ async def fetch(request, env, ctx):
         raise KeyboardInterrupt
     if tail == "out":
         raise Out("out")
+    if tail == "loop":
+        while True:  # a CPU loop that never awaits: only the CPU limit stops it
+            try:
+                sum(range(1000))
+            except Exception:  # swallowing errors does not keep it alive
+                pass
+    if tail == "spin":
+        while True:  # awaits, but never ends
+            await asyncio.sleep(0)
     return Response("alive")
 """
 
@@ -186,6 +199,37 @@ def test_dev_server_survives_a_worker_that_exits(tmp_path: Path) -> None:
         logged = server.stop()  # SIGTERM: a clean stop
     assert time.monotonic() - started < 10
     assert logged.count("worker error in fetch") == 3
+
+
+def test_dev_server_stops_handlers_over_their_cpu_limit(tmp_path: Path) -> None:
+    worker = tmp_path / "worker.py"
+    worker.write_text(ESCAPING, encoding="utf-8")
+    with workersim_process("dev", str(worker), "--port", "0", "--cpu-ms", "300") as server:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            for stuck in ("loop", "spin"):
+                answers: list[httpx.Response] = []
+                runner = threading.Thread(target=lambda s=stuck, a=answers: a.append(client.get(f"/{s}")))
+                runner.start()
+                time.sleep(0.05)  # drives a real server: the stuck request is in
+                assert client.get("/").text == "alive"  # answered while the other request is stuck or after
+                runner.join(timeout=60)
+                [answer] = answers
+                assert answer.status_code == 503 and "Error 1102" in answer.text, answer.text
+                assert "CPU limit of 300 ms" in answer.text
+        logged = server.stop()
+    assert logged.count("ExceededResources") >= 2
+
+
+def test_sigterm_stops_a_server_whose_worker_spins_in_a_cpu_loop(tmp_path: Path) -> None:
+    worker = tmp_path / "worker.py"
+    worker.write_text(ESCAPING, encoding="utf-8")
+    with workersim_process("dev", str(worker), "--port", "0", "--cpu-ms", "600000") as server:
+        threading.Thread(target=lambda: httpx.get(f"{server.url}/loop", timeout=60), daemon=True).start()
+        time.sleep(0.5)  # drives a real server: the loop has the CPU
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=30)
+    assert time.monotonic() - started < 10
 
 
 PLATFORM_WORKER = """

@@ -103,6 +103,7 @@ def _dev(args: argparse.Namespace) -> int:
         body_limit=args.max_body,
         environment=args.env,
         network=args.network,
+        cpu_ms=args.cpu_ms,
     )
     try:
         return run_dev(options)
@@ -192,6 +193,13 @@ def add_dev(commands: Any) -> None:
         help="refuse request bodies over BYTES with a 413 (default %(default)s: Cloudflare's 100 MB)",
     )
     dev.add_argument("--env", metavar="NAME", help="use the configuration's [env.NAME] section, as wrangler --env does")
+    dev.add_argument(
+        "--cpu-ms",
+        type=_count,
+        metavar="MS",
+        help="stop a request that uses more CPU milliseconds than this with error 1102 (default: the "
+        "configuration's [limits] cpu_ms, else 30000, Cloudflare's default)",
+    )
     dev.add_argument(
         "--network",
         action="store_true",

@@ -8,7 +8,7 @@ from ..core.errors import BodyUsedError, ConfigError
 from ._config import CONFIG_NAMES, Assets, WorkerConfig, find_config, load_config, strip_jsonc
 from ._context import ExecutionContext
 from ._cron import ScheduledController
-from ._dispatch import Dispatcher, WorkerFailure
+from ._dispatch import Dispatcher, ExceededResources, WorkerFailure
 from ._entrypoint import WorkerEntrypoint
 from ._headers import Headers
 from ._loading import Worker, load_worker, load_worker_file
@@ -24,6 +24,7 @@ __all__ = [
     "CONFIG_NAMES",
     "ConfigError",
     "Dispatcher",
+    "ExceededResources",
     "ExecutionContext",
     "FetchNotRouted",
     "Headers",

@@ -74,6 +74,8 @@ class WorkerConfig:
     """Bindings declared but not simulated: binding name -> what it is (``"a D1 database"``)."""
     environment: str | None = None
     """The ``[env.NAME]`` section used, if any."""
+    cpu_ms: int | None = None
+    """``[limits] cpu_ms``: the CPU milliseconds a request may use (``workersim dev`` enforces it)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -129,7 +131,17 @@ def load_config(path: str | os.PathLike[str], environment: str | None = None) ->
         assets=_assets(file, document.get("assets")),
         unsimulated=_unsimulated(file, document),
         environment=environment,
+        cpu_ms=_cpu_ms(file, document.get("limits")),
     )
+
+
+def _cpu_ms(file: Path, limits: Any) -> int | None:
+    if limits is None:
+        return None
+    cpu_ms = limits.get("cpu_ms") if isinstance(limits, dict) else None
+    if isinstance(cpu_ms, bool) or not isinstance(cpu_ms, int) or cpu_ms <= 0:
+        raise ConfigError(f"{file}: limits must be a table such as {{ cpu_ms = 50 }} with a positive cpu_ms")
+    return cpu_ms
 
 
 def _environment(file: Path, document: dict[str, Any], name: str) -> dict[str, Any]:

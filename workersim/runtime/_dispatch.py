@@ -80,8 +80,16 @@ def not_a_response(result: object) -> TypeError:
     )
 
 
+class ExceededResources(BaseException):
+    """Raised into a handler that went over its CPU limit (``workersim dev --cpu-ms``), as Cloudflare stops such a
+    request. A ``BaseException``, so an ``except Exception`` in the handler does not swallow it."""
+
+
 def _error_response(ray: str, error: BaseException) -> Response:
-    # Cloudflare answers an uncaught exception with its error 1101 page; this is that page as plain text.
+    # Cloudflare answers an uncaught exception with its error 1101 page, and a request stopped for going over its
+    # limits with error 1102; these are those pages as plain text.
+    if isinstance(error, ExceededResources):
+        return Response(f"Error 1102: Worker exceeded resource limits (Ray ID: {ray})\n{error}\n", 503)
     return Response(f"Error 1101: Worker threw exception (Ray ID: {ray})\n{type(error).__name__}: {error}\n", 500)
 
 

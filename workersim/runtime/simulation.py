@@ -109,9 +109,13 @@ class Simulation(StoreSimulation):
         scheduled_edge: str | None = None,
         assets: Assets | None = None,
         unsimulated: Mapping[str, str] | None = None,
+        cpu_ms: int | None = None,
         **options: Any,
     ) -> None:
         self.secrets = dict(secrets or {})
+        self.cpu_ms = cpu_ms
+        """The CPU milliseconds a request may use (``[limits] cpu_ms``): enforced by ``workersim dev``, which has a
+        real CPU to measure; a simulation's handlers run on virtual time and are not stopped."""
         variables = dict(options.pop("vars", None) or {})
         super().__init__(*args, vars={**variables, **self.secrets}, **options)
         self.worker = worker
@@ -190,6 +194,7 @@ class Simulation(StoreSimulation):
         options.setdefault("crons", config.crons)
         options.setdefault("assets", config.assets)
         options.setdefault("unsimulated", config.unsimulated)
+        options.setdefault("cpu_ms", config.cpu_ms)
         return cls(kv_namespaces=config.kv_namespaces, worker=config.main, **options)
 
     async def __aenter__(self) -> Simulation:

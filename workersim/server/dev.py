@@ -24,6 +24,7 @@ from ..sim.simulation import DEFAULT_EDGES
 from ._asgi import ClientGone, Receive, Scope, Send, lifespan
 from ._history import keep_history, save_history
 from ._serving import CannotListen, listening_error, on_real_clock, serve, stop_on_signals
+from ._watchdog import watchdog
 from .api import ApiMount, Credentials
 
 EDGE_HEADER = "x-workersim-edge"
@@ -35,6 +36,9 @@ log = logging.getLogger("workersim.dev")
 BODY_LIMIT = 100 * 1000 * 1000
 """The largest request body the dev server takes: 100 MB, Cloudflare's limit on its Free and Pro plans."""
 
+
+DEFAULT_CPU_MS = 30_000
+"""The CPU milliseconds a request may use unless told otherwise: Cloudflare's default for paid plans."""
 
 SCHEDULED_PATHS = frozenset({"/__scheduled", "/cdn-cgi/handler/scheduled"})
 """wrangler's endpoints for running a worker's ``scheduled`` handler by hand (``?cron=...``)."""
@@ -209,6 +213,9 @@ class DevOptions:
     """The configuration's ``[env.NAME]`` section to use (``--env``)."""
     network: bool = False
     """Whether the worker's outbound requests may reach the real network (``--network``)."""
+    cpu_ms: int | None = None
+    """The CPU milliseconds a request may use (``--cpu-ms``); ``None``: the configuration's ``[limits] cpu_ms``,
+    else ``DEFAULT_CPU_MS``."""
 
 
 def build_simulation(options: DevOptions) -> Simulation:
@@ -262,7 +269,8 @@ async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0)
     on_real_clock(sim)
     with trio.CancelScope() as scope:
         async with sim:
-            with stop_on_signals("workersim dev") as shutdown_trigger:
+            cpu_ms = options.cpu_ms or sim.cpu_ms or DEFAULT_CPU_MS
+            with stop_on_signals("workersim dev") as shutdown_trigger, watchdog(cpu_ms / 1000):
                 async with trio.open_nursery() as nursery:
                     binds = await nursery.start(serve, app, hypercorn_config(options), shutdown_trigger)
                     print(_banner(sim, options, binds[0]) + "\n" + app.describe(binds[0]), flush=True)
