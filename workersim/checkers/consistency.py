@@ -79,17 +79,19 @@ def monotonic_reads(history: Rows) -> Report:
 def bounded_staleness(history: Rows, max_delay: float) -> Report:
     """No read returns a value that was overwritten more than ``max_delay`` seconds before the read began."""
     table = OpTable.of(history)
-    rows, slot_writes = table.rows, table.slot_writes
-    settled = [-1] * len(slot_writes)  # per key: the newest write that completed max_delay ago
+    rows = table.rows
+    # per key: when each write has been done for max_delay, and the newest write that has been so far
+    done = [[rows[write].complete + max_delay for write in writes] for writes in table.slot_writes]
+    settled = [-1] * len(done)
     violations, checked = [], 0
     for i, (row, writing, slot, seen, made) in enumerate(
         zip(rows, table.writing, table.slots, table.seen, table.counts, strict=True)
     ):
         if writing:
             continue
-        key_writes = slot_writes[slot]
+        times = done[slot]
         index = settled[slot]
-        while index + 1 < made and rows[key_writes[index + 1]].complete + max_delay <= row.invoke + _SLACK:
+        while index + 1 < made and times[index + 1] <= row.invoke + _SLACK:
             index += 1
         settled[slot] = index
         if seen is None:

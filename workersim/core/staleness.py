@@ -155,9 +155,8 @@ class OpTable:
 
     def __init__(self, rows: Iterable[AnyRow]) -> None:
         self.rows: list[AnyRow] = []
-        self.keys: list[str] = []
-        self.values: list[bytes | None] = []
-        self.versions: list[Version] = []
+        self._bulk_keys: dict[int, str] = {}
+        """The key of each operation that came from a bulk read (the others' is their row's)."""
         self.writing: list[bool] = []
         self.slots: list[int] = []
         self.places: list[int] = []
@@ -186,7 +185,7 @@ class OpTable:
 
     def _fill(self, rows: Iterable[AnyRow]) -> None:
         # The one hot loop: single-key reads and writes are inlined, with every column's append bound once.
-        rows_, keys, values, versions = self.rows, self.keys, self.values, self.versions
+        rows_ = self.rows
         writing, slots, places, seen_, counts, missed_ = (
             self.writing, self.slots, self.places, self.seen, self.counts, self.missed
         )  # fmt: skip
@@ -223,9 +222,6 @@ class OpTable:
                 if edge is None:
                     edge = edges[single.edge] = len(edges)
                 rows_.append(row)
-                keys.append(key)
-                values.append(value)
-                versions.append(version)
                 writing.append(kind is KVWrite)
                 slots.append(slot)
                 places.append(slot << 32 | edge)  # an int, not a tuple: see the class's docstring
@@ -254,9 +250,7 @@ class OpTable:
             version = UNKNOWN if versions is UNKNOWN else versions.get(key)
             seen = _match(self.by_version[slot], self.by_value[slot], version, value)
             self.rows.append(row)
-            self.keys.append(key)
-            self.values.append(value)
-            self.versions.append(version)
+            self._bulk_keys[len(self.rows) - 1] = key
             self.writing.append(False)
             self.slots.append(slot)
             self.places.append(slot << 32 | edge)
@@ -269,7 +263,18 @@ class OpTable:
         row = self.rows[i]
         kind = "write" if self.writing[i] else "read"
         ns = self.slot_names[self.slots[i]][0]
-        return Op(row=row, kind=kind, ns=ns, key=self.keys[i], value=self.values[i], version=self.versions[i])
+        key, value, version = self._subject(i)
+        return Op(row=row, kind=kind, ns=ns, key=key, value=value, version=version)
+
+    def _subject(self, i: int) -> tuple[str, bytes | None, Version]:
+        """The key of operation ``i``, the value it wrote or read, and the version its row names."""
+        row = self.rows[i]
+        if type(row) is KVBulkRead:
+            key = self._bulk_keys[i]
+            versions = row.version
+            return key, row.value.get(key), UNKNOWN if versions is UNKNOWN else versions.get(key)
+        single: KVRead | KVWrite = row  # type: ignore[assignment]
+        return single.key, single.value, single.version
 
     def write_op(self, slot: int, index: int) -> Op:
         """The ``index``-th write of key ``slot``, as an ``Op``."""
@@ -279,4 +284,5 @@ class OpTable:
         """Which of all its key's writes read ``i`` matches once the whole history is known (``WriteIndex.seen``
         after every write was added): a read without a version then matches the last write of its value."""
         slot = self.slots[i]
-        return _match(self.by_version[slot], self.by_value[slot], self.versions[i], self.values[i])
+        _, value, version = self._subject(i)
+        return _match(self.by_version[slot], self.by_value[slot], version, value)
