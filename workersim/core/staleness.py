@@ -184,7 +184,7 @@ class OpTable:
         return len(self.rows)
 
     def _fill(self, rows: Iterable[AnyRow]) -> None:
-        # The one hot loop: single-key reads and writes are inlined, with every column's append bound once.
+        # The one hot loop: single-key reads and writes are inlined, every column held in a local.
         rows_ = self.rows
         writing, slots, places, seen_, counts, missed_ = (
             self.writing, self.slots, self.places, self.seen, self.counts, self.missed
@@ -193,7 +193,7 @@ class OpTable:
         spaces, edges = self._spaces, self._edges
         new_slot = self._new_slot
         for row in rows:
-            kind = type(row)  # exact types, not isinstance: the cheapest test there is
+            kind = type(row)  # exact types (the row classes have no subclasses): cheaper than isinstance
             if kind is KVWrite or kind is KVRead:
                 single: KVWrite | KVRead = row  # type: ignore[assignment]
                 key = single.key
