@@ -148,7 +148,7 @@ def calls(edges: int, rest: bool, cache: bool) -> st.SearchStrategy[Call]:
 
 
 @st.composite
-def plans(draw: st.DrawFn, *, rest: bool = False, cache: bool = False, partitions: bool = True) -> Plan:
+def plans(draw: st.DrawFn, *, rest: bool = False, cache: bool = False) -> Plan:
     edges = EDGE_NAMES[: draw(st.integers(2, len(EDGE_NAMES)))]
     max_ms = draw(st.sampled_from([0, 1000, 5000]))
     # A few shared instants, so that tasks often act at the same one. They lie on a grid up to 100 s (5 s; 15 s for
@@ -162,11 +162,10 @@ def plans(draw: st.DrawFn, *, rest: bool = False, cache: bool = False, partition
         times = draw(st.lists(st.sampled_from(instants), min_size=2, max_size=8, unique=True))
         tasks.append(tuple((at * 1000, draw(calls(len(edges), rest, cache))) for at in sorted(times)))
     network: list[tuple[int, str, tuple[int, ...]]] = []
-    if partitions:
-        for at in sorted(draw(st.lists(st.integers(0, 100), max_size=3, unique=True))):
-            cut = draw(st.lists(st.integers(0, len(edges) - 1), min_size=1, max_size=len(edges) - 1, unique=True))
-            action = draw(st.sampled_from(["partition", "heal"]))
-            network.append((at * 1000 + 500, action, tuple(sorted(cut))))
+    for at in sorted(draw(st.lists(st.integers(0, 100), max_size=3, unique=True))):
+        cut = draw(st.lists(st.integers(0, len(edges) - 1), min_size=1, max_size=len(edges) - 1, unique=True))
+        action = draw(st.sampled_from(["partition", "heal"]))
+        network.append((at * 1000 + 500, action, tuple(sorted(cut))))
     writes = sum(call.kind in ("put", "delete") for task in tasks for _, call in task)
     delay = st.one_of(st.sampled_from([0, max_ms]), st.integers(0, max_ms))
     row = st.lists(delay, min_size=len(edges), max_size=len(edges)).map(tuple)
