@@ -21,8 +21,10 @@ from collections.abc import Iterable
 import attrs
 
 from ..core.rows import AnyRow
-from ..core.staleness import Op, walk
+from ..core.staleness import Op, OpTable
 from ._report import Report, Violation
+
+Rows = Iterable[AnyRow] | OpTable
 
 
 @attrs.frozen
@@ -35,6 +37,16 @@ class _Based:
     seen: int
 
 
+@attrs.frozen
+class _Bases:
+    """Every request write based on an earlier read of its key by the same request; the ones whose read was
+    stale, with the write the read missed; and how many request writes there were."""
+
+    based: list[_Based]
+    stale: list[tuple[_Based, Op]]
+    writes: int
+
+
 def _shown(op: Op) -> str:
     return "missing" if op.value is None else repr(op.value.decode("utf-8", "replace"))
 
@@ -43,38 +55,38 @@ def _who(op: Op) -> str:
     return f"request {op.row.request} at {op.edge}"
 
 
-def _writes_based_on_reads(history: Iterable[AnyRow]) -> tuple[list[_Based], list[tuple[_Based, Op]], int]:
-    """Every request write based on an earlier read of its key by the same request; the ones whose read was
-    stale, with the write the read missed; and how many request writes there were."""
-    last_read: dict[tuple[str, str, str], tuple[Op, int | None, Op | None]] = {}
+def _writes_based_on_reads(table: OpTable) -> _Bases:
+    requests: dict[str, int] = {}
+    last_read: dict[int, int] = {}  # per key in a request (an int, not a tuple: see OpTable): its last read
     based: list[_Based] = []
     stale: list[tuple[_Based, Op]] = []
     writes = 0
-    for op, index in walk(history):
-        request = op.row.request
+    for i, (row, writing, slot) in enumerate(zip(table.rows, table.writing, table.slots, strict=True)):
+        request = row.request
         if request is None:
             continue
-        slot = (request, op.ns, op.key)
-        if op.kind == "read":
-            last_read[slot] = (op, index.seen(op), index.first_missed(op))
+        number = requests.get(request)
+        if number is None:
+            number = requests[request] = len(requests)
+        if not writing:
+            last_read[slot << 32 | number] = i
             continue
         writes += 1
-        earlier = last_read.get(slot)
-        if earlier is None or earlier[1] is None:
+        read = last_read.get(slot << 32 | number)
+        seen = None if read is None else table.seen[read]
+        if read is None or seen is None:
             continue  # a blind write, or one based on a read that matches no write (a phantom: its own checker)
-        read, seen, missed = earlier
-        assert seen is not None
-        entry = _Based(op, read, seen)
+        entry = _Based(table.op(i), table.op(read), seen)
         based.append(entry)
+        missed = table.missed[read]  # as of the read: a write made after it did not make it stale
         if missed is not None:
-            stale.append((entry, missed))
-    return based, stale, writes
+            stale.append((entry, table.op(missed)))
+    return _Bases(based, stale, writes)
 
 
-def _races(history: Iterable[AnyRow], *, creations: bool) -> Report:
-    based, _, writes = _writes_based_on_reads(history)
+def _races(bases: _Bases, *, creations: bool) -> Report:
     groups: dict[tuple[str, str, int], list[_Based]] = {}
-    for entry in based:
+    for entry in bases.based:
         if (entry.seen == -1) == creations and (not creations or entry.write.value is not None):
             groups.setdefault((entry.write.ns, entry.write.key, entry.seen), []).append(entry)
     violations = []
@@ -99,25 +111,28 @@ def _races(history: Iterable[AnyRow], *, creations: bool) -> Report:
                     f"({_shown(a.write)} at {a.write.invoke:.3f}s) without having seen it."
                 )
             violations.append(Violation((a.read.id, a.write.id, b.read.id, b.write.id), message))
-    return Report("check_then_act" if creations else "lost_updates", writes, tuple(violations))
+    return Report("check_then_act" if creations else "lost_updates", bases.writes, tuple(violations))
 
 
-def lost_updates(history: Iterable[AnyRow]) -> Report:
+def lost_updates(history: Rows) -> Report:
     """No two requests read the same version of a key and both wrote it (a read-modify-write losing the other's
     update)."""
-    return _races(history, creations=False)
+    return _races(_writes_based_on_reads(OpTable.of(history)), creations=False)
 
 
-def check_then_act(history: Iterable[AnyRow]) -> Report:
+def check_then_act(history: Rows) -> Report:
     """No two requests both read a key as missing and both created it (a double registration)."""
-    return _races(history, creations=True)
+    return _races(_writes_based_on_reads(OpTable.of(history)), creations=True)
 
 
-def stale_write_backs(history: Iterable[AnyRow]) -> Report:
+def stale_write_backs(history: Rows) -> Report:
     """No request writes a key after reading a version that another write had already replaced."""
-    _, stale, writes = _writes_based_on_reads(history)
+    return _stale_write_backs(_writes_based_on_reads(OpTable.of(history)))
+
+
+def _stale_write_backs(bases: _Bases) -> Report:
     violations = []
-    for entry, missed in stale:
+    for entry, missed in bases.stale:
         read, write = entry.read, entry.write
         what = "deleted it" if missed.value is None else f"written {_shown(missed)}"
         message = (
@@ -126,10 +141,10 @@ def stale_write_backs(history: Iterable[AnyRow]) -> Report:
             f"wrote {_shown(write)} at {write.invoke:.3f}s (write #{write.id}), undoing it."
         )
         violations.append(Violation((missed.id, read.id, write.id), message))
-    return Report("stale_write_backs", writes, tuple(violations))
+    return Report("stale_write_backs", bases.writes, tuple(violations))
 
 
-def check_anomalies(history: Iterable[AnyRow]) -> list[Report]:
+def check_anomalies(history: Rows) -> list[Report]:
     """Every application-level checker's report."""
-    rows = list(history)
-    return [lost_updates(rows), check_then_act(rows), stale_write_backs(rows)]
+    bases = _writes_based_on_reads(OpTable.of(history))
+    return [_races(bases, creations=False), _races(bases, creations=True), _stale_write_backs(bases)]

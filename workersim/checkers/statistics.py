@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import attrs
 
 from ..core.rows import AnyRow
-from ..core.staleness import walk
+from ..core.staleness import OpTable
 
 
 @attrs.frozen(kw_only=True)
@@ -45,19 +45,23 @@ class Staleness:
         }
 
 
-def staleness(history: Iterable[AnyRow]) -> Staleness:
-    """How far behind the stale reads of ``history`` were: quantiles and counts by edge."""
+def staleness(history: Iterable[AnyRow] | OpTable) -> Staleness:
+    """How far behind the stale reads of ``history`` (rows, or their ``OpTable``) were: quantiles and counts by
+    edge."""
+    table = OpTable.of(history)
+    rows = table.rows
     behind: list[float] = []
     by_edge: dict[str, list[int]] = {}
-    for op, index in walk(history):
-        if op.kind != "read":
+    for row, writing, missed in zip(rows, table.writing, table.missed, strict=True):
+        if writing:
             continue
-        counts = by_edge.setdefault(op.edge, [0, 0])
+        counts = by_edge.get(row.edge)
+        if counts is None:
+            counts = by_edge[row.edge] = [0, 0]
         counts[0] += 1
-        missed = index.first_missed(op)
         if missed is not None:
             counts[1] += 1
-            behind.append(round((op.invoke - missed.invoke) * 1000) / 1000)  # times are whole milliseconds
+            behind.append(round((row.invoke - rows[missed].invoke) * 1000) / 1000)  # times are whole milliseconds
     behind.sort()
 
     def quantile(q: float) -> float | None:

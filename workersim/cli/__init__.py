@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..checkers import check_all, check_anomalies, staleness
 from ..core.errors import HistoryFormatError
+from ..core.staleness import OpTable
 from ..sim.history import History
 from ..viz import space_time_svg, timeline
 from ._servers import add_api, add_dev
@@ -41,9 +42,9 @@ def _load(path: Path) -> History:
 
 
 def _check(args: argparse.Namespace) -> int:
-    history = _load(args.history)
-    reports = check_all(history, args.max_delay) + check_anomalies(history)
-    stats = staleness(history)
+    table = OpTable.of(_load(args.history))  # one walk of the history, shared by every checker
+    reports = check_all(table, args.max_delay) + check_anomalies(table)
+    stats = staleness(table)
     if args.json:
         ok = all(report.ok for report in reports)
         print(json.dumps({"ok": ok, "reports": [r.to_json() for r in reports], "staleness": stats.to_json()}))
