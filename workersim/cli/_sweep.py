@@ -20,6 +20,8 @@ from ..sweep import (
     ResultsFormatError,
     SeedResult,
     StalenessProbe,
+    Summary,
+    Tally,
     Target,
     chunk_size_for,
     curve,
@@ -27,7 +29,7 @@ from ..sweep import (
     parse_results,
     parse_seeds,
     resolve_target,
-    summarize,
+    spread,
     sweep,
     verify,
 )
@@ -99,10 +101,10 @@ def _progress(
             yield result
 
 
-def _resume(out: Path | None, seeds: range) -> dict[int, SeedResult]:
+def _resume(out: Path | None, seeds: range) -> list[SeedResult]:
     """The results ``out`` already holds for ``seeds``; a cut-off last line is cut from the file."""
     if out is None or not out.exists():
-        return {}
+        return []
     try:
         text = out.read_text(encoding="utf-8")
         results, kept = parse_results(text)
@@ -111,7 +113,7 @@ def _resume(out: Path | None, seeds: range) -> dict[int, SeedResult]:
     if kept < len(text):
         with out.open("r+", encoding="utf-8") as file:
             file.truncate(len(text[:kept].encode()))
-    return {result.seed: result for result in results if result.seed in seeds}
+    return [result for result in results if result.seed in seeds]
 
 
 def _open_out(out: Path | None) -> TextIO | None:
@@ -127,8 +129,7 @@ def _show(outcome: str, result: SeedResult) -> str:
     return f"error: {result.error}" if result.error is not None else outcome
 
 
-def _report(args: argparse.Namespace, target: Target, results: list[SeedResult], ran: int, seconds: float) -> None:
-    summary = summarize(results)
+def _report(args: argparse.Namespace, target: Target, summary: Summary, ran: int, seconds: float) -> None:
     if args.json:
         print(json.dumps(summary.to_json()))
     else:
@@ -158,23 +159,32 @@ def _sweep(args: argparse.Namespace) -> int:
             target = resolve_target(args.target)
         except Exception as error:  # noqa: BLE001 - whatever keeps the user's target from loading, said in one line
             raise _Refused(f"cannot load the target {args.target}: {type(error).__name__}: {error}") from None
-        done = _resume(args.out, args.seeds)
+        tally = Tally()
+        # Only the seeds --verify will rerun are kept whole; the rest are counted as they come.
+        checked = set(spread(args.seeds, args.verify or 0))
+        kept: list[SeedResult] = []
+        done = set()
+        for result in _resume(args.out, args.seeds):
+            done.add(result.seed)
+            tally.add(result)
+            kept += [result] if result.seed in checked else []
         out = _open_out(args.out)
         todo = [seed for seed in args.seeds if seed not in done]
         start = time.perf_counter()
-        results = list(done.values())
         with _executor(args.executor, args.jobs) as (executor, workers):
             for result in _progress(target, todo, executor, workers, args.chunk):
-                results.append(result)
+                tally.add(result)
+                kept += [result] if result.seed in checked else []
                 if out is not None:
                     out.write(result.to_line())
                     out.flush()
             seconds = time.perf_counter() - start
             if out is not None:
                 out.close()
-            _report(args, target, results, len(todo), seconds)
+            summary = tally.summary()
+            _report(args, target, summary, len(todo), seconds)
             if args.verify:
-                chosen, mismatches = verify(target, results, args.verify, executor)
+                chosen, mismatches = verify(target, kept, args.verify, executor)
                 for mismatch in mismatches:
                     print(f"workersim sweep: {mismatch.describe()}", file=sys.stderr)
                 if mismatches:
@@ -183,7 +193,7 @@ def _sweep(args: argparse.Namespace) -> int:
     except _Refused as refusal:
         print(f"workersim sweep: {refusal}", file=sys.stderr)
         return USAGE
-    return 1 if any(result.failed for result in results) else 0
+    return 1 if summary.failing else 0
 
 
 def add_sweep(commands: Any) -> None:

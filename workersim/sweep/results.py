@@ -152,32 +152,51 @@ class Summary:
         }
 
 
+@attrs.define
+class Tally:
+    """A sweep's aggregate as results arrive, one at a time: it keeps counts, the failing seeds' results and the
+    staleness totals, never every result, so a sweep of millions of seeds aggregates in little memory."""
+
+    counts: Counter[str] = attrs.field(factory=Counter)
+    failing: list[SeedResult] = attrs.field(factory=list)
+    reads: int = 0
+    stale_reads: int = 0
+    max_behind: float | None = None
+    seconds: float = 0.0
+
+    def add(self, result: SeedResult) -> None:
+        """Count one seed's result (each seed once)."""
+        self.counts[result.key] += 1
+        self.seconds += result.seconds
+        if result.failed:
+            self.failing.append(result)
+        stats = result.staleness
+        if stats is not None:
+            self.reads += stats["reads"]
+            self.stale_reads += stats["stale_reads"]
+            behind = stats.get("max")
+            if behind is not None and (self.max_behind is None or behind > self.max_behind):
+                self.max_behind = behind
+
+    def summary(self) -> Summary:
+        """The aggregate so far."""
+        return Summary(
+            seeds=sum(self.counts.values()),
+            counts=dict(sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))),
+            failing=tuple(sorted(self.failing, key=lambda result: result.seed)),
+            reads=self.reads,
+            stale_reads=self.stale_reads,
+            max_behind=self.max_behind,
+            seconds=self.seconds,
+        )
+
+
 def summarize(results: Iterable[SeedResult]) -> Summary:
     """Aggregate the results of a sweep (in any order; each seed once)."""
-    counts: Counter[str] = Counter()
-    failing: list[SeedResult] = []
-    reads = stale = 0
-    behind: list[float] = []
-    seconds = 0.0
+    tally = Tally()
     for result in results:
-        counts[result.key] += 1
-        seconds += result.seconds
-        if result.failed:
-            failing.append(result)
-        if result.staleness is not None:
-            reads += result.staleness["reads"]
-            stale += result.staleness["stale_reads"]
-            if result.staleness.get("max") is not None:
-                behind.append(result.staleness["max"])
-    return Summary(
-        seeds=sum(counts.values()),
-        counts=dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))),
-        failing=tuple(sorted(failing, key=lambda result: result.seed)),
-        reads=reads,
-        stale_reads=stale,
-        max_behind=max(behind, default=None),
-        seconds=seconds,
-    )
+        tally.add(result)
+    return tally.summary()
 
 
 def first_difference(left: str, right: str) -> tuple[int, str, str] | None:
