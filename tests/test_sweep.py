@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -208,3 +209,12 @@ def test_seed_ranges_spread_and_first_difference() -> None:
     assert spread(range(100), 3) == [0, 50, 99] and spread([5, 1], 4) == [1, 5]
     assert first_difference("a\nb\nc\n", "a\nb\n") == (3, "c", "")
     assert first_difference("a\n", "a\n") is None
+
+
+def test_the_readme_python_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (TESTS.parent / "README.md").read_text(encoding="utf-8")
+    [block] = [block for block in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "summarize(sweep(" in block]
+    monkeypatch.chdir(TESTS.parent)
+    exec(compile(block, "README.md", "exec"), {})
+    # stale_read holds every checker on every seed.
+    assert capsys.readouterr().out == "{'\"ok\"': 1000} []\n"
