@@ -196,6 +196,13 @@ def _sweep(args: argparse.Namespace) -> int:
     return 1 if summary.failing else 0
 
 
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=_count, help="local worker processes (default: one per core)")
+    parser.add_argument(
+        "--executor", metavar="URL", help="local (the default: a process pool) or dask://HOST:PORT (a Dask scheduler)"
+    )
+
+
 def add_sweep(commands: Any) -> None:
     """Register the ``sweep`` subcommand on the CLI's subparsers."""
     sweep_ = commands.add_parser(
@@ -208,20 +215,13 @@ def add_sweep(commands: Any) -> None:
     )
     sweep_.add_argument("target", metavar="TARGET", help="a scenario name, a scenario file, or module:function")
     sweep_.add_argument("--seeds", type=_seeds, required=True, metavar="A-B", help="the seeds, both ends included")
-    sweep_.add_argument("--jobs", type=_count, help="local worker processes (default: one per core)")
-    sweep_.add_argument(
-        "--executor", metavar="URL", help="local (the default: a process pool) or dask://HOST:PORT (a Dask scheduler)"
-    )
+    _executor_options(sweep_)
     sweep_.add_argument(
         "--out", type=Path, metavar="FILE", help="append a JSON line per seed to FILE; seeds already there are skipped"
     )
     sweep_.add_argument("--chunk", type=_count, metavar="N", help="seeds per task (default: about 8 tasks per worker)")
-    sweep_.add_argument(
-        "--verify",
-        type=_count,
-        metavar="K",
-        help="rerun K seeds in this process and fail (exit 3) if a history differs from the sweep's",
-    )
+    verify_help = "rerun K seeds in this process; exit 3 if a history differs from the sweep's"
+    sweep_.add_argument("--verify", type=_count, metavar="K", help=verify_help)
     sweep_.add_argument("--json", action="store_true", help="print the aggregate as one JSON object")
     sweep_.set_defaults(handler=_sweep)
 
@@ -311,8 +311,7 @@ def add_staleness(commands: Any) -> None:
     )
     parser.add_argument("--seeds", type=_count, default=200, metavar="K", help="seeds 0..K-1 (default 200)")
     parser.add_argument("--points", type=_count, default=41, help="values of t, evenly spaced (default 41)")
-    parser.add_argument("--jobs", type=_count, help="local worker processes (default: one per core)")
-    parser.add_argument("--executor", metavar="URL", help="local (default) or dask://HOST:PORT")
+    _executor_options(parser)
     parser.add_argument("--json", action="store_true", help='print [{"t": seconds, "p": probability}, ...]')
     parser.add_argument("--svg", type=Path, metavar="FILE", help="draw the curve to FILE as SVG (needs matplotlib)")
     parser.add_argument("--png", type=Path, metavar="FILE", help="draw the curve to FILE as PNG (needs matplotlib)")
