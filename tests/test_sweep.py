@@ -87,7 +87,7 @@ def test_a_local_sweep_counts_every_seed_and_finds_the_planned_failures(
     failing = [seed for seed in SEEDS if planned(seed) != "ok"]
     shown = [line for line in done.stdout.splitlines() if line.startswith("  seed ")]
     assert [int(line.split()[1].rstrip(":")) for line in shown] == failing
-    assert f"failing seeds: {len(failing)}" in done.stdout
+    assert f"failing: {len(failing)} seeds" in done.stdout
     # Every run with a history has its hash; the one that raised says what, and where, without stopping the others.
     for seed, record in records.items():
         if planned(seed) == "error":
@@ -218,3 +218,31 @@ def test_the_readme_python_example_runs(monkeypatch: pytest.MonkeyPatch, capsys:
     exec(compile(block, "README.md", "exec"), {})
     # stale_read holds every checker on every seed.
     assert capsys.readouterr().out == "{'\"ok\"': 1000} []\n"
+
+
+def test_on_a_terminal_a_progress_bar_shows_the_rate_and_the_time_left() -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a terminal 120 columns wide
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS.parent), str(TESTS)]))
+    command = [sys.executable, "-m", "workersim.cli", "sweep", TARGET, "--seeds", "0-99", "--jobs", "1", "--chunk", "5"]
+    with subprocess.Popen(command, cwd=TESTS, env=environment, stdout=subprocess.DEVNULL, stderr=follower) as child:
+        os.close(follower)
+        shown = b""
+        while True:  # read as it is written, so the child never blocks on a full terminal
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child has exited and everything it wrote has been read
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(leader)
+        assert child.wait(timeout=120) == 1
+    last = shown.decode().replace("\r", "\n").strip().splitlines()[-1]
+    # tqdm's bar: "100%|...| 100/100 [00:00<00:00, 180.5seed/s]": done of total, elapsed<left, rate.
+    assert "100/100" in last and "<00:00" in last and "seed/s" in last, last

@@ -129,6 +129,10 @@ def _show(outcome: str, result: SeedResult) -> str:
     return f"error: {result.error}" if result.error is not None else outcome
 
 
+def _seeds_word(count: int) -> str:
+    return f"{count} seed{'' if count == 1 else 's'}"
+
+
 def _report(args: argparse.Namespace, target: Target, summary: Summary, ran: int, seconds: float) -> None:
     if args.json:
         print(json.dumps(summary.to_json()))
@@ -137,7 +141,8 @@ def _report(args: argparse.Namespace, target: Target, summary: Summary, ran: int
         span = f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
         earlier = f", {summary.seeds - ran} from {args.out}" if summary.seeds > ran else ""
         rate = f" ({ran / seconds:.1f} seeds/s)" if ran and seconds > 0 else ""
-        print(f"{target.spec}, seeds {span}: {summary.seeds} seeds ({ran} run now{earlier}) in {seconds:.2f} s{rate}")
+        counted = f"{_seeds_word(summary.seeds)} ({ran} run now{earlier})"
+        print(f"{target.spec}, seeds {span}: {counted} in {seconds:.2f} s{rate}")
         for key, count in summary.counts.items():
             print(f"  {count:>8}  {key}")
         if summary.reads:
@@ -145,7 +150,7 @@ def _report(args: argparse.Namespace, target: Target, summary: Summary, ran: int
             worst = f"; the worst {summary.max_behind:.3f} s behind" if summary.max_behind is not None else ""
             print(f"staleness: {summary.stale_reads} of {summary.reads} reads stale ({share:.1%}){worst}")
     if summary.failing:
-        print(f"failing seeds: {len(summary.failing)}")
+        print(f"failing: {_seeds_word(len(summary.failing))}")
         for result in summary.failing:
             print(f"  seed {result.seed}: {_show(result.key, result)}   replay: {target.replay(result.seed)}")
 
@@ -189,7 +194,7 @@ def _sweep(args: argparse.Namespace) -> int:
                     print(f"workersim sweep: {mismatch.describe()}", file=sys.stderr)
                 if mismatches:
                     return NOT_DETERMINISTIC
-                print(f"verified: {len(chosen)} seeds rerun in this process gave the same history hashes")
+                print(f"verified: {_seeds_word(len(chosen))} rerun in this process gave the same history hashes")
     except _Refused as refusal:
         print(f"workersim sweep: {refusal}", file=sys.stderr)
         return USAGE
