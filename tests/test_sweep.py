@@ -160,6 +160,12 @@ def test_a_scenario_file_is_a_target_judged_by_the_checkers() -> None:
     assert summary["staleness"]["reads"] == 12 and summary["staleness"]["stale_reads"] == 4
 
 
+def test_a_scenario_is_found_by_its_name() -> None:
+    done = workersim_cli("sweep", "stale_read", "--seeds", "0-1", "--json", cwd=TESTS.parent)
+    assert done.returncode in (0, 1), done.stderr  # the checkers' verdict is the scenario's business, not this test's
+    assert json.loads(done.stdout.splitlines()[0])["seeds"] == 2
+
+
 REFUSALS = [
     (["sweep", "no_such_module:f", "--seeds", "0-1"], "cannot import 'no_such_module'"),
     (["sweep", "_sweep_targets:missing", "--seeds", "0-1"], "has no function missing(seed)"),
