@@ -135,20 +135,32 @@ def _seeds_word(count: int) -> str:
 
 def _report(args: argparse.Namespace, target: Target, summary: Summary, ran: int, seconds: float) -> None:
     if args.json:
-        print(json.dumps(summary.to_json()))
-    else:
-        seeds = args.seeds
-        span = f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
-        earlier = f", {summary.seeds - ran} from {args.out}" if summary.seeds > ran else ""
-        rate = f" ({ran / seconds:.1f} seeds/s)" if ran and seconds > 0 else ""
-        counted = f"{_seeds_word(summary.seeds)} ({ran} run now{earlier})"
-        print(f"{target.spec}, seeds {span}: {counted} in {seconds:.2f} s{rate}")
-        for key, count in summary.counts.items():
-            print(f"  {count:>8}  {key}")
-        if summary.reads:
-            share = summary.stale_reads / summary.reads
-            worst = f"; the worst {summary.max_behind:.3f} s behind" if summary.max_behind is not None else ""
-            print(f"staleness: {summary.stale_reads} of {summary.reads} reads stale ({share:.1%}){worst}")
+        data = summary.to_json()
+        # Each failing seed as a line of the results file says it, less what differs from run to run.
+        data["failing"] = [
+            {
+                "seed": result.seed,
+                "outcome": result.outcome,
+                "error": result.error,
+                "history_sha256": result.history_sha256,
+                "replay": target.replay(result.seed),
+            }
+            for result in summary.failing
+        ]
+        print(json.dumps(data))
+        return
+    seeds = args.seeds
+    span = f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
+    earlier = f", {summary.seeds - ran} from {args.out}" if summary.seeds > ran else ""
+    rate = f" ({ran / seconds:.1f} seeds/s)" if ran and seconds > 0 else ""
+    counted = f"{_seeds_word(summary.seeds)} ({ran} run now{earlier})"
+    print(f"{target.spec}, seeds {span}: {counted} in {seconds:.2f} s{rate}")
+    for key, count in summary.counts.items():
+        print(f"  {count:>8}  {key}")
+    if summary.reads:
+        share = summary.stale_reads / summary.reads
+        worst = f"; the worst {summary.max_behind:.3f} s behind" if summary.max_behind is not None else ""
+        print(f"staleness: {summary.stale_reads} of {summary.reads} reads stale ({share:.1%}){worst}")
     if summary.failing:
         print(f"failing: {_seeds_word(len(summary.failing))}")
         for result in summary.failing:
