@@ -214,7 +214,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _executor_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", type=_count, help="local worker processes (default: one per core)")
+    parser.add_argument("--jobs", type=_count, metavar="N", help="local worker processes (default: one per core)")
     parser.add_argument(
         "--executor", metavar="URL", help="local (the default: a process pool) or dask://HOST:PORT (a Dask scheduler)"
     )
