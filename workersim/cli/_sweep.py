@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,7 +89,7 @@ def _executor(url: str | None, jobs: int | None) -> Iterator[tuple[Executor, int
 
 
 def _progress(
-    target: Callable[[int], Any], todo: list[int], executor: Executor, workers: int, chunk: int | None
+    target: Callable[[int], Any], todo: Collection[int], executor: Executor, workers: int, chunk: int | None
 ) -> Iterator[SeedResult]:
     """Every seed's result as it arrives, under a progress bar with rate and ETA (on a terminal)."""
     from tqdm import tqdm  # type: ignore[import-untyped]
@@ -114,6 +114,23 @@ def _resume(out: Path | None, seeds: range) -> list[SeedResult]:
         with out.open("r+", encoding="utf-8") as file:
             file.truncate(len(text[:kept].encode()))
     return [result for result in results if result.seed in seeds]
+
+
+class _Remaining(Collection[int]):
+    """The seeds of a range not done yet, without a list of them (a campaign may have millions)."""
+
+    def __init__(self, seeds: range, done: set[int]) -> None:
+        self._seeds, self._done = seeds, done
+        self._count = len(seeds) - len(done)  # every seed in done is one of seeds
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[int]:
+        return (seed for seed in self._seeds if seed not in self._done)
+
+    def __contains__(self, seed: object) -> bool:
+        return seed in self._seeds and seed not in self._done
 
 
 def _open_out(out: Path | None) -> TextIO | None:
@@ -182,11 +199,13 @@ def _sweep(args: argparse.Namespace) -> int:
         kept: list[SeedResult] = []
         done = set()
         for result in _resume(args.out, args.seeds):
+            if result.seed in done:
+                continue  # two sweeps appended the same seed: count it once
             done.add(result.seed)
             tally.add(result)
             kept += [result] if result.seed in checked else []
         out = _open_out(args.out)
-        todo = [seed for seed in args.seeds if seed not in done]
+        todo = _Remaining(args.seeds, done)
         start = time.perf_counter()
         with _executor(args.executor, args.jobs) as (executor, workers):
             for result in _progress(target, todo, executor, workers, args.chunk):
@@ -263,7 +282,7 @@ def _staleness(args: argparse.Namespace) -> int:
         except ValueError as error:
             raise _Refused(str(error)) from None
         with _executor(args.executor, args.jobs) as (executor, workers):
-            points = curve(probe, _progress(probe, list(range(args.seeds)), executor, workers, None))
+            points = curve(probe, _progress(probe, range(args.seeds), executor, workers, None))
     except _Refused as refusal:
         print(f"workersim staleness: {refusal}", file=sys.stderr)
         return USAGE
