@@ -148,7 +148,7 @@ def test_verify_catches_a_target_that_is_not_deterministic() -> None:
 def test_verify_passes_a_deterministic_target() -> None:
     done = workersim_cli("sweep", TARGET, "--seeds", "0-9", "--jobs", "2", "--verify", "3")
     assert done.returncode == 1  # seeds 0-2 are stale by plan; the point is that --verify found nothing
-    assert "verified: 3 seeds rerun in this process gave the same history hashes" in done.stdout
+    assert "verified: 3 seeds rerun on a worker and here gave the same history hashes" in done.stdout
 
 
 def test_a_scenario_file_is_a_target_judged_by_the_checkers() -> None:

@@ -225,7 +225,7 @@ def _sweep(args: argparse.Namespace) -> int:
                     print(f"workersim sweep: {mismatch.describe()}", file=sys.stderr)
                 if mismatches:
                     return NOT_DETERMINISTIC
-                print(f"verified: {_seeds_word(len(chosen))} rerun in this process gave the same history hashes")
+                print(f"verified: {_seeds_word(len(chosen))} rerun on a worker and here gave the same history hashes")
     except _Refused as refusal:
         print(f"workersim sweep: {refusal}", file=sys.stderr)
         return USAGE
@@ -256,7 +256,7 @@ def add_sweep(commands: Any) -> None:
         "--out", type=Path, metavar="FILE", help="append a JSON line per seed to FILE; seeds already there are skipped"
     )
     sweep_.add_argument("--chunk", type=_count, metavar="N", help="seeds per task (default: about 8 tasks per worker)")
-    verify_help = "rerun K seeds in this process; exit 3 if a history differs from the sweep's"
+    verify_help = "rerun K seeds on a worker and in this process; exit 3 if a history differs"
     sweep_.add_argument("--verify", type=_count, metavar="K", help=verify_help)
     sweep_.add_argument("--json", action="store_true", help="print the aggregate as one JSON object")
     sweep_.set_defaults(handler=_sweep)

@@ -67,25 +67,24 @@ def _chunks(seeds: Iterator[int], size: int) -> Iterator[tuple[int, ...]]:
 
 @attrs.frozen(kw_only=True)
 class Mismatch:
-    """A seed whose history differed between two runs: proof that the target is not deterministic."""
+    """A seed whose history differed between runs: proof that the target is not deterministic."""
 
     seed: int
     recorded: SeedResult
     """The sweep's run of the seed."""
-    rerun: SeedResult
-    """The rerun in this process, with its history text."""
     worker_rerun: SeedResult
-    """One more run on the executor, to have a worker's history text beside ``rerun``'s."""
+    """Its rerun on the executor, with its history text."""
+    rerun: SeedResult
+    """Its rerun in this process, with its history text."""
 
     def describe(self) -> str:
-        """A few lines saying which runs differed, and the two histories' first differing line."""
-        lines = [
-            f"seed {self.seed} is not deterministic: history sha256 {self.recorded.history_sha256} on "
-            f"{self.recorded.worker or 'a worker'} in the sweep, {self.rerun.history_sha256} on {self.rerun.worker}"
-        ]
+        """A few lines naming each run's hash and worker, and the reruns' first differing history line."""
+        runs = (("the sweep", self.recorded), ("a rerun", self.worker_rerun), ("a rerun", self.rerun))
+        hashes = ", ".join(f"{result.history_sha256} in {name} on {result.worker}" for name, result in runs)
+        lines = [f"seed {self.seed} is not deterministic: history sha256 {hashes}"]
         difference = first_difference(self.worker_rerun.history or "", self.rerun.history or "")
         if difference is None:
-            lines.append(f"  ({self.worker_rerun.worker} agreed with {self.rerun.worker} when run again)")
+            lines.append(f"  (the reruns on {self.worker_rerun.worker} and {self.rerun.worker} agreed)")
         else:
             number, one, two = difference
             lines += [
@@ -99,16 +98,16 @@ class Mismatch:
 def verify(
     target: Callable[[int], Any], results: Iterable[SeedResult], count: int, executor: Executor
 ) -> tuple[list[int], list[Mismatch]]:
-    """Rerun ``count`` of the seeds in ``results`` (spread evenly over them) in this process, another worker than
-    those of ``executor`` that ran the sweep, and compare each history's hash with the sweep's. A seed that
-    differs runs once more on ``executor`` to fetch a worker's history text for ``Mismatch.describe``. Returns
-    the seeds rerun and the mismatches."""
+    """Rerun ``count`` of the seeds in ``results`` (spread evenly over them) twice, with their history texts: once
+    on ``executor`` (a worker, perhaps another than the sweep's) and once in this process (certainly another), and
+    compare the three hashes of each. Returns the seeds rerun and those whose hashes differed."""
     recorded = {result.seed: result for result in results if result.history_sha256 is not None}
     chosen = spread(list(recorded), count)
+    remote = [executor.submit(run_chunk, target, (seed,), True) for seed in chosen]
+    here = [run_seed(target, seed, keep_history=True) for seed in chosen]
     mismatches = []
-    for seed in chosen:
-        rerun = run_seed(target, seed, keep_history=True)
-        if rerun.history_sha256 != recorded[seed].history_sha256:
-            [there] = executor.submit(run_chunk, target, (seed,), True).result()
-            mismatches.append(Mismatch(seed=seed, recorded=recorded[seed], rerun=rerun, worker_rerun=there))
+    for seed, future, rerun in zip(chosen, remote, here, strict=True):
+        [there] = future.result()
+        if len({recorded[seed].history_sha256, there.history_sha256, rerun.history_sha256}) > 1:
+            mismatches.append(Mismatch(seed=seed, recorded=recorded[seed], worker_rerun=there, rerun=rerun))
     return chosen, mismatches
