@@ -194,8 +194,9 @@ def _sweep(args: argparse.Namespace) -> int:
         except Exception as error:  # noqa: BLE001 - whatever keeps the user's target from loading, said in one line
             raise _Refused(f"cannot load the target {args.target}: {type(error).__name__}: {error}") from None
         tally = Tally()
-        # Only the seeds --verify will rerun are kept whole; the rest are counted as they come.
-        checked = set(spread(args.seeds, args.verify or 0))
+        # Only candidates for --verify are kept whole, the rest counted as they come; four per seed to rerun, as
+        # a seed whose target raised has no history to compare.
+        checked = set(spread(args.seeds, 4 * (args.verify or 0)))
         kept: list[SeedResult] = []
         done = set()
         for result in _resume(args.out, args.seeds):
