@@ -172,6 +172,7 @@ REFUSALS = [
     (["sweep", TARGET, "--seeds", "x"], "seeds are A-B"),
     (["sweep", TARGET, "--seeds", "0-1", "--executor", "ray://x"], "--executor is local or dask://HOST:PORT"),
     (["sweep", TARGET, "--seeds", "0-1", "--out", "{folder}/bad.jsonl"], "cannot resume from"),
+    (["sweep", TARGET, "--seeds", "0-1", "--out", "{folder}/no/such/folder.jsonl"], "cannot write the results to"),
     (["staleness", "--edges", "3"], "give --max-delay"),
     (["staleness", "--max-delay", "2", "--delays", "uniform:1:5"], "can exceed max_delay=2.0"),
     (["staleness", "--max-delay", "2", "--delays", "bogus:1"], "a delay model is default, default:MEAN"),
