@@ -5,9 +5,15 @@ processes on this machine (``distributed.LocalCluster``), through the same ``wor
 Each executor is warmed first (its processes started, workersim imported, the scenario loaded), so the rates are
 those of a running sweep. The ratios that matter: 2 processes / 1 process (the target is 1.7x on 2 cores), and
 Dask / the 2-process pool (Dask's overhead: scheduling, serialisation, its own threads). The per-seed cost is what
-the README's estimate of a 10-million-seed campaign starts from. Timings drift when other work shares the CPU.
+the README's estimate of a 10-million-seed campaign starts from.
 
-    python benchmarks/sweep.py [--seeds 4000] [--repeat 5] [--no-dask]
+Timings drift when other work shares the CPU, and more than one might think: with autogroup scheduling (Linux's
+default on desktops, ``/proc/sys/kernel/sched_autogroup_enabled``) the CPU is shared fairly between sessions, not
+processes, so while other sessions keep the cores busy a sweep's processes together get one session's share,
+however many there are. ``--own-sessions`` starts each pool worker in a session of its own (``os.setsid``), as
+workers started from their own shells would be, to see the scaling the pool itself allows.
+
+    python benchmarks/sweep.py [--seeds 4000] [--repeat 5] [--no-dask] [--own-sessions]
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import statistics
 import time
 from collections.abc import Iterator
@@ -70,8 +77,9 @@ def in_process(seeds: int) -> Measured:
 
 
 @contextmanager
-def pool(workers: int) -> Iterator[Executor]:
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as executor:
+def pool(workers: int, own_sessions: bool) -> Iterator[Executor]:
+    start = os.setsid if own_sessions else None
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=start) as executor:
         yield executor
 
 
@@ -91,13 +99,18 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=4000)
     parser.add_argument("--repeat", type=int, default=5, help="rounds; each runs one sweep on every executor in turn")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask cluster")
+    parser.add_argument(
+        "--own-sessions",
+        action="store_true",
+        help="start each pool worker in a session of its own (Linux schedules sessions, not processes, fairly)",
+    )
     args = parser.parse_args()
     with ExitStack() as stack:
         # Every executor stays up and each round measures them one after the other, so that a change in the
         # machine's other load hits all of them alike: the per-round ratios are the figures to trust.
         executors: dict[str, tuple[Executor | None, int]] = {"in this process": (None, 1)}
-        executors["local pool, 1 process"] = (stack.enter_context(pool(1)), 1)
-        executors["local pool, 2 processes"] = (stack.enter_context(pool(2)), 2)
+        executors["local pool, 1 process"] = (stack.enter_context(pool(1, args.own_sessions)), 1)
+        executors["local pool, 2 processes"] = (stack.enter_context(pool(2, args.own_sessions)), 2)
         if not args.no_dask:
             executors["Dask, 2 worker processes"] = (stack.enter_context(dask(2)), 2)
         rounds: list[dict[str, Measured]] = []
