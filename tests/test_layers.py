@@ -19,6 +19,7 @@ BESIDE = {
     "checkers": {"core"},
     "viz": {"core", "checkers"},
     "testing": {"core", "kv", "sim", "runtime", "checkers", "viz"},
+    "sweep": {"core", "kv", "sim", "runtime", "checkers"},
 }
 CORE_THIRD_PARTY = {"attrs"}
 """What the sans-I/O core may import besides the standard library: no trio, no sockets, no files."""
@@ -29,7 +30,7 @@ def allowed(layer: str) -> set[str]:
     if layer in BESIDE:
         return BESIDE[layer] | {layer}
     below = set(LAYERS[: LAYERS.index(layer) + 1])
-    return below | ({"checkers", "viz"} if layer == "cli" else set())
+    return below | ({"checkers", "viz", "sweep"} if layer == "cli" else set())
 
 
 def module_name(path: Path) -> str:

@@ -1,5 +1,5 @@
 """The ``workersim`` command line: ``run`` a scenario, ``check`` or draw a recorded history, and serve with
-``dev`` and ``api``."""
+``dev`` and ``api``; ``sweep`` a target across seeds and measure ``staleness`` curves."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ..core.staleness import OpTable
 from ..sim.history import History
 from ..viz import space_time_svg, timeline
 from ._servers import add_api, add_dev
+from ._sweep import add_staleness, add_sweep
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -92,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=_timeline)
     add_api(commands)
     add_dev(commands)
+    add_sweep(commands)
+    add_staleness(commands)
     return parser
 
 
