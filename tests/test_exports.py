@@ -24,6 +24,7 @@ PUBLIC_MODULES = [
     "workersim.checkers",
     "workersim.viz",
     "workersim.testing",
+    "workersim.scenarios",
 ]
 
 

@@ -23,12 +23,12 @@ async def test_diagram_shows_writes_arrivals_and_stale_reads(autojump_clock: tri
     root = ET.fromstring(space_time_svg(sim.history, sim.edges, sim.arrival))
     assert root.tag == f"{SVG}svg"
     classes = [el.get("class") for el in root.iter() if el.get("class")]
-    assert classes.count("write") == 1
+    assert classes.count("op write") == 1
     assert classes.count("arrival") == 2  # to LHR and to NRT
-    assert classes.count("read stale") == 1 and classes.count("read fresh") == 1
+    assert classes.count("op read stale") == 1 and classes.count("op read fresh") == 1
     texts = [el.text for el in root.iter(f"{SVG}text")]
     assert {"SFO", "LHR", "NRT"} <= set(texts)
-    assert "k='<v&>'" in texts  # escaped in the file, intact once parsed
+    assert "#0 k='<v&>'" in texts  # escaped in the file, intact once parsed
 
 
 def test_a_bare_history_still_draws() -> None:
@@ -37,6 +37,6 @@ def test_a_bare_history_still_draws() -> None:
     assert root.tag == f"{SVG}svg"
     # Without edges or arrival times, the lanes come from the history and nothing is drawn arriving.
     classes = [el.get("class") for el in root.iter() if el.get("class")]
-    assert classes == ["write"]
+    assert [name for name in classes if name.startswith("op ")] == ["op write"] and "arrival" not in classes
     texts = [el.text for el in root.iter(f"{SVG}text")]
-    assert "A" in texts and "k='1'" in texts
+    assert "A" in texts and "#0 k='1'" in texts
