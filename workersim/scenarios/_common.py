@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
@@ -82,3 +83,16 @@ def run_scenario(scenario: Scenario, doc: str | None, lessons: Lessons) -> worke
             path.write_text(text, encoding="utf-8")
             print(f"\n{what}: {path}")
     return sim
+
+
+def command(module_name: str) -> Callable[[], None]:
+    """The ``main()`` of the scenario module ``module_name``, which defines ``scenario(seed)`` and
+    ``lessons(sim)``."""
+
+    def main() -> None:
+        """Run the scenario and print its timeline and lesson: ``--seed N`` replays another run, ``--svg FILE``
+        draws it, ``--html FILE`` writes it as an interactive page."""
+        module = sys.modules[module_name]
+        run_scenario(module.scenario, module.__doc__, module.lessons)
+
+    return main

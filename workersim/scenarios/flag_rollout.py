@@ -13,7 +13,7 @@ from __future__ import annotations
 import trio
 
 import workersim
-from workersim.scenarios._common import RouteDelay, reads, run_scenario
+from workersim.scenarios._common import RouteDelay, command, reads
 
 DELAYS = RouteDelay({("LHR", "SFO"): 1.0, ("LHR", "NRT"): 3.0, ("LHR", "SYD"): 8.0}, other=2.0)
 SWITCH_AT = 10.0
@@ -43,9 +43,7 @@ def lessons(sim: workersim.Simulation) -> list[str]:
     return lines
 
 
-def main() -> None:
-    """Run and show the timeline (``--seed N`` replays another run, ``--svg FILE`` draws it)."""
-    run_scenario(scenario, __doc__, lessons)
+main = command(__name__)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import trio
 
 import workersim
-from workersim.scenarios._common import RouteDelay, reads, run_scenario, shown, writes
+from workersim.scenarios._common import RouteDelay, command, reads, shown, writes
 
 DELAYS = RouteDelay({("LHR", "SFO"): 5.0, ("NRT", "SFO"): 1.0, ("NRT", "LHR"): 2.0}, other=3.0)
 
@@ -46,9 +46,7 @@ def lessons(sim: workersim.Simulation) -> list[str]:
     ]
 
 
-def main() -> None:
-    """Run and show the timeline (``--seed N`` replays another run, ``--svg FILE`` draws it)."""
-    run_scenario(scenario, __doc__, lessons)
+main = command(__name__)
 
 
 if __name__ == "__main__":

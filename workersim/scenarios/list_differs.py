@@ -12,7 +12,7 @@ import trio
 
 import workersim
 from workersim.core.rows import KVList
-from workersim.scenarios._common import run_scenario
+from workersim.scenarios._common import command
 
 DELAY = 3.0
 
@@ -44,9 +44,7 @@ def lessons(sim: workersim.Simulation) -> list[str]:
     return lines
 
 
-def main() -> None:
-    """Run and show the timeline (``--seed N`` replays another run, ``--svg FILE`` draws it)."""
-    run_scenario(scenario, __doc__, lessons)
+main = command(__name__)
 
 
 if __name__ == "__main__":

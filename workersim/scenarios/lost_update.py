@@ -12,7 +12,7 @@ from __future__ import annotations
 import trio
 
 import workersim
-from workersim.scenarios._common import reads, run_scenario, shown
+from workersim.scenarios._common import command, reads, shown
 
 
 async def increment(kv: workersim.KVNamespace) -> None:
@@ -41,9 +41,7 @@ def lessons(sim: workersim.Simulation) -> list[str]:
     return [f"two increments, final count {shown(final)}: {lost}"]
 
 
-def main() -> None:
-    """Run, show the timeline, and say whether an increment was lost."""
-    run_scenario(scenario, __doc__, lessons)
+main = command(__name__)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import trio
 
 import workersim
-from workersim.scenarios._common import reads, run_scenario, shown
+from workersim.scenarios._common import command, reads, shown
 
 
 async def scenario(seed: int) -> workersim.Simulation:
@@ -48,9 +48,7 @@ def lessons(sim: workersim.Simulation) -> list[str]:
     return lines
 
 
-def main() -> None:
-    """Run and show the timeline (``--seed N`` replays another run, ``--svg FILE`` draws it)."""
-    run_scenario(scenario, __doc__, lessons)
+main = command(__name__)
 
 
 if __name__ == "__main__":

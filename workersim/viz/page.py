@@ -13,7 +13,7 @@ from html import escape
 from ..checkers import check_all, check_anomalies
 from ..core.cache import EdgeCache
 from ..core.rows import AnyRow
-from .spacetime import marks, space_time_svg
+from .spacetime import marks, on_lanes, space_time_svg
 from .timeline import Arrival
 
 
@@ -29,9 +29,7 @@ def history_html(
 ) -> str:
     """The page for ``history`` as HTML text (arguments as for ``space_time_svg``; ``max_delay`` is the bound
     the consistency checkers hold the run to)."""
-    rows = list(history)
-    lanes = list(edges) if edges is not None else list(dict.fromkeys(row.edge for row in rows))
-    rows = [row for row in rows if row.edge in lanes]
+    rows, lanes = on_lanes(history, edges)
     sentences: dict[int, list[str]] = {}
     for report in check_all(rows, max_delay) + check_anomalies(rows):
         for violation in report.violations:

@@ -140,6 +140,56 @@ def arrows(rows: Sequence[AnyRow], lanes: Sequence[str], arrival: Arrival | None
     return [Arrow(write=write, edge=edge, at=at, ignored=(write.id, edge) in ignored) for write, edge, at in found]
 
 
+def _conflict(first: Mark, then: Mark) -> bool:
+    """Whether ``then`` must be drawn after ``first`` at one instant: same edge, or one may have seen the
+    other (a write and an operation on its key, or a write and a list)."""
+    if first.row.edge == then.row.edge:
+        return True
+    kinds = {first.kind, then.kind}
+    if not kinds & {"write", "rejected"}:
+        return False
+    return first.key == then.key or "list" in kinds
+
+
+@attrs.frozen
+class Columns:
+    """Where operations at one instant stand: each in the first column after every earlier operation (in the
+    order applied) that it must follow, so that operations that cannot have affected each other share a column
+    and the order of those that could is seen left to right."""
+
+    column: dict[int, int]
+    """Each mark's column (by row id) within its instant."""
+    width: dict[tuple[float, int], float]
+    """Each column's width: its widest label."""
+
+    @classmethod
+    def of(cls, drawn: Sequence[Mark]) -> Columns:
+        """The columns of ``drawn``, marks in the order applied."""
+        column: dict[int, int] = {}
+        width: dict[tuple[float, int], float] = {}
+        placed: dict[float, list[Mark]] = {}
+        for mark in drawn:
+            at = mark.row.invoke
+            earlier = placed.setdefault(at, [])
+            here = max((column[other.row.id] + 1 for other in earlier if _conflict(other, mark)), default=0)
+            column[mark.row.id] = here
+            width[at, here] = max(width.get((at, here), 0.0), mark.width)
+            earlier.append(mark)
+        return cls(column=column, width=width)
+
+    def widths(self) -> dict[float, float]:
+        """Each instant's total width."""
+        total: dict[float, float] = {}
+        for (at, _), width in self.width.items():
+            total[at] = total.get(at, 0.0) + width
+        return total
+
+    def offset(self, mark: Mark) -> float:
+        """The middle of ``mark``'s column, from the start of its instant's block."""
+        at, here = mark.row.invoke, self.column[mark.row.id]
+        return sum(self.width[at, i] for i in range(here)) + self.width[at, here] / 2
+
+
 @attrs.frozen
 class Axis:
     """The compressed time axis: each instant a block as wide as its operations side by side, and between
@@ -152,11 +202,9 @@ class Axis:
     """(x in the middle of the gap, seconds compressed) for each compressed stretch."""
 
     @classmethod
-    def build(cls, times: Iterable[float], marks: Sequence[Mark]) -> Axis:
-        """The axis for ``times`` (operations' and arrivals') and the ``marks`` that take room at theirs."""
-        width: dict[float, float] = {}
-        for mark in marks:
-            width[mark.row.invoke] = width.get(mark.row.invoke, 0.0) + mark.width
+    def build(cls, times: Iterable[float], columns: Columns) -> Axis:
+        """The axis for ``times`` (operations' and arrivals') and the ``columns`` that take room at some."""
+        width = columns.widths()
         instants = sorted(set(times) | set(width))
         starts: list[float] = []
         ends: list[float] = []
@@ -212,15 +260,20 @@ def space_time_svg(
     simulation's ``edge_cache``) the arrows are orange and end where the edge's older cached answer (shaded)
     expires, from when its reads can see the write.
     """
-    rows = list(history)
-    lanes = list(edges) if edges is not None else list(dict.fromkeys(row.edge for row in rows))
-    rows = [row for row in rows if row.edge in lanes]
+    rows, lanes = on_lanes(history, edges)
     drawn = marks(rows, arrival, cache)
     travel = arrows(rows, lanes, arrival)
     if cache is not None:  # an edge with no older answer cached sees the write at once: nothing to explain
         travel = [arrow for arrow in travel if arrow.at > arrow.write.invoke]
-    axis = Axis.build([arrow.at for arrow in travel], drawn)
+    axis = Axis.build([arrow.at for arrow in travel], Columns.of(drawn))
     return _Drawing(drawn, travel, axis, lanes, cache, title, list(lesson)).svg()
+
+
+def on_lanes(history: Iterable[AnyRow], edges: Sequence[str] | None) -> tuple[list[AnyRow], list[str]]:
+    """The rows of ``history`` at ``edges`` (default: every edge in it, in order of appearance), and the lanes."""
+    rows = list(history)
+    lanes = list(edges) if edges is not None else list(dict.fromkeys(row.edge for row in rows))
+    return [row for row in rows if row.edge in lanes], lanes
 
 
 @attrs.define
@@ -234,13 +287,13 @@ class _Drawing:
     lesson: list[str]
     out: list[str] = attrs.field(factory=list)
     crowded: dict[float, int] = attrs.field(factory=dict)
-    """How many operations stand at each instant."""
+    """How many columns of operations stand at each instant."""
     flagged: dict[int, list[str]] = attrs.field(factory=dict)
     """The checkers' sentences about each operation (by row id) that is part of an anomaly."""
 
     def __attrs_post_init__(self) -> None:
-        for mark in self.drawn:
-            self.crowded[mark.row.invoke] = self.crowded.get(mark.row.invoke, 0) + 1
+        for (at, column), _ in Columns.of(self.drawn).width.items():
+            self.crowded[at] = max(self.crowded.get(at, 0), column + 1)
         for report in check_anomalies(mark.row for mark in self.drawn):
             for violation in report.violations:
                 for op in violation.ops:
@@ -406,15 +459,14 @@ class _Drawing:
                 )
 
     def positions(self) -> dict[int, float]:
-        """Each mark's x (by row id): its instant's block, after the marks applied before it at that instant."""
-        offset: dict[float, float] = {}
-        found = {}
-        for mark in self.drawn:
-            at = mark.row.invoke
-            start = self.axis.starts[bisect.bisect_left(self.axis.instants, at)]
-            found[mark.row.id] = round(start + offset.get(at, 0.0) + mark.width / 2, 1)
-            offset[at] = offset.get(at, 0.0) + mark.width
-        return found
+        """Each mark's x (by row id): its instant's block, then its column within it."""
+        columns = Columns.of(self.drawn)
+        return {
+            mark.row.id: round(
+                self.axis.starts[bisect.bisect_left(self.axis.instants, mark.row.invoke)] + columns.offset(mark), 1
+            )
+            for mark in self.drawn
+        }
 
     def _marks(self) -> None:
         x_of = self.positions()
