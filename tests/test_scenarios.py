@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -150,7 +151,7 @@ def test_last_writer_wins_even_where_the_older_write_arrives_last() -> None:
     assert lessons(out) == [
         "write #1 ('blue', made at 0.5s) reached SFO at 1.500s",
         "write #0 ('red', made at 0s) reached SFO last, at 5.000s, and lost: it is the older write",
-        "SFO read 'blue' after 5s: last writer wins",
+        "SFO read 'blue' from 5s on: last writer wins",
     ]
 
 
@@ -244,6 +245,10 @@ def test_the_edge_cache_explains_a_stale_read_by_the_cached_answer() -> None:
     assert "SFO's cached answer is older; it expires at 60.000s (cacheTtl)" in out
     assert "which reaches SFO" not in out  # the write is in the central store: nothing is travelling
     assert reads_at(lines, "NRT") == [(2.0, "'12'")]
+    assert (
+        lessons(out)[-1]
+        == "SFO's cache answered '10' until 60s, though write #2 ('12') was in the central store from 1s"
+    )
 
 
 def test_negative_caching_keeps_a_new_key_missing_where_it_was_looked_for() -> None:
@@ -253,6 +258,9 @@ def test_negative_caching_keeps_a_new_key_missing_where_it_was_looked_for() -> N
     assert reads_at(lines, "NRT") == [(2.0, "'Ada'"), (59.0, "'Ada'"), (60.0, "'Ada'")]
     assert reads_at(lines, "SFO") == [(0.0, "(missing)"), (2.0, "(missing)"), (59.0, "(missing)"), (60.0, "'Ada'")]
     assert [line.missed for line in lines if line.edge == "SFO" and line.missed] == [(1, 60.0)] * 2
+    assert lessons(out)[-1] == (
+        "SFO's cache answered (missing) until 60s, though write #1 ('Ada') was in the central store from 1s"
+    )
 
 
 def test_a_flag_rollout_reaches_each_edge_after_its_route_delay() -> None:
@@ -298,3 +306,37 @@ def test_the_write_rate_limit_refuses_a_second_write_within_a_second() -> None:
 @pytest.mark.parametrize("name", scenarios.names())
 def test_scenarios_replay_exactly_from_a_seed(name: str) -> None:
     assert run(name, "--seed", "3") == run(name, "--seed", "3")
+
+
+TUTORIAL = ROOT / "docs" / "tutorial.md"
+
+
+def test_the_tutorial_shows_every_scenario_with_its_picture() -> None:
+    text = TUTORIAL.read_text(encoding="utf-8")
+    for name in scenarios.names():
+        assert f"![{name}](pictures/{name}.svg)" in text and f"`{name}`" in text
+    assert text.count("<summary>Answer</summary>") >= len(scenarios.names())  # an exercise, with its answer, each
+
+
+@pytest.mark.parametrize("name", scenarios.names())
+def test_the_checked_in_pictures_are_what_svg_draws(name: str, tmp_path: Path) -> None:
+    run(name, "--svg", str(tmp_path / "drawn.svg"))
+    checked_in = ROOT / "docs" / "pictures" / f"{name}.svg"
+    assert (tmp_path / "drawn.svg").read_bytes() == checked_in.read_bytes(), (
+        "regenerate docs/pictures as docs/tutorial.md says"
+    )
+
+
+def test_the_tutorials_own_scenario_runs_as_it_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    [block] = re.findall(r"```python\n(.*?)```", TUTORIAL.read_text(encoding="utf-8"), flags=re.S)
+    script = tmp_path / "mine.py"
+    script.write_text(block, encoding="utf-8")
+    sim = workersim.run(scenarios.load(str(script)).scenario, 7)
+    # Both writes at 0 s, LHR's applied last; SFO reads after the 1 s delay, when LHR's has arrived.
+    assert [row.value for row in sim.history if isinstance(row, workersim.KVRead)] == [b"from LHR"]
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli(["run", str(script)]) == 0
+    assert [line.result for line in parse(out.getvalue())] == [None, None, "'from LHR'"]
+    assert (tmp_path / "mine.svg").stat().st_size > 0 and (tmp_path / "mine.html").stat().st_size > 0

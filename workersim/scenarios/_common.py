@@ -55,6 +55,21 @@ def stale_reads(sim: workersim.Simulation) -> dict[int, KVWrite]:
     return found
 
 
+def cache_lessons(sim: workersim.Simulation, edge: str) -> list[str]:
+    """Under the edge-cache model: for each write ``edge`` read stale, until when its older cached answer hid
+    it, although the write was in the central store."""
+    missed: dict[int, tuple[KVWrite, list[KVRead]]] = {}
+    stale = stale_reads(sim)
+    for row in reads(sim, edge):
+        if row.id in stale:
+            missed.setdefault(stale[row.id].id, (stale[row.id], []))[1].append(row)
+    return [
+        f"{edge}'s cache answered {shown(rows[0].value)} until {sim.arrival(write, edge):g}s, though write "
+        f"#{write.id} ({shown(write.value)}) was in the central store from {write.invoke:g}s"
+        for write, rows in missed.values()
+    ]
+
+
 def shown(value: bytes | None) -> str:
     """A value as the lessons quote it."""
     return "(missing)" if value is None else repr(value.decode("utf-8", "replace"))

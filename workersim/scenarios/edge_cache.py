@@ -1,4 +1,4 @@
-"""The edge-cache model: SFO's cache answers the old price until its ``cacheTtl`` (60 s) runs out.
+"""The edge-cache model: SFO's cache answers the old price until its cacheTtl (60 s) runs out.
 
 What you will see (under ``edge_cache=workersim.EdgeCache(default_ttl=60)``, today's Workers KV): the price is 10
 at 0 s and SFO reads it, which caches it. LHR writes 12 at 1 s, which goes to the central store and LHR's cache.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import trio
 
 import workersim
-from workersim.scenarios._common import command, reads, shown
+from workersim.scenarios._common import cache_lessons, command, reads, shown
 
 TTL = 60
 
@@ -39,9 +39,9 @@ async def scenario(seed: int) -> workersim.Simulation:
 
 
 def lessons(sim: workersim.Simulation) -> list[str]:
-    """What SFO and NRT read when, and why."""
+    """What SFO and NRT read when, and why SFO's reads were stale."""
     lines = [f"{row.edge} read {shown(row.value)} at {row.invoke:g}s" for row in reads(sim) if row.edge != "LHR"]
-    lines.append(f"SFO's cache held '10' (cached at 0s) until {TTL}s: the new price was in the central store at 1s")
+    lines += cache_lessons(sim, "SFO")
     return lines
 
 

@@ -1,4 +1,4 @@
-"""Expiry: a key written with ``expirationTtl=60`` is there for 60 s and then gone at every edge.
+"""Expiry: a key written with expirationTtl=60 is there for 60 s and then gone at every edge.
 
 What you will see: LHR writes a one-time ``code`` with a 60-second time to live. SFO reads it at 30 s and at 59 s;
 at 60 s, and after, LHR and SFO both read nothing, although no one deleted it. Why: the expiry time is part of the

@@ -33,16 +33,18 @@ async def scenario(seed: int) -> workersim.Simulation:
 
 
 def lessons(sim: workersim.Simulation) -> list[str]:
-    """When each write reached SFO, and what SFO read after the older one arrived."""
-    red, blue = writes(sim)
-    red_at, blue_at = sim.arrival(red, "SFO"), sim.arrival(blue, "SFO")
-    assert red_at is not None and blue_at is not None  # no partition here
-    after = [row for row in reads(sim, "SFO") if row.invoke >= red_at]
+    """When each write reached SFO, which arrived last, and what SFO read once both had."""
+    older, newer = writes(sim)  # in the order applied: last writer wins keeps the newer
+    at = {write.id: sim.arrival(write, "SFO") or 0.0 for write in (older, newer)}
+    first, last = sorted((older, newer), key=lambda write: (at[write.id], write.id))
+    verdict = "and lost: it is the older write" if last is older else f"and replaced write #{first.id}"
+    settled = [row for row in reads(sim, "SFO") if row.invoke >= at[last.id]]
     return [
-        f"write #{blue.id} ({shown(blue.value)}, made at {blue.invoke:g}s) reached SFO at {blue_at:.3f}s",
-        f"write #{red.id} ({shown(red.value)}, made at {red.invoke:g}s) reached SFO last, at {red_at:.3f}s, "
-        f"and lost: it is the older write",
-        f"SFO read {', '.join(sorted({shown(row.value) for row in after}))} after {red_at:g}s: last writer wins",
+        f"write #{first.id} ({shown(first.value)}, made at {first.invoke:g}s) reached SFO at {at[first.id]:.3f}s",
+        f"write #{last.id} ({shown(last.value)}, made at {last.invoke:g}s) reached SFO last, at {at[last.id]:.3f}s, "
+        + verdict,
+        f"SFO read {', '.join(sorted({shown(row.value) for row in settled}))} from {at[last.id]:g}s on: "
+        "last writer wins",
     ]
 
 

@@ -1,4 +1,4 @@
-"""``list`` differs between edges: each edge lists the keys it has received, so two edges list different users.
+"""A listing differs between edges: each edge lists the keys it has received, so two edges list different users.
 
 What you will see: LHR adds ``user:1`` and ``user:2``, SFO adds ``user:3``, all at 0 s, and every write takes 3 s
 to reach the other edge. At 1 s LHR lists user:1 and user:2 and SFO lists user:3 only; at 3 s both list all three.
