@@ -85,10 +85,10 @@ g.op {{ cursor: pointer; }}
 </head>
 <body>
 <div id="controls">
-<button id="start" title="back to the first operation">&#9198; start</button>
+<button id="start" title="back to before the first operation">&#9664;&#9664; start</button>
 <button id="play">&#9654; play</button>
 <button id="pause">&#10074;&#10074; pause</button>
-<button id="step">step &#9197;</button>
+<button id="step" title="the next operation">step &#9654;|</button>
 <input id="time" type="range" min="0" max="{count}" value="{count}" step="1" aria-label="time">
 <span id="now"></span>
 <label>edge <select id="edge-filter"><option value="">all</option>{edges}</select></label>
@@ -103,6 +103,7 @@ g.op {{ cursor: pointer; }}
   const data = JSON.parse(document.getElementById("history-data").textContent);
   const ops = data.ops;
   const marks = new Map();
+  const stepOf = new Map(ops.map(function (op, index) {{ return [op.id, index]; }}));
   document.querySelectorAll("g.op").forEach(function (g) {{ marks.set(Number(g.dataset.id), g); }});
   const slider = document.getElementById("time");
   const now = document.getElementById("now");
@@ -118,8 +119,13 @@ g.op {{ cursor: pointer; }}
       g.classList.toggle("future", index >= shown);
       g.classList.toggle("current", index === shown - 1);
     }});
-    document.querySelectorAll("line.arrival, line.saw, text.label").forEach(function (el) {{
-      el.classList.toggle("future", shown < ops.length && Number(el.dataset.t || 0) > time);
+    const all = shown === ops.length;
+    document.querySelectorAll("text.label, line.saw").forEach(function (el) {{
+      el.classList.toggle("future", !all && Number(el.dataset.step) >= shown);
+    }});
+    document.querySelectorAll("line.arrival, text.arrival-note").forEach(function (el) {{
+      const made = stepOf.get(Number(el.dataset.write));
+      el.classList.toggle("future", !all && (made >= shown || Number(el.dataset.t) > time));
     }});
     slider.value = shown;
     now.textContent = "step " + shown + "/" + ops.length + " \\u00b7 t = " + time.toFixed(3) + " s";

@@ -454,7 +454,8 @@ class _Drawing:
             )
             if arrow.ignored:
                 self.out.append(
-                    f'<text x="{x2 - 4}" y="{y2 - 12}" fill="{_ARRIVAL}" text-anchor="end">'
+                    f'<text class="arrival-note" data-write="{arrow.write.id}" data-t="{arrow.at:g}" x="{x2 - 4}" '
+                    f'y="{y2 - 12}" fill="{_ARRIVAL}" text-anchor="end">'
                     f"#{arrow.write.id} older: ignored</text>"
                 )
 
@@ -476,7 +477,7 @@ class _Drawing:
             if mark.saw is not None and mark.kind == "read stale" and mark.saw.id in x_of:
                 self.out.append(
                     f'<line class="saw" x1="{px}" y1="{py}" x2="{x_of[mark.saw.id]}" '
-                    f'y2="{self.y(mark.saw.edge)}" data-t="{row.invoke:g}" stroke="{_STALE}" stroke-width="0.8" '
+                    f'y2="{self.y(mark.saw.edge)}" data-step="{mark.step}" stroke="{_STALE}" stroke-width="0.8" '
                     'marker-end="url(#arrow-stale)"/>'
                 )
             attributes = (
@@ -495,7 +496,7 @@ class _Drawing:
             colour = {"read stale": _STALE, "read fresh": _FRESH}.get(mark.kind, "#222")
             self.out.append(
                 f'<text class="label" x="{px}" y="{py + (18 if below else -10)}" fill="{colour}" '
-                f'data-t="{row.invoke:g}" text-anchor="middle">{escape(mark.label)}</text>'
+                f'data-step="{mark.step}" text-anchor="middle">{escape(mark.label)}</text>'
             )
 
     @staticmethod
