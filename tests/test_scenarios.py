@@ -7,6 +7,7 @@ output of a run: a stale read must name the write it missed and the moment that 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import re
 import subprocess
@@ -50,6 +51,8 @@ def test_there_are_at_least_ten_scenarios_each_saying_what_you_will_see_why_and_
     names = scenarios.names()
     assert len(names) >= 10 and names == sorted(names) and not any(name.startswith("_") for name in names)
     for name in names:
+        # `python scenarios/NAME.py` puts the scenarios' folder first on the path: no name may hide a module.
+        assert importlib.util.find_spec(name) is None, f"{name} would shadow an importable module"
         module = scenarios.load(name)
         doc = module.__doc__ or ""
         assert "What you will see" in doc and "Why:" in doc and "Change" in doc, name
@@ -70,6 +73,8 @@ def test_an_unknown_scenario_is_named_with_the_known_ones(capsys: pytest.Capture
         scenarios.load("stale_reads")
     assert cli(["run", "stale_reads"]) == 2
     assert "no scenario or file 'stale_reads'" in capsys.readouterr().err
+    assert cli(["run"]) == 2
+    assert "give a scenario's name or a script's path" in capsys.readouterr().err
 
 
 def test_load_takes_a_path_to_a_file_with_a_scenario(tmp_path: Path) -> None:

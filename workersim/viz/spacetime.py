@@ -446,6 +446,8 @@ class _Drawing:
             what = "older: ignored" if arrow.ignored else ("cache expires" if self.cache is not None else "arrives")
             x1, y1 = x_of[arrow.write.id], self.y(arrow.write.edge)
             x2, y2 = self.axis.x(arrow.at), self.y(arrow.edge)
+            if arrow.at == arrow.write.invoke:  # no delay: straight across, not back before the write
+                x2 = max(x2, x1)
             self.out.append(
                 f'<line class="arrival{" ignored" if arrow.ignored else ""}" data-write="{arrow.write.id}" '
                 f'data-edge="{escape(arrow.edge)}" data-t="{arrow.at:g}" x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" '
