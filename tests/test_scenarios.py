@@ -115,6 +115,14 @@ def test_python_scenarios_name_py_and_workersim_run_name_still_work() -> None:
     assert script.stdout == by_name.stdout == run("stale_read", "--seed", "3")
 
 
+def test_a_scenario_writes_its_diagram_and_its_page(tmp_path: Path) -> None:
+    svg, html = tmp_path / "run.svg", tmp_path / "run.html"
+    out = run("stale_read", "--svg", str(svg), "--html", str(html))
+    assert out.rstrip().endswith(f"space-time diagram: {svg}\n\ninteractive page: {html}")
+    assert svg.read_text(encoding="utf-8").startswith("<svg ")
+    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
 @pytest.mark.parametrize("seed", ["7", "3"])
 def test_stale_read_shows_a_stale_then_a_fresh_read(seed: str) -> None:
     # The plan: put at LHR, read at LHR, read at SFO, all at 0; delays uniform in [1, 4] s; read at SFO again

@@ -42,6 +42,7 @@ def test_the_page_is_self_contained_and_embeds_every_operation() -> None:
     assert "<link" not in html and "@import" not in html
     data = embedded(html)
     assert [op["id"] for op in data["ops"]] == [row.id for row in sim.history]
+    assert all(op["details"].startswith(f"{op['t']:.3f}s {op['edge']}: ") for op in data["ops"])
     assert data["edges"] == list(sim.edges) and data["keys"] == ["price"]
     stale = [op for op in data["ops"] if op["violations"]]
     assert {op["t"] for op in stale if op["kind"] == "read stale"} == {30.0, 59.0}
@@ -118,6 +119,16 @@ def test_the_page_in_a_browser(browser_page: Any, tmp_path: Path) -> None:  # no
     page.click("#play")
     page.wait_for_function("Number(document.getElementById('now').textContent.split(' ')[1].split('/')[0]) > 0")
     page.click("#pause")
+
+    # A run with two keys: the key filter keeps one key's operations.
+    two = workersim.run(scenarios.load("partition_heal").scenario, 7)
+    other = tmp_path / "two.html"
+    other.write_text(history_html(two.history, two.edges, two.arrival), encoding="utf-8")
+    page.goto(other.as_uri())
+    page.select_option("#key-filter", "status")
+    kept = page.locator("g.op:not(.filtered)")
+    assert kept.count() == sum(getattr(row, "key", None) == "status" for row in two.history)
+    assert {kept.nth(i).get_attribute("data-key") for i in range(kept.count())} == {"status"}
 
     shot = tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
