@@ -13,7 +13,8 @@ _WRITE = re.compile(r"\(write #(?P<id>\d+)\)")
 _MISSED = re.compile(
     r"<- stale: missed write #(?P<id>\d+)"
     r"(?:, which reaches (?P<edge>\S+) at (?P<at>\d+\.\d{3})s|, held back from (?P<cut>\S+) by a partition"
-    r"|, as (?P<cached>\S+)'s cached answer is older; it expires at (?P<expires>\d+\.\d{3})s \(cacheTtl\))?$"
+    r"|, as (?P<cached>\S+)'s cached answer is older; it expires at (?P<expires>\d+\.\d{3})s \(cacheTtl\))?"
+    r"(?:  \[request \S+\])?$"
 )
 _RESULT = re.compile(r"-> (?P<result>.*?)(?:  [(<]|$)")
 

@@ -169,22 +169,27 @@ def test_last_writer_wins_even_where_the_older_write_arrives_last() -> None:
 
 
 def test_lost_update_loses_one_increment() -> None:
-    # The plan: SFO and SIN each read the counter and write it plus one, at the same instant; both read it
-    # again after max_delay.
+    # The plan: the counter is 5 everywhere; requests at SFO and SIN each read it and write it plus one, at the
+    # same instant (10 s); both edges read it again after max_delay.
     out = run("lost_update")
-    lines = parse(out)
-    reads, writes, final_reads = lines[:2], lines[2:4], lines[4:]
-    assert [(line.time, line.edge, line.op, line.result) for line in reads] == [
-        (0.0, edge, "get", "(missing)") for edge in ("SFO", "SIN")
+    kv = [line for line in parse(out) if line.op in ("get", "put")]
+    first, reads, writes, final_reads = kv[0], kv[1:3], kv[3:5], kv[5:]
+    assert (first.time, first.op, first.write) == (0.0, "put", 0)
+    assert [(line.time, line.edge, line.result, line.sees) for line in reads] == [
+        (MAX_DELAY, edge, "'5'", first.write) for edge in ("SFO", "SIN")
     ]
-    assert [(line.time, line.edge, line.text.startswith("put 'visits' = '1' ")) for line in writes] == [
-        (0.0, edge, True) for edge in ("SFO", "SIN")
+    assert [(line.time, line.edge, line.text.startswith("put 'visits' = '6' ")) for line in writes] == [
+        (MAX_DELAY, edge, True) for edge in ("SFO", "SIN")
     ]
     last_write = writes[-1].write  # same instant: the one applied last wins everywhere
     assert [(line.time, line.edge, line.result, line.sees) for line in final_reads] == [
-        (MAX_DELAY, edge, "'1'", last_write) for edge in ("SFO", "SIN")
+        (2 * MAX_DELAY, edge, "'6'", last_write) for edge in ("SFO", "SIN")
     ]
-    assert lessons(out) == ["two increments, final count '1': one update was lost"]
+    found = lessons(out)
+    assert found[0] == "two increments from '5', final count '6': one update was lost"
+    [checker] = found[1:]
+    assert checker.startswith("checker: lost update of 'visits': ")
+    assert f"write #{last_write} ('6' at 10.000s) replaced write #{writes[0].write}" in checker
 
 
 def test_a_later_delete_wins_over_the_put_it_raced() -> None:
@@ -286,19 +291,22 @@ def test_a_flag_rollout_reaches_each_edge_after_its_route_delay() -> None:
 
 
 def test_a_stale_write_back_brings_a_session_back_to_life() -> None:
-    # The plan: session written at 0; delete at LHR at 10.5 s; SFO reads and writes back at 11 s; delays 2 s;
-    # both read at 15 s.
+    # The plan: session written at 0; a logout request at LHR deletes it at 10.5 s; a request at SFO at 11 s
+    # reads it and writes it back; delays 2 s; both edges read at 15 s.
     out = run("session_resurrected")
-    lines = parse(out)
-    delete = next(line for line in lines if line.op == "delete")
-    check = next(line for line in lines if line.edge == "SFO" and line.op == "get")
-    back = next(line for line in lines if line.edge == "SFO" and line.op == "put")
-    assert (delete.time, check.time, back.time) == (10.5, 11.0, 11.0)
+    kv = [line for line in parse(out) if line.op in ("get", "put", "delete")]
+    delete = next(line for line in kv if line.op == "delete")
+    check = next(line for line in kv if line.edge == "SFO" and line.op == "get")
+    back = next(line for line in kv if line.edge == "SFO" and line.op == "put")
+    assert (delete.time, delete.edge, check.time, back.time) == (10.5, "LHR", 11.0, 11.0)
     assert check.missed == (delete.write, 12.5)  # the session check was stale
-    assert [(line.edge, line.result, line.sees) for line in lines[-2:]] == [
-        (edge, "'alice, seen 11s'", back.write) for edge in ("LHR", "SFO")
+    assert [(line.edge, line.result, line.sees) for line in kv[-2:]] == [
+        (edge, "'alice, seen again'", back.write) for edge in ("LHR", "SFO")
     ]
-    assert lessons(out)[-1] == "alice is logged in again at every edge"
+    found = lessons(out)
+    assert "alice is logged in again at every edge" in found
+    assert found[-1].startswith("checker: write based on a stale read of 'session:alice': ")
+    assert f"write #{delete.write} at LHR had already deleted it at 10.500s" in found[-1]
 
 
 def test_the_write_rate_limit_refuses_a_second_write_within_a_second() -> None:

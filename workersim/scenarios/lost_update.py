@@ -1,33 +1,40 @@
-"""A lost update: two edges increment one counter by read-modify-write, and one increment disappears.
+"""A lost update: two requests increment one counter by read-modify-write, and one increment disappears.
 
-What you will see: SFO and SIN each read ``visits`` at the same instant, both get nothing (0), both write 1; once
-the writes have arrived everywhere the counter says 1 after two increments. Why: KV has no transactions, and a
-read at one edge cannot see a write made at another edge a moment before; last writer wins keeps one of the two
-1s. Change the scenario to sleep ``max_delay`` between the two increments and the count is 2; or keep one
-counter key per edge and add them up when reading.
+What you will see: the counter ``visits`` is 5 everywhere. Two visits arrive at the same instant, one at SFO and
+one at SIN; each request's worker reads 5 and writes 6. Once both writes have arrived everywhere the counter says
+6 after two increments, and the checkers name the lost update (``workersim.checkers.check_anomalies``). Why: KV
+has no transactions, and a read at one edge cannot see a write made at another edge a moment before; last writer
+wins keeps one of the two 6s. Change the scenario to send the second visit ``max_delay`` after the first and the
+count is 7; or keep one counter key per edge and add them up when reading.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import trio
 
 import workersim
+from workersim.checkers import check_anomalies
 from workersim.scenarios._common import command, reads, shown
 
 
-async def increment(kv: workersim.KVNamespace) -> None:
-    """The naive counter: read, add one, write back."""
-    current = int(await kv.get("visits") or 0)
-    await kv.put("visits", str(current + 1))
+async def visit(request: workersim.Request, env: workersim.Env) -> workersim.Response:
+    """The worker: the naive counter, read, add one, write back."""
+    count = int(await env.COUNTERS.get("visits") or 0) + 1
+    await env.COUNTERS.put("visits", str(count))
+    return workersim.Response(f"visit number {count}")
 
 
 async def scenario(seed: int) -> workersim.Simulation:
-    """SFO and SIN increment at the same instant; everyone reads the counter once things settle."""
-    sim = workersim.Simulation(edges=("SFO", "SIN"), kv_namespaces=("COUNTERS",), seed=seed)
+    """The counter is set to 5; visits at SFO and SIN at the same instant; everyone reads it once things settle."""
+    sim = workersim.Simulation(edges=("SFO", "SIN"), kv_namespaces=("COUNTERS",), seed=seed, worker=visit)
     async with sim:
+        await sim.env("SFO").COUNTERS.put("visits", "5")
+        await trio.sleep(sim.max_delay)
         async with trio.open_nursery() as nursery:
             for edge in sim.edges:
-                nursery.start_soon(increment, sim.env(edge).COUNTERS)
+                nursery.start_soon(partial(sim.fetch, "https://shop.example/", edge=edge))
         await trio.sleep(sim.max_delay)
         for edge in sim.edges:
             await sim.env(edge).COUNTERS.get("visits")
@@ -35,10 +42,11 @@ async def scenario(seed: int) -> workersim.Simulation:
 
 
 def lessons(sim: workersim.Simulation) -> list[str]:
-    """Whether an increment was lost."""
+    """Whether an increment was lost, and what the checkers say."""
     final = reads(sim)[-1].value
-    lost = "one update was lost" if final == b"1" else "none lost"
-    return [f"two increments, final count {shown(final)}: {lost}"]
+    lost = "one update was lost" if final == b"6" else "none lost"
+    findings = [violation.message for report in check_anomalies(sim.history) for violation in report.violations]
+    return [f"two increments from '5', final count {shown(final)}: {lost}", *(f"checker: {m}" for m in findings)]
 
 
 main = command(__name__)

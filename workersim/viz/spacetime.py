@@ -308,7 +308,8 @@ class _Drawing:
         return self.top + 40 + self.lanes.index(edge) * _LANE
 
     def svg(self) -> str:
-        width = round(max(_MIN_WIDTH, self.axis.end + _RIGHT, 20 + _LEGEND_COLUMNS * _LEGEND_WIDTH))
+        text = max([_CHAR * 1.35 * len(self.title)] + [_CHAR * 1.1 * len(line) for line in self.lesson])
+        width = round(max(_MIN_WIDTH, self.axis.end + _RIGHT, 20 + _LEGEND_COLUMNS * _LEGEND_WIDTH, 20 + text))
         height = self.y(self.lanes[-1]) + 50 if self.lanes else self.top + 40
         self.out = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
