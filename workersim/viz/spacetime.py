@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Sequence
 from html import escape
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -106,7 +107,7 @@ def _mark(row: AnyRow, step: int, details: str, writes: WriteIndex) -> Mark:
         label = f"{row.op} refused {status}"
         return Mark(row=row, step=step, kind="rejected", key=str(row.target), label=label, details=details)
     assert isinstance(row, FetchRow | ResponseRow)
-    label = f"{row.method} {row.url.split('?')[0][-24:]}" if isinstance(row, FetchRow) else f"{row.status}"
+    label = f"{row.method} {urlsplit(row.url).path or '/'}" if isinstance(row, FetchRow) else f"{row.status}"
     return Mark(row=row, step=step, kind="request", key="", label=label, details=details)
 
 
