@@ -120,3 +120,19 @@ def test_under_the_edge_cache_the_arrow_ends_where_the_cached_answer_expires() -
     assert len([el for el in root.iter(f"{SVG}rect") if el.get("class") == "cached"]) == 1
     assert len([el for el in root.iter(f"{SVG}line") if el.get("class") == "saw"]) == 2  # each stale read saw #0
     assert len(groups(root, "break")) == 2  # 2 s -> 30 s and 30 s -> 59 s are compressed; 59 s -> 60 s is not
+
+
+def test_every_kind_of_row_gets_a_mark_of_its_own() -> None:
+    rows = [
+        {"id": 0, "edge": "A", "op": "scheduled", "request": "c1", "cron": "* * * * *", "invoke": 0.0},
+        {"id": 1, "edge": "A", "op": "log", "request": "c1", "level": "warn", "message": "</title>", "invoke": 0.0},
+        {"id": 2, "edge": "A", "op": "fetch", "request": "r1", "method": "GET", "url": "https://x.example/a?b"},
+        {"id": 3, "edge": "A", "op": "put", "request": "r1", "key": "k", "value": "1", "invoke": 0.0, "version": 3},
+        {"id": 4, "edge": "A", "op": "response", "request": "r1", "status": 200, "invoke": 0.0},
+    ]
+    root = ET.fromstring(space_time_svg([row_from_json(row) for row in rows]))
+    marks = groups(root, "op")
+    assert [g.get("class") for g in marks] == ["op request", "op log", "op request", "op write", "op request"]
+    assert len({position(g) for g in marks}) == len(rows)  # one instant, one edge: side by side
+    texts = {el.text for el in root.iter(f"{SVG}text")}
+    assert {"cron * * * * *", "console.warn", "GET /a", "200"} <= texts

@@ -18,7 +18,17 @@ import attrs
 
 from ..checkers import check_anomalies
 from ..core.cache import EdgeCache
-from ..core.rows import AnyRow, FetchRow, KVBulkRead, KVList, KVRead, KVRejected, KVWrite, ResponseRow
+from ..core.rows import (
+    AnyRow,
+    FetchRow,
+    KVBulkRead,
+    KVList,
+    KVRead,
+    KVRejected,
+    KVWrite,
+    LogRow,
+    ScheduledRow,
+)
 from ..core.staleness import WriteIndex, single_key_ops
 from .timeline import Arrival, describe, shown
 
@@ -45,7 +55,8 @@ class Mark:
     step: int
     """Its position in the order drawn (history order): the causal sub-step."""
     kind: str
-    """``write``, ``read fresh``, ``read stale``, ``list``, ``rejected`` or ``request``."""
+    """``write``, ``read fresh``, ``read stale``, ``list``, ``rejected``, ``request`` (a request, its response
+    or a cron run) or ``log``."""
     key: str
     label: str
     details: str
@@ -106,7 +117,10 @@ def _mark(row: AnyRow, step: int, details: str, writes: WriteIndex) -> Mark:
         status = next((word for word in row.error.split() if word.isdigit()), "error")
         label = f"{row.op} refused {status}"
         return Mark(row=row, step=step, kind="rejected", key=str(row.target), label=label, details=details)
-    assert isinstance(row, FetchRow | ResponseRow)
+    if isinstance(row, LogRow):
+        return Mark(row=row, step=step, kind="log", key="", label=f"console.{row.level}", details=details)
+    if isinstance(row, ScheduledRow):
+        return Mark(row=row, step=step, kind="request", key="", label=f"cron {row.cron}", details=details)
     label = f"{row.method} {urlsplit(row.url).path or '/'}" if isinstance(row, FetchRow) else f"{row.status}"
     return Mark(row=row, step=step, kind="request", key="", label=label, details=details)
 
@@ -377,7 +391,9 @@ class _Drawing:
             cross = f'<path d="M2,-4 L10,4 M10,-4 L2,4" stroke="{_STALE}" stroke-width="2"/>'
             items.append(("rejected", cross, "refused operation (error)"))
         if "request" in kinds:
-            items.append(("request", '<path d="M6,-5 L11,4 L1,4 z" fill="#888"/>', "request / response"))
+            items.append(("request", '<path d="M6,-5 L11,4 L1,4 z" fill="#888"/>', "request / response / cron run"))
+        if "log" in kinds:
+            items.append(("log", '<rect x="2" y="-4" width="8" height="8" fill="none" stroke="#888"/>', "console log"))
         if self.flagged:
             ring = f'<circle cx="6" cy="0" r="7" fill="none" stroke="{_FLAG}" stroke-width="2"/>'
             items.append(("anomaly", ring, "part of an anomaly the checkers found"))
@@ -512,6 +528,8 @@ class _Drawing:
             return f'<rect x="{px - 4}" y="{py - 4}" width="8" height="8" fill="{colour}"/>'
         if mark.kind == "list":
             return f'<path d="M{px},{py - 5} l5,5 l-5,5 l-5,-5 z" fill="#36c"/>'
+        if mark.kind == "log":
+            return f'<rect x="{px - 4}" y="{py - 4}" width="8" height="8" fill="none" stroke="#888"/>'
         if mark.kind == "rejected":
             return f'<path d="M{px - 4},{py - 4} l8,8 m0,-8 l-8,8" stroke="{_STALE}" stroke-width="2"/>'
         return f'<path d="M{px},{py - 5} l5,9 h-10 z" fill="#888"/>'
