@@ -22,10 +22,10 @@ def history_html(
     edges: Sequence[str] | None = None,
     arrival: Arrival | None = None,
     *,
+    max_delay: float = 10.0,
     cache: EdgeCache | None = None,
     title: str = "",
     lesson: Sequence[str] = (),
-    max_delay: float = 10.0,
 ) -> str:
     """The page for ``history`` as HTML text (arguments as for ``space_time_svg``; ``max_delay`` is the bound
     the consistency checkers hold the run to)."""

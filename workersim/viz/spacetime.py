@@ -18,17 +18,7 @@ import attrs
 
 from ..checkers import check_anomalies
 from ..core.cache import EdgeCache
-from ..core.rows import (
-    AnyRow,
-    FetchRow,
-    KVBulkRead,
-    KVList,
-    KVRead,
-    KVRejected,
-    KVWrite,
-    LogRow,
-    ScheduledRow,
-)
+from ..core.rows import AnyRow, FetchRow, KVBulkRead, KVList, KVRead, KVRejected, KVWrite, LogRow, ScheduledRow
 from ..core.staleness import WriteIndex, single_key_ops
 from .timeline import Arrival, describe, shown
 
