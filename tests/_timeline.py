@@ -8,11 +8,13 @@ import re
 import attrs
 
 _LINE = re.compile(r"\s*(?P<time>\d+\.\d{3})s  (?P<edge>\S+)\s+(?P<text>.*)")
-_SEES = re.compile(r"\(sees write #(?P<id>\d+)\)")
+_SEES = re.compile(r"\(sees write #(?P<id>\d+)(?:, which has expired)?\)")
 _WRITE = re.compile(r"\(write #(?P<id>\d+)\)")
 _MISSED = re.compile(
     r"<- stale: missed write #(?P<id>\d+)"
-    r"(?:, which reaches (?P<edge>\S+) at (?P<at>\d+\.\d{3})s|, held back from (?P<cut>\S+) by a partition)?$"
+    r"(?:, which reaches (?P<edge>\S+) at (?P<at>\d+\.\d{3})s|, held back from (?P<cut>\S+) by a partition"
+    r"|, as (?P<cached>\S+)'s cached answer is older; it expires at (?P<expires>\d+\.\d{3})s \(cacheTtl\))?"
+    r"(?:  \[request \S+\])?$"
 )
 _RESULT = re.compile(r"-> (?P<result>.*?)(?:  [(<]|$)")
 
@@ -64,6 +66,9 @@ class Line:
         if found["at"] is not None:
             assert found["edge"] == self.edge
             return int(found["id"]), float(found["at"])
+        if found["expires"] is not None:  # under the edge-cache model: when the edge's older cached answer expires
+            assert found["cached"] == self.edge
+            return int(found["id"]), float(found["expires"])
         return int(found["id"]), None
 
 

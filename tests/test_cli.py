@@ -99,7 +99,7 @@ def test_timeline_prints_and_draws(tmp_path: Path, capsys: pytest.CaptureFixture
     assert (read.time, read.edge, read.result, read.missed) == (0.5, "LHR", "(missing)", (0, None))
     drawn = ET.fromstring(svg.read_text(encoding="utf-8"))
     classes = [el.get("class") for el in drawn.iter() if el.get("class")]
-    assert classes.count("write") == 1 and classes.count("read stale") == 1  # the history's put and its stale read
+    assert classes.count("op write") == 1 and classes.count("op read stale") == 1  # the put and its stale read
 
 
 @pytest.mark.parametrize(

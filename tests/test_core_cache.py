@@ -85,3 +85,25 @@ def test_bad_cache_settings_are_rejected() -> None:
         workersim.EdgeCache(default_ttl=0)
     with pytest.raises(TypeError, match="edge_cache"):
         workersim.Simulation(edge_cache=60)  # type: ignore[arg-type]
+
+
+async def test_arrival_is_when_the_older_cached_answer_expires(autojump_clock: trio.abc.Clock) -> None:
+    # The plan (cacheTtl 60 s): LHR caches a miss at 0; SFO writes at 1 s; NRT never read; at 40 s LHR is still
+    # answering its cached miss. A second key is cached at LHR at 0 and refetched at 30 s with cacheTtl 30.
+    sim = workersim.Simulation(edges=("SFO", "LHR", "NRT"), kv_namespaces=("KV",), edge_cache=workersim.EdgeCache())
+    async with sim:
+        sfo, lhr = sim.env("SFO").KV, sim.env("LHR").KV
+        await lhr.get("k")
+        await lhr.get("j")
+        await trio.sleep(1)
+        await sfo.put("k", "v")
+        await sfo.put("j", "v")
+        await trio.sleep(29)
+        await lhr.get("j", cacheTtl=30)  # fetched again, before the default ttl would have let it
+        await trio.sleep(10)
+        await sfo.put("k", "w")  # made while LHR's cached miss (from 0 s) still stands
+    k, j, later = (row for row in sim.history if isinstance(row, workersim.KVWrite))
+    assert sim.arrival(k, "LHR") == 60.0  # the cached miss of 0 s ages out
+    assert sim.arrival(k, "NRT") == 1.0 and sim.arrival(k, "SFO") == 1.0  # nothing cached, and the writer
+    assert sim.arrival(j, "LHR") == 30.0  # its next fetch came first
+    assert sim.arrival(later, "LHR") == 60.0

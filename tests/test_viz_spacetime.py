@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
 import trio
 
 import workersim
+from workersim import scenarios
 from workersim.core.rows import row_from_json
 from workersim.viz import space_time_svg
 
@@ -23,12 +25,12 @@ async def test_diagram_shows_writes_arrivals_and_stale_reads(autojump_clock: tri
     root = ET.fromstring(space_time_svg(sim.history, sim.edges, sim.arrival))
     assert root.tag == f"{SVG}svg"
     classes = [el.get("class") for el in root.iter() if el.get("class")]
-    assert classes.count("write") == 1
+    assert classes.count("op write") == 1
     assert classes.count("arrival") == 2  # to LHR and to NRT
-    assert classes.count("read stale") == 1 and classes.count("read fresh") == 1
+    assert classes.count("op read stale") == 1 and classes.count("op read fresh") == 1
     texts = [el.text for el in root.iter(f"{SVG}text")]
     assert {"SFO", "LHR", "NRT"} <= set(texts)
-    assert "k='<v&>'" in texts  # escaped in the file, intact once parsed
+    assert "#0 k='<v&>'" in texts  # escaped in the file, intact once parsed
 
 
 def test_a_bare_history_still_draws() -> None:
@@ -37,6 +39,100 @@ def test_a_bare_history_still_draws() -> None:
     assert root.tag == f"{SVG}svg"
     # Without edges or arrival times, the lanes come from the history and nothing is drawn arriving.
     classes = [el.get("class") for el in root.iter() if el.get("class")]
-    assert classes == ["write"]
+    assert [name for name in classes if name.startswith("op ")] == ["op write"] and "arrival" not in classes
     texts = [el.text for el in root.iter(f"{SVG}text")]
-    assert "A" in texts and "k='1'" in texts
+    assert "A" in texts and "#0 k='1'" in texts
+
+
+def position(mark: ET.Element) -> tuple[float, float]:
+    """Where a mark's glyph (the first child of its group) is drawn."""
+    glyph = mark[0]
+    if glyph.tag == f"{SVG}circle":
+        return float(glyph.get("cx", "")), float(glyph.get("cy", ""))
+    if glyph.tag == f"{SVG}rect":
+        return float(glyph.get("x", "")), float(glyph.get("y", ""))
+    x, y = glyph.get("d", "").removeprefix("M").split()[0].split(",")
+    return float(x), float(y.split("l")[0])
+
+
+def groups(root: ET.Element, kind: str) -> list[ET.Element]:
+    return [g for g in root.iter(f"{SVG}g") if (g.get("class") or "").split(" ")[0] == kind]
+
+
+def draw(name: str, seed: int = 7) -> tuple[workersim.Simulation, str]:
+    sim = workersim.run(scenarios.load(name).scenario, seed)
+    lesson = [f"the lesson of {name}"]
+    return sim, space_time_svg(sim.history, sim.edges, sim.arrival, cache=sim.edge_cache, title=name, lesson=lesson)
+
+
+@pytest.mark.parametrize("name", scenarios.names())
+def test_every_scenario_draws_a_diagram_that_explains_itself(name: str) -> None:
+    sim, text = draw(name)
+    root = ET.fromstring(text)
+    assert [g.get("data-edge") for g in groups(root, "lane")] == list(sim.edges)  # one lane per edge
+    marks = groups(root, "op")
+    assert sorted(int(g.get("data-id", "")) for g in marks) == [row.id for row in sim.history]  # one per operation
+    where = [position(g) for g in marks]
+    assert len(set(where)) == len(where)  # none hides another
+    [legend] = groups(root, "legend")
+    assert len(groups(legend, "legend-item")) >= 4
+    texts = {el.text for el in root.iter(f"{SVG}text")}
+    assert name in texts and f"the lesson of {name}" in texts
+    assert draw(name)[1] == text  # the same seed, the same bytes
+
+
+@pytest.mark.parametrize("name", scenarios.names())
+def test_operations_at_one_instant_stand_in_the_order_applied(name: str) -> None:
+    sim, text = draw(name)
+    x = {int(g.get("data-id", "")): position(g)[0] for g in groups(ET.fromstring(text), "op")}
+    rows = list(sim.history)
+    for i, first in enumerate(rows):
+        for then in rows[i + 1 :]:
+            # At one instant, an operation on the same edge, or on a key the earlier one wrote, comes after it.
+            if then.invoke == first.invoke and (
+                then.edge == first.edge or (first.op in ("put", "delete") and getattr(then, "key", None) == first.key)
+            ):
+                assert x[then.id] > x[first.id], (first, then)
+
+
+def test_the_older_write_arriving_last_is_drawn_as_ignored() -> None:
+    # The plan of last_writer_wins: red (#0, LHR, 0 s) reaches SFO at 5 s and NRT at 3 s, after blue (#1, made at
+    # NRT at 0.5 s, at SFO from 1.5 s); blue reaches LHR at 2.5 s, after red, and replaces it.
+    _, text = draw("last_writer_wins")
+    lines = [el for el in ET.fromstring(text).iter(f"{SVG}line") if "arrival" in (el.get("class") or "")]
+    ignored = {(el.get("data-write"), el.get("data-edge")) for el in lines if "ignored" in (el.get("class") or "")}
+    assert ignored == {("0", "SFO"), ("0", "NRT")}
+    assert {(el.get("data-write"), el.get("data-edge"), el.get("data-t")) for el in lines} >= {
+        ("0", "SFO", "5"),
+        ("1", "SFO", "1.5"),
+        ("1", "LHR", "2.5"),
+    }
+    assert all(el.get("marker-end") for el in lines)  # arrowheads
+
+
+def test_under_the_edge_cache_the_arrow_ends_where_the_cached_answer_expires() -> None:
+    # The plan of edge_cache: SFO caches '10' at 0 (cacheTtl 60 s), LHR writes '12' (#2) at 1 s; NRT has nothing
+    # cached and sees it at once; SFO's reads at 30 and 59 s are stale, from its cache.
+    _, text = draw("edge_cache")
+    root = ET.fromstring(text)
+    arrows = [el for el in root.iter(f"{SVG}line") if "arrival" in (el.get("class") or "")]
+    assert [(el.get("data-write"), el.get("data-edge"), el.get("data-t")) for el in arrows] == [("2", "SFO", "60")]
+    assert len([el for el in root.iter(f"{SVG}rect") if el.get("class") == "cached"]) == 1
+    assert len([el for el in root.iter(f"{SVG}line") if el.get("class") == "saw"]) == 2  # each stale read saw #0
+    assert len(groups(root, "break")) == 2  # 2 s -> 30 s and 30 s -> 59 s are compressed; 59 s -> 60 s is not
+
+
+def test_every_kind_of_row_gets_a_mark_of_its_own() -> None:
+    rows = [
+        {"id": 0, "edge": "A", "op": "scheduled", "request": "c1", "cron": "* * * * *", "invoke": 0.0},
+        {"id": 1, "edge": "A", "op": "log", "request": "c1", "level": "warn", "message": "</title>", "invoke": 0.0},
+        {"id": 2, "edge": "A", "op": "fetch", "request": "r1", "method": "GET", "url": "https://x.example/a?b"},
+        {"id": 3, "edge": "A", "op": "put", "request": "r1", "key": "k", "value": "1", "invoke": 0.0, "version": 3},
+        {"id": 4, "edge": "A", "op": "response", "request": "r1", "status": 200, "invoke": 0.0},
+    ]
+    root = ET.fromstring(space_time_svg([row_from_json(row) for row in rows]))
+    marks = groups(root, "op")
+    assert [g.get("class") for g in marks] == ["op request", "op log", "op request", "op write", "op request"]
+    assert len({position(g) for g in marks}) == len(rows)  # one instant, one edge: side by side
+    texts = {el.text for el in root.iter(f"{SVG}text")}
+    assert {"cron * * * * *", "console.warn", "GET /a", "200"} <= texts

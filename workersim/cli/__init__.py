@@ -13,13 +13,31 @@ from pathlib import Path
 from ..checkers import check_all, check_anomalies, staleness
 from ..core.errors import HistoryFormatError
 from ..core.staleness import OpTable
+from ..scenarios import load, names, summary
 from ..sim.history import History
-from ..viz import space_time_svg, timeline
+from ..viz import history_html, space_time_svg, timeline
 from ._servers import add_api, add_dev
 from ._sweep import add_staleness, add_sweep
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.list:
+        for name in names():
+            print(f"{name:<20} {summary(load(name))}")
+        return 0
+    if args.script is None:
+        print("workersim run: give a scenario's name or a script's path (--list shows the scenarios)", file=sys.stderr)
+        return UNREADABLE
+    if args.script in names():
+        sys.argv = [args.script, *args.args]
+        load(args.script).main()
+        return 0
+    if not Path(args.script).is_file():
+        print(
+            f"workersim run: no scenario or file {args.script!r}; the scenarios are {', '.join(names())}",
+            file=sys.stderr,
+        )
+        return UNREADABLE
     # As `python SCRIPT` would: the script's own folder first on the path, so it can import its neighbours.
     sys.argv = [args.script, *args.args]
     sys.path.insert(0, str(Path(args.script).resolve().parent))
@@ -60,8 +78,11 @@ def _timeline(args: argparse.Namespace) -> int:
     history = _load(args.history)
     print(timeline(history))
     if args.svg:
-        args.svg.write_text(space_time_svg(history), encoding="utf-8")
+        args.svg.write_text(space_time_svg(history, title=args.history.name), encoding="utf-8")
         print(f"\nspace-time diagram: {args.svg}")
+    if args.html:
+        args.html.write_text(history_html(history, title=args.history.name), encoding="utf-8")
+        print(f"\ninteractive page: {args.html}")
     return 0
 
 
@@ -69,9 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="workersim", description="Simulate edge Workers and Workers KV.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = commands.add_parser("run", help="run a scenario script (for example scenarios/stale_read.py)")
-    run.add_argument("script", help="path of the Python script to run")
-    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed on to the script")
+    run = commands.add_parser(
+        "run", help="run a teaching scenario by name (stale_read; --list shows them all) or a Python script's path"
+    )
+    run.add_argument("script", nargs="?", help="a scenario's name, or the path of a Python script to run")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed on (--seed N, --svg FILE, --html FILE)")
+    run.add_argument("--list", action="store_true", help="list the scenarios, one a line, with their summaries")
     run.set_defaults(handler=_run)
     check = commands.add_parser(
         "check",
@@ -90,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("timeline", help="print a recorded history as a timeline (and draw it with --svg)")
     show.add_argument("history", type=Path, help="a history in JSON Lines")
     show.add_argument("--svg", type=Path, metavar="FILE", help="also write a space-time diagram to FILE")
+    show.add_argument("--html", type=Path, metavar="FILE", help="also write an interactive page to FILE")
     show.set_defaults(handler=_timeline)
     add_api(commands)
     add_dev(commands)

@@ -6,6 +6,7 @@ has cached, and how a read or a write goes through the caches to the central sto
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING
 
 import attrs
@@ -44,11 +45,32 @@ class EdgeCaches:
 
     settings: EdgeCache
     _cached: dict[tuple[int, str], tuple[Version | None, int]] = attrs.field(factory=dict)
+    # Every entry each edge has cached, as flat pairs (when, write number held or -1 for a miss), to explain
+    # stale reads after the run: 16 bytes per fetch, and cacheTtl allows at most one fetch per key and edge a ttl.
+    _entries: dict[tuple[int, str], array[int]] = attrs.field(factory=dict)
 
     def wrote(self, key: str, version: Version) -> None:
         """A write at an edge lands in that edge's cache as well as centrally."""
         if version.origin != CENTRAL:
-            self._cached[version.origin, key] = (version, version.time)
+            self._cache(version.origin, key, version, version.time)
+
+    def _cache(self, edge: int, key: str, version: Version | None, now: int) -> None:
+        self._cached[edge, key] = (version, now)
+        self._entries.setdefault((edge, key), array("q")).extend((now, -1 if version is None else version.seq))
+
+    def visible_at(self, key: str, edge: int, seq: int, time: int) -> int:
+        """When ``edge`` first answers write number ``seq`` of ``key`` (made at ``time``), or a newer one: when
+        it next fetched after the write, or when the older answer it had cached at ``time`` ages past the
+        default ``cacheTtl`` (a read with a shorter ``cacheTtl`` fetches sooner), or at once when it had none."""
+        ttl_ms = self.settings.default_ttl * 1000
+        expires: int | None = None  # when the older answer cached at the write's time ages out
+        entries = self._entries.get((edge, key), array("q"))
+        for at, held in zip(entries[::2], entries[1::2], strict=True):
+            if held >= seq:
+                return time if expires is None else min(max(at, time), expires)
+            if at <= time:
+                expires = at + ttl_ms if at + ttl_ms > time else None
+        return time if expires is None else expires
 
     def read(
         self,
@@ -71,5 +93,5 @@ class EdgeCaches:
             return entry[0]
         if outage or partitions.is_cut(edge, now):
             raise KVError(method, 503, "Service Unavailable")
-        self._cached[edge, key] = (central, now)
+        self._cache(edge, key, central, now)
         return central

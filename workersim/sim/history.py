@@ -38,6 +38,15 @@ class History(CoreHistory):
             self._file.close()
             self._file = None
 
+    def to_html(self, path: str | os.PathLike[str], *, title: str = "", max_delay: float = 10.0) -> None:
+        """Write the rows held to ``path`` as one self-contained interactive page (``workersim.viz.history_html``:
+        the diagram, step-through controls, hover details with the checkers' findings, filters by key and edge).
+        ``max_delay`` is the propagation bound the checkers hold the run to."""
+        from ..viz import history_html  # a thin, lazy call: the page is drawn by viz, which the store never needs
+
+        with open(path, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(history_html(self, title=title, max_delay=max_delay))
+
     @classmethod
     def from_jsonl(cls, path: str | os.PathLike[str]) -> History:
         """Read a history written by ``to_jsonl`` or ``stream_to`` (or recorded elsewhere in the same shape).

@@ -137,6 +137,8 @@ class Simulation:
             raise ValueError(f"start_time must be UNIX seconds, got {start_time!r}")
         if edge_cache is not None and not isinstance(edge_cache, EdgeCache):
             raise TypeError(f"edge_cache must be a workersim.EdgeCache, got {edge_cache!r}")
+        self.edge_cache = edge_cache
+        """The edge-cache model's settings, or ``None`` under push propagation."""
         self.limits = Limits() if limits is None else limits
         if not isinstance(self.limits, Limits):
             raise TypeError(f"limits must be a workersim.Limits, got {limits!r}")
@@ -298,7 +300,8 @@ class Simulation:
 
     def arrival(self, write: AnyRow, edge: str) -> float | None:
         """When the write in history row ``write`` reaches ``edge``, in virtual seconds (``None`` while a
-        partition holds it back): the "why" behind a stale read."""
+        partition holds it back): the "why" behind a stale read. Under the edge-cache model it is when ``edge``
+        can first answer it: when the older answer it had cached then ages past ``cacheTtl``."""
         if not isinstance(write, KVWrite) or not isinstance(write.version, int):
             raise ValueError("arrival() takes the history row of a successful put or delete")
         cluster = self._engine.store.cluster
@@ -308,7 +311,12 @@ class Simulation:
             origin = cluster.edge_index(write.edge)
         else:
             raise ValueError(f"the write was made at {write.edge!r}, which is not an edge of this simulation")
-        at = cluster.arrival_of(write.version, round(write.invoke * 1000), origin, self._edge_indexes([edge])[0])
+        target = self._edge_indexes([edge])[0]
+        made = round(write.invoke * 1000)
+        caches = cluster.namespace(write.ns).caches
+        if caches is not None:
+            return (made if origin == target else caches.visible_at(write.key, target, write.version, made)) / 1000
+        at = cluster.arrival_of(write.version, made, origin, target)
         return None if at is None else at / 1000
 
 

@@ -36,6 +36,8 @@ import attrs
 from ..checkers import check_all, check_anomalies, staleness
 from ..core.errors import WorkersimError
 from ..core.history import History
+from ..scenarios import load as load_scenario
+from ..scenarios import names as scenario_names
 from ..sim.simulation import Simulation, run
 from .results import ERROR, SeedResult
 
@@ -83,23 +85,12 @@ class Target:
 
 
 def _scenario_target(name: str, spec: str) -> Target:
-    # The one place that knows where named scenarios live: the workersim.scenarios package when it has `load`,
-    # else the scenarios/ folder of the working directory.
-    try:
-        package = importlib.import_module("workersim.scenarios")
-    except ModuleNotFoundError as error:
-        if error.name != "workersim.scenarios":
-            raise
-    else:
-        if hasattr(package, "load"):
-            return Target("scenario", name, spec)
-    path = Path("scenarios", f"{name}.py")
-    if not path.is_file():
+    if name not in scenario_names():
         raise TargetError(
-            f"no scenario named {name!r} (looked for {path}); a TARGET is a scenario name, a .py file "
-            "or module:function"
+            f"no scenario named {name!r} (the scenarios are {', '.join(scenario_names())}); a TARGET is a "
+            "scenario name, a .py file or module:function"
         )
-    return Target("file", str(path.resolve()), spec)
+    return Target("scenario", name, spec)
 
 
 def resolve_target(spec: str) -> Target:
@@ -141,8 +132,7 @@ def _load(kind: str, location: str) -> Callable[[int], Any]:
             sys.path.pop(0)
         where = location
     else:
-        package: Any = importlib.import_module("workersim.scenarios")
-        found = getattr(package.load(location), "scenario", None)
+        found = getattr(load_scenario(location), "scenario", None)
         where = f"scenario {location!r}"
     if not callable(found):
         wanted = location.partition(":")[2] if kind == "function" else "scenario"
