@@ -1,0 +1,44 @@
+"""What ``workersim dev`` adds around the worker while it runs: the ``--persist`` file, the control path and
+inspector under ``/__workersim/``, and hot reload of the worker's files.
+
+``LiveDev`` builds the app that hypercorn serves; ``LiveDev.running()``, inside ``async with sim``, runs the
+background tasks (the file's periodic commit, the file watcher) and commits the state at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import trio
+
+from ..runtime import Simulation
+from ._durable import Durable, Persistence
+from ._serving import ASGIApp
+from .api import ApiMount, Stored
+
+
+class LiveDev:
+    """The dev server's app around ``mount`` (the worker and the REST API), with ``state`` kept up to date
+    (``None``: no ``--persist``)."""
+
+    def __init__(self, sim: Simulation, mount: ApiMount, state: Stored | None) -> None:
+        self.sim = sim
+        account = mount.api.accounts.account(mount.credentials.account)
+        self.persistence = None if state is None else Persistence.attach(*state, sim, account)
+        app: ASGIApp = mount
+        self.app: ASGIApp = app if self.persistence is None else Durable(app, self.persistence)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the background tasks for the block; then commit the state a last time."""
+        try:
+            async with trio.open_nursery() as nursery:
+                if self.persistence is not None:
+                    nursery.start_soon(self.persistence.run_flusher)
+                yield
+                nursery.cancel_scope.cancel()
+        finally:
+            if self.persistence is not None:
+                with trio.CancelScope(shield=True):
+                    await self.persistence.close()
