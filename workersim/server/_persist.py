@@ -121,6 +121,17 @@ def _check_header(path: Path) -> None:
 def load(path: Path) -> Saved:
     """Read a state file without changing it; ``PersistError`` if it cannot be one."""
     _check_header(path)
+    # Reading a WAL-mode file makes SQLite create its shared-memory index beside it: take away what was not there.
+    beside = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    new = [extra for extra in beside if not extra.exists()]
+    try:
+        return _open_and_read(path)
+    finally:
+        for extra in new:
+            extra.unlink(missing_ok=True)
+
+
+def _open_and_read(path: Path) -> Saved:
     try:
         connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
     except sqlite3.Error as error:
