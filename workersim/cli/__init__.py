@@ -8,6 +8,7 @@ import json
 import runpy
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 from ..checkers import check_all, check_anomalies, staleness
@@ -66,6 +67,7 @@ def _timeline(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="workersim", description="Simulate edge Workers and Workers KV.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('workersim')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run a scenario script (for example scenarios/stale_read.py)")
     run.add_argument("script", help="path of the Python script to run")
