@@ -29,7 +29,8 @@ def allowed(layer: str) -> set[str]:
     if layer in BESIDE:
         return BESIDE[layer] | {layer}
     below = set(LAYERS[: LAYERS.index(layer) + 1])
-    return below | ({"checkers", "viz"} if layer == "cli" else set())
+    # The dev server's inspector draws the space-time view; the command line prints checkers' reports.
+    return below | ({"checkers", "viz"} if layer in ("server", "cli") else set())
 
 
 def module_name(path: Path) -> str:

@@ -15,6 +15,7 @@ from ..checkers import check_all, check_anomalies, staleness
 from ..core.errors import HistoryFormatError
 from ..sim.history import History
 from ..viz import space_time_svg, timeline
+from ._ctl import add_ctl
 from ._servers import add_api, add_dev
 
 
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=_timeline)
     add_api(commands)
     add_dev(commands)
+    add_ctl(commands)
     return parser
 
 

@@ -116,6 +116,7 @@ def _dev(args: argparse.Namespace) -> int:
         history=args.history,
         body_limit=args.max_body,
         persist=args.persist,
+        reload=args.reload,
     )
     try:
         return run_dev(options)
@@ -208,4 +209,10 @@ def add_dev(commands: Any) -> None:
     dev.add_argument("--quiet", action="store_true", help="do not log one line per request")
     _history_option(dev)
     _persist_option(dev)
+    dev.add_argument(
+        "--no-reload",
+        dest="reload",
+        action="store_false",
+        help="do not reload the worker when a Python file in its folder changes",
+    )
     dev.set_defaults(handler=_dev)

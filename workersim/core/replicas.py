@@ -192,6 +192,10 @@ class Keyspace:
     def __len__(self) -> int:
         return len(self._versions)
 
+    def keys(self) -> list[str]:
+        """The keys with versions held, in no particular order (a delete every edge has is not among them)."""
+        return list(self._versions)
+
     def versions(self, key: str) -> list[Version]:
         """The versions of ``key`` held, oldest (last-writer-wins order) first."""
         entry = self._versions.get(key)

@@ -157,6 +157,26 @@ class Isolates:
         self._isolates[edge] = (isolate, now)
         return isolate.worker
 
+    def reload(self, edges: Sequence[str]) -> None:
+        """Load the file afresh into a new isolate for each of ``edges``, then let them replace the isolates there
+        were. If the file does not load, nothing is replaced: the error propagates, the old isolates stay."""
+        now = self._monotonic()
+        fresh = {
+            edge: (
+                Isolate(
+                    self.path,
+                    clock=self._clock,
+                    monotonic=self._monotonic,
+                    seed=self._seed_for(edge, self._generations.get(edge, 0)),
+                ),
+                now,
+            )
+            for edge in edges
+        }
+        for edge in edges:
+            self._generations[edge] = self._generations.get(edge, 0) + 1
+        self._isolates = fresh
+
     def evict(self, edge: str | None = None) -> None:
         """Drop ``edge``'s isolate (every edge's with ``None``)."""
         if edge is None:

@@ -13,21 +13,25 @@ from collections.abc import AsyncIterator
 import trio
 
 from ..runtime import Simulation
+from ._control import ControlMount
 from ._durable import Durable, Persistence
+from ._reload import watch_worker
 from ._serving import ASGIApp
 from .api import ApiMount, Stored
 
 
 class LiveDev:
-    """The dev server's app around ``mount`` (the worker and the REST API), with ``state`` kept up to date
-    (``None``: no ``--persist``)."""
+    """The dev server's app around ``mount`` (the worker and the REST API): the control path and inspector, with
+    ``state`` kept up to date (``None``: no ``--persist``) and, if ``reload``, the worker reloaded when its files
+    change."""
 
-    def __init__(self, sim: Simulation, mount: ApiMount, state: Stored | None) -> None:
+    def __init__(self, sim: Simulation, mount: ApiMount, state: Stored | None, *, reload: bool = True) -> None:
         self.sim = sim
         account = mount.api.accounts.account(mount.credentials.account)
         self.persistence = None if state is None else Persistence.attach(*state, sim, account)
-        app: ASGIApp = mount
+        app: ASGIApp = ControlMount(mount, sim)
         self.app: ASGIApp = app if self.persistence is None else Durable(app, self.persistence)
+        self.reload = reload
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -36,6 +40,8 @@ class LiveDev:
             async with trio.open_nursery() as nursery:
                 if self.persistence is not None:
                     nursery.start_soon(self.persistence.run_flusher)
+                if self.reload:
+                    await nursery.start(watch_worker, self.sim)
                 yield
                 nursery.cancel_scope.cancel()
         finally:

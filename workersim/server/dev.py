@@ -190,6 +190,8 @@ class DevOptions:
     """The largest request body taken, in bytes (larger ones get a 413)."""
     persist: Path | None = None
     """The SQLite file that keeps the state between runs; ``None``: the state lasts as long as the server."""
+    reload: bool = True
+    """Reload the worker when a Python file in its folder changes."""
 
 
 def build_simulation(options: DevOptions) -> Simulation:
@@ -238,7 +240,7 @@ async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0,
     app = ApiMount(
         WorkerApp(sim, body_limit=options.body_limit), sim, credentials
     )  # the REST API under /client/v4/, the worker elsewhere
-    live = LiveDev(sim, app, state)
+    live = LiveDev(sim, app, state, reload=options.reload)
     with trio.CancelScope() as scope:
         async with sim, live.running():
             with stop_on_signals("workersim dev") as shutdown_trigger:
