@@ -17,6 +17,7 @@ from ..sim.history import History
 from ..viz import space_time_svg, timeline
 from ._ctl import add_ctl
 from ._servers import add_api, add_dev
+from ._transfer import add_transfer
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_api(commands)
     add_dev(commands)
     add_ctl(commands)
+    add_transfer(commands)
     return parser
 
 

@@ -13,6 +13,7 @@ committed batch whole and nothing of the others.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -180,6 +181,30 @@ def _read(path: Path, connection: sqlite3.Connection) -> Saved:
         namespaces=namespaces,
         versions=versions,
     )
+
+
+def bulk_pairs(saved: Saved, unix_now: float) -> dict[str, list[dict[str, Any]]]:
+    """Each namespace's live data as the REST API's bulk-write pairs (``key``, ``value``, ``base64`` when the value
+    is not UTF-8 text, ``metadata``, ``expiration``), by title: a REST namespace's title, or a binding's name. The
+    newest version of each key counts, unless it is a delete or expired at ``unix_now``."""
+    titles = {namespace.keyspace: namespace.title for namespace in saved.namespaces}
+    exported: dict[str, list[dict[str, Any]]] = {}
+    for keyspace, key, versions in saved.versions:
+        newest = versions[-1]
+        if newest.value is None or (newest.expiration is not None and newest.expiration <= unix_now):
+            continue
+        pair: dict[str, Any] = {"key": key}
+        try:
+            pair["value"] = newest.value.decode("utf-8")
+        except UnicodeDecodeError:
+            pair["value"] = base64.b64encode(newest.value).decode("ascii")
+            pair["base64"] = True
+        if newest.metadata is not None:
+            pair["metadata"] = json.loads(newest.metadata)
+        if newest.expiration is not None:
+            pair["expiration"] = newest.expiration
+        exported.setdefault(titles.get(keyspace, keyspace), []).append(pair)
+    return exported
 
 
 class StateFile:
