@@ -41,19 +41,8 @@ def test_an_edit_is_served_at_once_with_the_kv_data_and_a_broken_edit_keeps_the_
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER.format(version=1), encoding="utf-8")
     log = tmp_path / "dev.log"
-    command = [
-        sys.executable,
-        "-m",
-        "workersim.cli",
-        "dev",
-        str(worker),
-        "--kv",
-        "KV",
-        "--edges",
-        "SFO,LHR",
-        "--delay",
-        "0",
-    ]
+    command = [sys.executable, "-m", "workersim.cli", "dev", str(worker), "--kv", "KV", "--edges", "SFO,LHR"]
+    command += ("--delay", "0")
     with open(log, "w", encoding="utf-8") as stderr:
         server = subprocess.Popen([*command, "--port", "0"], stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
