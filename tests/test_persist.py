@@ -284,3 +284,16 @@ def test_an_unusable_file_is_refused_in_one_line_and_left_untouched(
     assert words in lines[0] and lines[0].endswith("the file was left as it is"), lines[0]
     assert target.read_bytes() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == beside, "files were created beside it"
+
+
+def test_a_file_another_server_is_using_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite3"
+    with api("--persist", str(state)):
+        before = state.read_bytes()
+        done = _refusal(["api", "--port", "0", "--persist", str(state)])
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr == (
+            f"workersim api: --persist {state}: another workersim server is using it; stop that one first, or use "
+            "another file; the file was left as it is\n"
+        )
+        assert state.read_bytes() == before

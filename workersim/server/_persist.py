@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import itertools
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -213,41 +215,42 @@ class StateFile:
     A commit may run in a worker thread (one at a time): the connection is not tied to the thread that opened it.
     """
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection, lock: int) -> None:
         self.path = path
         self._connection = connection
+        self._lock = lock
 
     @classmethod
     def open(cls, path: Path, settings: dict[str, Any]) -> tuple[StateFile, Saved | None]:
         """Open ``path`` for a simulation with ``settings`` (``edges``, ``seed``, ``max_ms``), creating it (and its
-        folder) if missing; also what it held. ``PersistError`` for a file that cannot be used."""
+        folder) if missing; also what it held. ``PersistError`` for a file that cannot be used, or that another
+        server has open."""
         saved = None
-        if path.exists() or path.is_symlink():
-            if path.is_dir():
-                raise PersistError(f"--persist {path} is a folder; give a file name")
-            saved = load(path)
-            why = saved.mismatch(settings)
-            if why is not None:
-                raise _refuse(path, f"{why}; start with the same settings, or use another file")
-        else:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise PersistError(f"--persist {path}: cannot create its folder: {error.strerror or error}") from None
+        lock = None
         try:
-            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode = WAL")
-            # FULL: a commit reaches the disk before it returns, so an acknowledged write survives a power cut too.
-            connection.execute("PRAGMA synchronous = FULL")
-            if saved is None:
-                with _transaction(connection):
-                    for statement in _SCHEMA:
-                        connection.execute(statement)
-                    connection.execute("INSERT INTO workersim_schema VALUES (?)", (SCHEMA_VERSION,))
-                    _set(connection, settings)
-        except sqlite3.Error as error:
-            raise PersistError(f"--persist {path} cannot be written: {error}") from None
-        return cls(path, connection), saved
+            if path.exists() or path.is_symlink():
+                lock, saved = _existing(path, settings)
+            else:
+                _make_folder(path)
+            try:
+                connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                lock = _claim(path) if lock is None else lock
+                connection.execute("PRAGMA journal_mode = WAL")
+                # FULL: a commit reaches the disk before it returns, so an acknowledged write survives a power cut.
+                connection.execute("PRAGMA synchronous = FULL")
+                if saved is None:
+                    with _transaction(connection):
+                        for statement in _SCHEMA:
+                            connection.execute(statement)
+                        connection.execute("INSERT INTO workersim_schema VALUES (?)", (SCHEMA_VERSION,))
+                        _set(connection, settings)
+            except sqlite3.Error as error:
+                raise PersistError(f"--persist {path} cannot be written: {error}") from None
+        except BaseException:
+            if lock is not None:
+                os.close(lock)
+            raise
+        return cls(path, connection, lock), saved
 
     def commit(
         self, changes: Sequence[Change], settings: dict[str, Any], namespaces: Iterable[Namespace] | None = None
@@ -287,8 +290,49 @@ class StateFile:
             _set(connection, settings)
 
     def close(self) -> None:
-        """Close the file (a checkpoint folds the write-ahead log into it)."""
-        self._connection.close()
+        """Close the file (a checkpoint folds the write-ahead log into it) and let other servers open it."""
+        try:
+            self._connection.close()
+        finally:
+            os.close(self._lock)
+
+
+def _existing(path: Path, settings: dict[str, Any]) -> tuple[int, Saved]:
+    """Lock and read an existing file, and check that a simulation with ``settings`` can continue from it."""
+    if path.is_dir():
+        raise PersistError(f"--persist {path} is a folder; give a file name")
+    lock = _claim(path)
+    try:
+        saved = load(path)
+        why = saved.mismatch(settings)
+        if why is not None:
+            raise _refuse(path, f"{why}; start with the same settings, or use another file")
+    except BaseException:
+        os.close(lock)
+        raise
+    return lock, saved
+
+
+def _make_folder(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PersistError(f"--persist {path}: cannot create its folder: {error.strerror or error}") from None
+
+
+def _claim(path: Path) -> int:
+    """Hold an advisory lock on ``path`` while the server runs (independent of SQLite's own locks): two servers
+    writing one file would each overwrite the other's state."""
+    try:
+        lock = os.open(path, os.O_RDONLY)
+    except OSError as error:
+        raise PersistError(f"--persist {path} cannot be opened: {error.strerror or error}") from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock)
+        raise _refuse(path, "another workersim server is using it; stop that one first, or use another file") from None
+    return lock
 
 
 @contextlib.contextmanager
