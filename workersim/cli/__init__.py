@@ -1,5 +1,5 @@
-"""The ``workersim`` command line: ``run`` a scenario, ``check`` or draw a recorded history, and serve with
-``dev`` and ``api``."""
+"""The ``workersim`` command line: ``run`` a scenario, ``check`` or draw a recorded history, serve with ``dev``
+and ``api``, control a running dev server with ``ctl``, and move persisted data with ``export`` and ``import``."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -125,12 +125,14 @@ class Control:
 
 
 class ControlMount:
-    """An ASGI app that answers ``/__workersim/...`` itself and passes everything else to ``app``."""
+    """An ASGI app that answers ``/__workersim/...`` itself and passes everything else to ``app``; ``titles``
+    gives the REST API's namespace titles by keyspace, for the inspector."""
 
-    def __init__(self, app: ASGIApp, sim: Simulation) -> None:
+    def __init__(self, app: ASGIApp, sim: Simulation, titles: Callable[[], Mapping[str, str]] = dict) -> None:
         self.app = app
         self.sim = sim
         self.control = Control(sim)
+        self.titles = titles
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not (scope["path"] + "/").startswith(PREFIX):
@@ -173,7 +175,9 @@ class ControlMount:
         return _JSON, _dumps(await engine(self.sim).apply(lambda _now: status(self.sim)))
 
     async def _state(self) -> tuple[list[Any], bytes]:
-        state = await engine(self.sim).apply(lambda now: {**status(self.sim), **inspector_state(self.sim, now)})
+        state = await engine(self.sim).apply(
+            lambda now: {**status(self.sim), **inspector_state(self.sim, now, self.titles())}
+        )
         return _JSON, _dumps(state)
 
     async def _history(self) -> tuple[list[Any], bytes]:

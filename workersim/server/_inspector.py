@@ -8,6 +8,7 @@ Plain HTML and a little JavaScript, served by the app (nothing from a CDN). The 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..core.rows import CENTRAL_EDGE, KVRejected, KVWrite
@@ -32,10 +33,11 @@ def _version(version: Version | None) -> dict[str, Any] | None:
     return {"seq": version.seq, "value": text + ("…" if len(version.value) > _PREVIEW else "")}
 
 
-def inspector_state(sim: Simulation, now: int) -> dict[str, Any]:
+def inspector_state(sim: Simulation, now: int, titles: Mapping[str, str]) -> dict[str, Any]:
     """Every namespace's keys at ``now``: the newest version, and per edge the version it holds, whether it is
-    behind, and when the newest reaches it (``null`` while a partition holds it back). Reads nothing into the
-    history."""
+    behind, and when the newest reaches it (``null`` while a partition holds it back). A namespace is shown by its
+    title in ``titles`` (keyspace -> title: the REST API's namespaces), else by its binding name. Reads nothing
+    into the history."""
     cluster = engine(sim).store.cluster
     namespaces = []
     for name in sorted(cluster.namespaces):
@@ -56,7 +58,7 @@ def inspector_state(sim: Simulation, now: int) -> dict[str, Any]:
                     "arrives": None if arrival is None else arrival / 1000,
                 }
             keys.append({"key": key, "newest": _version(newest), "edges": edges})
-        namespaces.append({"name": name, "keys": keys, "count": len(space)})
+        namespaces.append({"name": titles.get(name, name), "keys": keys, "count": len(space)})
     return {"namespaces": namespaces}
 
 

@@ -29,7 +29,9 @@ class LiveDev:
         self.sim = sim
         account = mount.api.accounts.account(mount.credentials.account)
         self.persistence = None if state is None else Persistence.attach(*state, sim, account)
-        app: ASGIApp = ControlMount(mount, sim)
+        app: ASGIApp = ControlMount(
+            mount, sim, lambda: {ns.keyspace: ns.title for ns in account.namespaces.values() if ns.binding is None}
+        )
         self.app: ASGIApp = app if self.persistence is None else Durable(app, self.persistence)
         self.reload = reload
 
