@@ -31,11 +31,12 @@ def test_importing_and_using_the_core_does_not_import_trio() -> None:
 HOMES = {
     "workersim.core": ["BodyUsedError", "ConfigError", "DefaultDelay", "DelayModel", "EdgeCache", "Faults"]
     + ["FetchRow", "FixedDelay", "HistoryFormatError", "KVBulkRead", "KVError", "KVList", "KVRead", "KVRejected"]
-    + ["KVWrite", "Limits", "ResponseRow", "UniformDelay", "WorkersimError"],
+    + ["KVWrite", "Limits", "LogRow", "ResponseRow", "ScheduledRow", "UniformDelay", "WorkersimError"],
     "workersim.sim": ["Env", "History", "run"],
     "workersim.kv": ["KVNamespace", "ReadableStream"],
     "workersim.runtime": ["ExecutionContext", "Headers", "Request", "Response", "Simulation", "WorkerEntrypoint"]
-    + ["WorkerFailure", "load_config", "load_worker"],
+    + ["WorkerFailure", "load_config", "load_worker", "BindingNotSimulated", "FetchNotRouted", "LogLine"]
+    + ["ScheduledController", "UnsimulatedBindingWarning"],
 }
 
 LAZY_CODE = """

@@ -186,3 +186,73 @@ def test_dev_server_survives_a_worker_that_exits(tmp_path: Path) -> None:
         logged = server.stop()  # SIGTERM: a clean stop
     assert time.monotonic() - started < 10
     assert logged.count("worker error in fetch") == 3
+
+
+PLATFORM_WORKER = """
+from js import console
+from workers import Response, WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def scheduled(self, controller, env, ctx):
+        runs = await env.KV.get("runs", type="json") or []
+        await env.KV.put("runs", json.dumps(runs + [controller.cron]))
+        console.log("scheduled run for", controller.cron)
+
+    async def fetch(self, request):
+        if request.url.endswith("/runs"):
+            return Response(await env_get(self.env, "runs") or "[]")
+        return Response(f"{self.env.STAGE} {self.env.API_KEY}")
+
+
+async def env_get(env, key):
+    return await env.KV.get(key)
+
+
+import json
+"""
+
+PLATFORM_CONFIG = """
+name = "platform"
+main = "src/entry.py"
+kv_namespaces = [{ binding = "KV", id = "1" }]
+
+[triggers]
+crons = ["* * * * *"]
+
+[assets]
+directory = "./public"
+
+[env.staging]
+kv_namespaces = [{ binding = "KV", id = "2" }]
+vars = { STAGE = "staging" }
+"""
+
+
+def test_dev_server_runs_crons_on_the_scaled_clock_serves_assets_and_reads_env_sections(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "entry.py").write_text(PLATFORM_WORKER, encoding="utf-8")
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "hello.txt").write_text("static hello", encoding="utf-8")
+    (tmp_path / ".dev.vars").write_text("API_KEY=dev-secret\n", encoding="utf-8")
+    config = tmp_path / "wrangler.toml"
+    config.write_text(PLATFORM_CONFIG, encoding="utf-8")
+    # 60 simulated seconds per real second: the every-minute cron fires about once a real second.
+    args = ("dev", str(config), "--env", "staging", "--port", "0", "--time-scale", "60", "--edges", "LHR,SFO")
+    with workersim_process(*args) as server:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            assert client.get("/hello.txt").text == "static hello"
+            assert client.get("/").text == "staging dev-secret"
+            manual = client.get("/__scheduled", params={"cron": "0 12 * * *"})
+            assert (manual.status_code, manual.text) == (200, "Ran scheduled event")
+            deadline = time.monotonic() + 60
+            runs: list[str] = []
+            while time.monotonic() < deadline:
+                runs = client.get("/runs").json()
+                if runs.count("* * * * *") >= 2:
+                    break
+                time.sleep(0.3)
+        server.process.terminate()
+        logs = server.process.communicate(timeout=20)[1]
+    assert "0 12 * * *" in runs and runs.count("* * * * *") >= 2, runs
+    assert "scheduled run for 0 12 * * *" in logs

@@ -115,6 +115,8 @@ def _dev(args: argparse.Namespace) -> int:
         kv=tuple(args.kv),
         history=args.history,
         body_limit=args.max_body,
+        environment=args.env,
+        network=args.network,
         persist=args.persist,
         reload=args.reload,
     )
@@ -205,6 +207,12 @@ def add_dev(commands: Any) -> None:
         default=BODY_LIMIT,
         metavar="BYTES",
         help="refuse request bodies over BYTES with a 413 (default %(default)s: Cloudflare's 100 MB)",
+    )
+    dev.add_argument("--env", metavar="NAME", help="use the configuration's [env.NAME] section, as wrangler --env does")
+    dev.add_argument(
+        "--network",
+        action="store_true",
+        help="let the worker's outbound fetch reach the real internet (by default it is refused: runs stay local)",
     )
     dev.add_argument("--quiet", action="store_true", help="do not log one line per request")
     _history_option(dev)

@@ -21,8 +21,10 @@ from .rows import (
     KVRead,
     KVRejected,
     KVWrite,
+    LogRow,
     ResponseRow,
     Row,
+    ScheduledRow,
     row_from_json,
 )
 from .store import PutItem, Store
@@ -53,7 +55,9 @@ __all__ = [
     "Limits",
     "Partitions",
     "PutItem",
+    "LogRow",
     "ResponseRow",
+    "ScheduledRow",
     "Row",
     "Store",
     "UniformDelay",

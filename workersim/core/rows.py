@@ -251,7 +251,35 @@ class ResponseRow(Row):
             out["error"] = self.error
 
 
-AnyRow: TypeAlias = KVRead | KVBulkRead | KVWrite | KVList | KVRejected | FetchRow | ResponseRow
+@attrs.frozen(kw_only=True, slots=True)
+class LogRow(Row):
+    """A line a worker logged (``op`` ``"log"``): ``console.log``/``info``/``warn``/``error`` or ``print``."""
+
+    level: str
+    """``"log"``, ``"info"``, ``"warn"``, ``"error"`` or ``"debug"``."""
+    message: str
+
+    def _fill(self, out: dict[str, Any]) -> None:
+        self._head(out, None)
+        out["level"] = self.level
+        out["message"] = self.message
+        self._times(out)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ScheduledRow(Row):
+    """A cron trigger running the worker's ``scheduled`` handler at an edge (``op`` ``"scheduled"``); ``request``
+    is the id its KV operations and log lines carry."""
+
+    cron: str
+
+    def _fill(self, out: dict[str, Any]) -> None:
+        self._head(out, None)
+        out["cron"] = self.cron
+        self._times(out)
+
+
+AnyRow: TypeAlias = KVRead | KVBulkRead | KVWrite | KVList | KVRejected | FetchRow | ResponseRow | LogRow | ScheduledRow
 
 
 def error_text(error: BaseException) -> str:
@@ -332,8 +360,13 @@ def _parse(op: str, data: dict[str, Any], position: int) -> AnyRow:
         if isinstance(status, bool) or not isinstance(status, int):
             raise ValueError("'status' must be an integer")
         return ResponseRow(status=status, error=data.get("error"), **common)
+    if op == "log":
+        return LogRow(level=_str(data, "level", "log"), message=_str(data, "message"), **common)
+    if op == "scheduled":
+        return ScheduledRow(cron=_str(data, "cron"), **common)
     if op not in KV_OPS:
-        raise HistoryFormatError(f"unknown op {op!r} (the ops are {', '.join(sorted(KV_OPS | {'fetch', 'response'}))})")
+        known = KV_OPS | {"fetch", "response", "log", "scheduled"}
+        raise HistoryFormatError(f"unknown op {op!r} (the ops are {', '.join(sorted(known))})")
     common["ns"] = _str(data, "ns", "")
     if "error" in data:
         subject = next((name for name in KVRejected.SUBJECTS if name in data), None)

@@ -5,26 +5,35 @@ Handlers are Python coroutines run on the simulated edges by ``Simulation.fetch`
 """
 
 from ..core.errors import BodyUsedError, ConfigError
-from ._config import CONFIG_NAMES, WorkerConfig, find_config, load_config, strip_jsonc
+from ._config import CONFIG_NAMES, Assets, WorkerConfig, find_config, load_config, strip_jsonc
 from ._context import ExecutionContext
+from ._cron import ScheduledController
 from ._dispatch import Dispatcher, WorkerFailure
 from ._entrypoint import WorkerEntrypoint
 from ._headers import Headers
 from ._loading import Worker, load_worker, load_worker_file
-from ._request import Request
+from ._outbound import FetchNotRouted
+from ._request import JsRequest, Request
 from ._response import Response
-from .simulation import Simulation
+from .simulation import BindingNotSimulated, LogLine, Simulation, UnsimulatedBindingWarning
 
 __all__ = [
-    "CONFIG_NAMES",
+    "Assets",
+    "BindingNotSimulated",
     "BodyUsedError",
+    "CONFIG_NAMES",
     "ConfigError",
     "Dispatcher",
     "ExecutionContext",
+    "FetchNotRouted",
     "Headers",
+    "JsRequest",
+    "LogLine",
     "Request",
     "Response",
+    "ScheduledController",
     "Simulation",
+    "UnsimulatedBindingWarning",
     "Worker",
     "WorkerConfig",
     "WorkerEntrypoint",

@@ -10,21 +10,37 @@ import reprlib
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 import trio
 
-from ..core.rows import FetchRow, ResponseRow, error_text
+from ..core.rows import FetchRow, ResponseRow, ScheduledRow, error_text
 from ..kv.binding import CALLS, REQUEST, Call
 from ..sim.engine import Engine, task_identities
+from ._cf import add_edge_headers
 from ._context import ExecutionContext
+from ._cron import ScheduledController, next_fire
 from ._loading import Worker
+from ._outbound import OUTBOUND
 from ._request import Request
 from ._response import Response
 
-if TYPE_CHECKING:
-    from ..sim.simulation import Simulation
+
+class Host(Protocol):
+    """What the dispatcher needs of the simulation it serves."""
+
+    seed: int
+    edges: tuple[str, ...]
+    crons: tuple[str, ...]
+    scheduled_edge: str
+
+    def env(self, edge: str) -> Any: ...
+    def cf(self, edge: str) -> dict[str, Any]: ...
+    def unix_time(self) -> float: ...
+    async def sleep(self, seconds: float) -> None: ...
+    async def _outbound(self, request: Request) -> Response: ...
+
 
 log = logging.getLogger("workersim.runtime")
 
@@ -35,8 +51,8 @@ WAIT_UNTIL_LIMIT = 30.0
 @attrs.frozen
 class WorkerFailure:
     """The record of a failure inside a worker: a fetch handler that raised or returned something other than a
-    ``Response`` (``phase="fetch"``; the request got a 500), or waitUntil work that raised
-    (``phase="waitUntil"``)."""
+    ``Response`` (``phase="fetch"``; the request got a 500), a ``scheduled`` handler that raised
+    (``phase="scheduled"``), or waitUntil work that raised (``phase="waitUntil"``)."""
 
     request: str
     """The request id (the first part of its ``CF-Ray``)."""
@@ -79,7 +95,7 @@ class Dispatcher:
     nursery that lives as long as ``async with sim``.
     """
 
-    sim: Simulation
+    sim: Host
     engine: Engine
     worker_for: Callable[[str], Worker]
     """The worker that serves an edge (its isolate's, or one shared by every edge)."""
@@ -90,14 +106,18 @@ class Dispatcher:
     """Set (and replaced) whenever some request's waitUntil work has all finished."""
     _stack: contextlib.AsyncExitStack = attrs.field(factory=contextlib.AsyncExitStack, init=False)
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
+    _crons: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
 
     async def open(self) -> None:
-        """Open the nursery for waitUntil work (in ``async with sim``)."""
+        """Open the nursery for waitUntil work (in ``async with sim``), and start the cron triggers, if any."""
         self._nursery = await self._stack.enter_async_context(trio.open_nursery())
+        if self.sim.crons and self.worker_for(self.sim.scheduled_edge).has_scheduled:
+            self._nursery.start_soon(self._run_crons, name="cron triggers")
 
     async def close(self, failed: bool) -> None:
         """Wait for all waitUntil work; if the ``async with sim`` body ``failed``, cancel it instead."""
         assert self._nursery is not None
+        self._crons.cancel()
         if failed:
             self._nursery.cancel_scope.cancel()
         # Exited as if without an error: the body's own exception, if any, goes on from Simulation.__aexit__
@@ -113,10 +133,13 @@ class Dispatcher:
         env = self.sim.env(edge)
         if init or not isinstance(request, Request):
             request = Request(request, **init)
+        request.cf = {**self.sim.cf(edge), **request.cf.to_py()}
+        add_edge_headers(request.headers, request.cf, self.sim.edges.index(edge), request.url.partition(":")[0])
         ray, start = self._arrive(request, edge)
         ctx = ExecutionContext(ray)
         failure: BaseException | None = None
         token = REQUEST.set(ray)
+        outbound_token = OUTBOUND.set(self.sim._outbound)
         calls: list[Call] = []
         calls_token = CALLS.set(calls)
         try:
@@ -134,6 +157,7 @@ class Dispatcher:
             self._report(ray, edge, "fetch", error)
         finally:
             REQUEST.reset(token)
+            OUTBOUND.reset(outbound_token)
             CALLS.reset(calls_token)
             self._check_awaited(calls, ctx, ray, edge, "fetch")
         response.headers.set("cf-ray", f"{ray}-{edge}")
@@ -144,12 +168,58 @@ class Dispatcher:
         ctx.start(lambda work: self._spawn_work(work, ray, edge, deadline))
         return response
 
-    def _arrive(self, request: Request, edge: str) -> tuple[str, int]:
-        # The id comes from the calling task's stable identity, and the arrival row is recorded with the request's
-        # first operation: both are reproducible without a conductor turn of their own.
+    async def _run_crons(self) -> None:
+        with self._crons:
+            async with trio.open_nursery() as nursery:
+                for cron in self.sim.crons:
+                    nursery.start_soon(self._cron, cron, name=f"cron {cron}")
+
+    async def _cron(self, cron: str) -> None:
+        """Fire ``cron`` every time it comes due in virtual time (UTC), each run in a task of its own."""
+        last = self.sim.unix_time()
+        while True:
+            due = next_fire(cron, max(last, self.sim.unix_time()))
+            await self.sim.sleep(max(0.0, due - self.sim.unix_time()))
+            last = due
+            assert self._nursery is not None
+            self._nursery.start_soon(self.scheduled, cron, self.sim.scheduled_edge, due, name=f"scheduled {cron}")
+
+    async def scheduled(self, cron: str, edge: str, due: float) -> None:
+        """Run the worker's ``scheduled`` handler at ``edge`` for ``cron`` (due at UNIX time ``due``)."""
+        env = self.sim.env(edge)
+        ray = self._new_id()
+        now = self.engine.now_ms() / 1000
+        self.engine.record_with_next_turn(
+            partial(_scheduled_row, edge=edge, request=ray, cron=cron, invoke=now, complete=now)
+        )
+        ctx = ExecutionContext(ray)
+        token = REQUEST.set(ray)
+        outbound_token = OUTBOUND.set(self.sim._outbound)
+        calls: list[Call] = []
+        calls_token = CALLS.set(calls)
+        try:
+            await self.worker_for(edge).scheduled(ScheduledController(cron, due * 1000), env, ctx)
+        except BaseException as error:
+            if _is_cancellation(error):
+                raise
+            self._report(ray, edge, "scheduled", error)
+        finally:
+            REQUEST.reset(token)
+            OUTBOUND.reset(outbound_token)
+            CALLS.reset(calls_token)
+            self._check_awaited(calls, ctx, ray, edge, "scheduled")
+        await self.engine.flush_rows()
+        ctx.start(lambda work: self._spawn_work(work, ray, edge, trio.current_time() + WAIT_UNTIL_LIMIT))
+
+    def _new_id(self) -> str:
+        # From the calling task's stable identity: reproducible without a conductor turn of its own.
         identity, serial = task_identities().serial(trio.lowlevel.current_task())
         key = f"{self.sim.seed}/{identity}/{serial}".encode()
-        ray = hashlib.blake2b(key, digest_size=8).hexdigest()
+        return hashlib.blake2b(key, digest_size=8).hexdigest()
+
+    def _arrive(self, request: Request, edge: str) -> tuple[str, int]:
+        # The arrival row is recorded with the request's first operation: reproducible without a turn of its own.
+        ray = self._new_id()
         now = self.engine.now_ms()
         seconds = now / 1000
         self.engine.record_with_next_turn(
@@ -209,6 +279,7 @@ class Dispatcher:
         CALLS.set(calls)
         try:
             await self._work_within(work, ray, edge, deadline)
+            await self.engine.flush_rows()
         finally:
             self._check_awaited(calls, None, ray, edge, "waitUntil")
             self._finished(ray)
@@ -259,3 +330,7 @@ def _is_cancellation(error: BaseException) -> bool:
 
 def _fetch_row(ident: int, **fields: Any) -> FetchRow:
     return FetchRow(id=ident, op="fetch", **fields)
+
+
+def _scheduled_row(ident: int, **fields: Any) -> ScheduledRow:
+    return ScheduledRow(id=ident, op="scheduled", **fields)

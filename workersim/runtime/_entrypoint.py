@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+PYTHON_REQUEST = "__workersim_python_request__"
+"""The mark ``workers.handler`` leaves on an ``on_fetch``: give it the Python ``Request``, not the JavaScript one."""
+
 
 class WorkerEntrypoint:
     """Base class of a Worker written as a class, as in Cloudflare's Python Workers::

@@ -16,35 +16,84 @@ from __future__ import annotations
 import builtins
 import importlib.util
 import random
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import attrs
+
 from . import workers_compat
+from ._asgi_bridge import asgi_module
+from ._js import JsHost, js_module
 from ._loading import Worker, worker_from_module
+from ._outbound import httpx_module, outbound_fetch
+from ._pyodide import pyodide_modules
 from ._shims import Clock, Monotonic, datetime_module, random_modules, time_module
 
 _real_import = builtins.__import__
+_real_print = builtins.print
+
+Log = Callable[[str, str, str, bool], None]
+"""Where a worker's log lines go: ``log(edge, level, text, echo)``; ``echo`` asks for them to be shown too (a
+``print`` has been shown already)."""
+
+
+@attrs.frozen(kw_only=True)
+class Services:
+    """What a simulation gives its isolates: the clocks and the log."""
+
+    clock: Clock
+    monotonic: Monotonic
+    log: Log
+
+
+def _printer(log: Callable[[str, str, bool], None]) -> Callable[..., None]:
+    # On Cloudflare a worker's print() is a console.log line: shown as usual, and recorded like one.
+    def print(  # noqa: A001 - the builtin it stands for
+        *values: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False
+    ) -> None:
+        _real_print(*values, sep=sep, end=end, file=file, flush=flush)
+        if file is None or file is sys.stdout:
+            log("log", (" " if sep is None else sep).join(map(str, values)), False)
+
+    return print
 
 
 class Isolate:
     """One edge's instance of the worker file at ``path``: ``worker`` runs it."""
 
-    def __init__(self, path: Path, *, clock: Clock, monotonic: Monotonic, seed: int) -> None:
+    def __init__(self, path: Path, *, services: Services, edge: str, seed: int) -> None:
         self.folder = path.parent
         self._modules: dict[str, ModuleType] = {}
         self._local: dict[str, tuple[Path, bool] | None] = {}
         self._builtins = dict(vars(builtins))
         self._builtins["__import__"] = self._import
+
+        def log(level: str, text: str, echo: bool) -> None:
+            services.log(edge, level, text, echo)
+
+        self._builtins["print"] = _printer(log)
+        clock = services.clock
+        host = JsHost(
+            now_ms=lambda: clock() * 1000,
+            rng=random.Random(f"{seed}/js"),
+            log=lambda level, text: log(level, text, True),
+            fetch=outbound_fetch,
+        )
         self._substitutes: dict[str, ModuleType] = {
-            "time": time_module(clock, monotonic),
+            "time": time_module(clock, services.monotonic),
             "datetime": datetime_module(clock),
             **random_modules(random.Random(seed)),
             "workers": workers_compat,
+            "js": js_module(host),
+            "asgi": asgi_module(),
+            **pyodide_modules(),
         }
+        self._lazy_substitutes: dict[str, Callable[[], ModuleType]] = {"httpx": httpx_module}
         self.module = self._execute(path.stem, path, package=False)
-        self.worker: Worker = worker_from_module(self.module, str(path))
+        self.worker: Worker = worker_from_module(self.module, str(path), js_requests=True)
 
     def _find(self, name: str) -> tuple[Path, bool] | None:
         """Where the module ``name`` of the worker's folder is (and whether it is a package), if it is one."""
@@ -100,10 +149,14 @@ class Isolate:
         if level:
             package = (globals or {}).get("__package__") or ""
             absolute = importlib.util.resolve_name("." * level + name, package)
+        top = absolute.partition(".")[0]
+        if absolute in self._lazy_substitutes:
+            # Built on first import only: most workers never import httpx, and building it imports httpx.
+            self._substitutes[absolute] = self._lazy_substitutes.pop(absolute)()
         substitute = self._substitutes.get(absolute)
         if substitute is not None:
-            return substitute
-        top = absolute.partition(".")[0]
+            # `import pyodide.ffi` binds the package, `from pyodide.ffi import to_js` takes from the submodule.
+            return substitute if fromlist else self._substitutes[top]
         if top in self._substitutes or self._find(top) is None:
             return _real_import(name, globals, locals, fromlist or (), level)
         module = self._load(absolute)
@@ -127,14 +180,12 @@ class Isolates:
         self,
         path: Path,
         *,
-        clock: Clock,
-        monotonic: Monotonic,
+        services: Services,
         seed_for: Callable[[str, int], int],
         idle_timeout: float | None = None,
     ) -> None:
         self.path = path
-        self._clock = clock
-        self._monotonic = monotonic
+        self._services = services
         self._seed_for = seed_for
         self._idle_timeout = idle_timeout
         self._isolates: dict[str, tuple[Isolate, float]] = {}
@@ -142,40 +193,24 @@ class Isolates:
 
     def worker_for(self, edge: str) -> Worker:
         """The worker of ``edge``'s isolate, loading one if it has none (or its isolate has idled out)."""
-        now = self._monotonic()
+        now = self._services.monotonic()
         entry = self._isolates.get(edge)
         if entry is not None and self._idle_timeout is not None and now - entry[1] > self._idle_timeout:
             entry = None
-        if entry is None:
-            generation = self._generations.get(edge, 0)
-            self._generations[edge] = generation + 1
-            isolate = Isolate(
-                self.path, clock=self._clock, monotonic=self._monotonic, seed=self._seed_for(edge, generation)
-            )
-        else:
-            isolate = entry[0]
+        isolate = self._new(edge) if entry is None else entry[0]
         self._isolates[edge] = (isolate, now)
         return isolate.worker
+
+    def _new(self, edge: str) -> Isolate:
+        generation = self._generations.get(edge, 0)
+        self._generations[edge] = generation + 1
+        return Isolate(self.path, services=self._services, edge=edge, seed=self._seed_for(edge, generation))
 
     def reload(self, edges: Sequence[str]) -> None:
         """Load the file afresh into a new isolate for each of ``edges``, then let them replace the isolates there
         were. If the file does not load, nothing is replaced: the error propagates, the old isolates stay."""
-        now = self._monotonic()
-        fresh = {
-            edge: (
-                Isolate(
-                    self.path,
-                    clock=self._clock,
-                    monotonic=self._monotonic,
-                    seed=self._seed_for(edge, self._generations.get(edge, 0)),
-                ),
-                now,
-            )
-            for edge in edges
-        }
-        for edge in edges:
-            self._generations[edge] = self._generations.get(edge, 0) + 1
-        self._isolates = fresh
+        now = self._services.monotonic()
+        self._isolates = {edge: (self._new(edge), now) for edge in edges}
 
     def evict(self, edge: str | None = None) -> None:
         """Drop ``edge``'s isolate (every edge's with ``None``)."""

@@ -17,10 +17,11 @@ import attrs
 
 from . import workers_compat
 from ._context import ExecutionContext
-from ._entrypoint import WorkerEntrypoint
+from ._entrypoint import PYTHON_REQUEST, WorkerEntrypoint
 from ._request import Request
 
-Call = Callable[[Request, Any, ExecutionContext], Any]
+Call = Callable[[Any, Any, ExecutionContext], Any]
+"""A handler called as ``call(event, env, ctx)``: the event is the request, or a scheduled run's controller."""
 
 _FORMS = (
     "`class Default(WorkerEntrypoint)` with `async def fetch(self, request)`, "
@@ -37,13 +38,28 @@ class Worker:
 
     name: str
     _call: Call = attrs.field(alias="call")
+    _scheduled: Call | None = attrs.field(default=None, alias="scheduled")
 
     async def fetch(self, request: Request, env: Any, ctx: ExecutionContext) -> Any:
         """Call the handler as its form expects and return what it returned (awaited if it is awaitable)."""
-        result = self._call(request, env, ctx)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        return await _awaited(self._call(request, env, ctx))
+
+    @property
+    def has_scheduled(self) -> bool:
+        """Whether the worker has a ``scheduled`` (or ``on_scheduled``) handler for cron triggers."""
+        return self._scheduled is not None
+
+    async def scheduled(self, controller: Any, env: Any, ctx: ExecutionContext) -> None:
+        """Run the ``scheduled`` handler for one cron trigger."""
+        if self._scheduled is None:
+            raise TypeError(f"{self.name} has no scheduled handler: add `async def scheduled(self, controller)`")
+        await _awaited(self._scheduled(controller, env, ctx))
+
+
+async def _awaited(result: Any) -> Any:
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 def load_worker(spec: Any) -> Worker:
@@ -69,15 +85,23 @@ def load_worker(spec: Any) -> Worker:
     raise TypeError(f"a worker is {_FORMS}, a module holding one, or a file path; got {type(spec).__name__} {spec!r}")
 
 
-def worker_from_module(module: Any, name: str) -> Worker:
-    """The worker a module defines: its ``Default`` ``WorkerEntrypoint``, else its ``fetch`` or ``on_fetch``."""
+def worker_from_module(module: Any, name: str, *, js_requests: bool = False) -> Worker:
+    """The worker a module defines: its ``Default`` ``WorkerEntrypoint``, else its ``fetch`` or ``on_fetch``.
+
+    With ``js_requests`` (a worker file, as Cloudflare loads it), an ``on_fetch`` not decorated with
+    ``workers.handler`` receives the request as JavaScript holds it (``request.js_object``), as on Cloudflare.
+    """
     default = getattr(module, "Default", None)
     if isinstance(default, type) and issubclass(default, WorkerEntrypoint):
         return _from_class(default)
-    for attribute in ("fetch", "on_fetch"):
+    handlers = (getattr(module, attribute, None) for attribute in ("scheduled", "on_scheduled"))
+    scheduled = next((_bind(handler) for handler in handlers if callable(handler)), None)
+    for attribute in ("on_fetch", "fetch"):
         handler = getattr(module, attribute, None)
-        if callable(handler):
-            return _from_function(handler, f"{name}:{attribute}")
+        # `from js import fetch` (or workers') at a module's top is outbound fetch, not the module's handler.
+        if callable(handler) and not getattr(handler, "__module__", "").startswith("workersim.runtime."):
+            js = js_requests and attribute == "on_fetch" and not getattr(handler, PYTHON_REQUEST, False)
+            return Worker(f"{name}:{attribute}", _bind(handler, js_request=js, what="fetch handler"), scheduled)
     raise TypeError(f"{name} defines no worker: it needs {_FORMS}")
 
 
@@ -92,25 +116,39 @@ def _from_class(cls: type) -> Worker:
             f"the worker class {cls.__qualname__} has no fetch method: add `async def fetch(self, request)`"
         )
 
-    def call(request: Request, env: Any, ctx: ExecutionContext) -> Any:
-        return getattr(cls(ctx, env), "fetch")(request)  # noqa: B009 - checked above, unknown to the type
+    fetch_arity = _positional_arity(getattr(cls, "fetch"), method=True)  # noqa: B009 - checked above
+    scheduled = getattr(cls, "scheduled", None)
+    scheduled_arity = _positional_arity(scheduled, method=True) if callable(scheduled) else 0
 
-    return Worker(cls.__qualname__ + ".fetch", call)
+    def call(request: Request, env: Any, ctx: ExecutionContext) -> Any:
+        # `async def fetch(self)` is fine too, as on Cloudflare: the request is passed only if it is taken.
+        return getattr(cls(ctx, env), "fetch")(*(request, env, ctx)[:fetch_arity])  # noqa: B009
+
+    def run_scheduled(controller: Any, env: Any, ctx: ExecutionContext) -> Any:
+        return getattr(cls(ctx, env), "scheduled")(*(controller, env, ctx)[:scheduled_arity])  # noqa: B009
+
+    return Worker(cls.__qualname__ + ".fetch", call, run_scheduled if callable(scheduled) else None)
 
 
 def _from_function(handler: Callable[..., Any], name: str) -> Worker:
+    return Worker(name, _bind(handler, what="fetch handler", name=name))
+
+
+def _bind(handler: Callable[..., Any], *, js_request: bool = False, what: str = "", name: str = "") -> Call:
+    """``handler`` called with as many of ``(event, env, ctx)`` as it takes."""
     arity = _positional_arity(handler)
-    if arity == 0:
-        raise TypeError(f"the fetch handler {name} takes no arguments: it needs at least the request")
+    if arity == 0 and what:
+        raise TypeError(f"the {what} {name or handler.__qualname__} takes no arguments: it needs at least the request")
 
-    def call(request: Request, env: Any, ctx: ExecutionContext) -> Any:
-        return handler(*(request, env, ctx)[:arity])
+    def call(event: Any, env: Any, ctx: ExecutionContext) -> Any:
+        return handler(*(event.js_object if js_request else event, env, ctx)[:arity])
 
-    return Worker(name, call)
+    return call
 
 
-def _positional_arity(handler: Callable[..., Any]) -> int:
-    """How many of ``(request, env, ctx)`` the handler takes: ``on_fetch(request, env)`` gets two."""
+def _positional_arity(handler: Callable[..., Any], *, method: bool = False) -> int:
+    """How many of ``(request, env, ctx)`` the handler takes: ``on_fetch(request, env)`` gets two. For a method
+    (``method=True``, looked up on its class) ``self`` is not counted."""
     try:
         parameters = inspect.signature(handler).parameters.values()
     except (TypeError, ValueError):  # a builtin or C callable without a signature: give it everything
@@ -121,7 +159,7 @@ def _positional_arity(handler: Callable[..., Any]) -> int:
             return 3
         if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
             count += 1
-    return min(count, 3)
+    return min(count - 1 if method else count, 3)
 
 
 def load_worker_file(path: str | os.PathLike[str]) -> ModuleType:

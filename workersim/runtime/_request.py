@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ._body import Body, BodyInit, body_bytes
 from ._headers import Headers, HeadersInit
+from ._jsffi import JsBuffer, JsObject, JsProxy, js_value
 from ._url import absolute_url
 
 _METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -32,16 +34,18 @@ class Request(Body):
     ``await .bytes()``.
     """
 
-    __slots__ = ("_url", "_method", "_headers")
+    __slots__ = ("_url", "_method", "_headers", "_cf")
 
     def __init__(
         self,
-        input: str | Request,  # noqa: A002 - the Fetch API's name
+        input: str | Request | JsRequest,  # noqa: A002 - the Fetch API's name
         *,
         method: str | None = None,
         headers: HeadersInit | None = None,
         body: BodyInit = None,
     ) -> None:
+        if isinstance(input, JsRequest):
+            input = input.python_request
         if isinstance(input, Request):
             url = input.url
             method = input.method if method is None else method
@@ -56,6 +60,7 @@ class Request(Body):
         if data is not None and self._method in ("GET", "HEAD"):
             raise TypeError(f"Request with a {self._method} method cannot have a body.")
         super().__init__(data)
+        self._cf = JsObject(input.cf) if isinstance(input, Request) else JsObject()
 
     def __repr__(self) -> str:
         return f"Request(method={self._method!r}, url={self._url!r})"
@@ -75,6 +80,17 @@ class Request(Body):
         """The request headers (case-insensitive names)."""
         return self._headers
 
+    @property
+    def cf(self) -> JsObject:
+        """Cloudflare's ``cf`` properties of an incoming request: ``colo`` (the serving edge), ``country``,
+        ``city``, ``asn``, ``timezone``... (``request.cf.colo`` or ``request.cf["colo"]``); empty on a request the
+        worker made itself."""
+        return self._cf
+
+    @cf.setter
+    def cf(self, properties: Any) -> None:
+        self._cf = JsObject(properties)
+
     async def json(self) -> object:
         """The body parsed as JSON."""
         return await self._read_json()
@@ -82,3 +98,75 @@ class Request(Body):
     def clone(self) -> Request:
         """A copy whose body can be read independently (the body must not have been read yet)."""
         return Request(self)
+
+    @property
+    def js_object(self) -> JsRequest:
+        """The request as JavaScript holds it (what ``asgi.fetch`` and ``env.ASSETS.fetch`` take on Cloudflare)."""
+        return JsRequest(self)
+
+
+class JsRequest(JsProxy):
+    """A request as JavaScript holds it: what an older ``on_fetch`` receives and ``Request.js_object`` gives.
+
+    ``url``, ``method``, ``headers`` (``headers.get(name)``), ``cf``, ``bodyUsed``; ``await text()``,
+    ``await json()`` (a JavaScript value: attribute access and ``to_py()``), ``await arrayBuffer()``; ``clone()``.
+    """
+
+    __slots__ = ("python_request",)
+    js_type = "Request"
+
+    def __init__(self, request: Request) -> None:
+        self.python_request = request
+
+    @property
+    def url(self) -> str:
+        """The absolute URL."""
+        return self.python_request.url
+
+    @property
+    def method(self) -> str:
+        """The method."""
+        return self.python_request.method
+
+    @property
+    def headers(self) -> Headers:
+        """The headers."""
+        return self.python_request.headers
+
+    @property
+    def cf(self) -> JsObject:
+        """Cloudflare's ``cf`` properties (``colo``, ``country``...)."""
+        return self.python_request.cf
+
+    @property
+    def bodyUsed(self) -> bool:  # noqa: N802 - JavaScript's name
+        """Whether the body has been read."""
+        return self.python_request.body_used
+
+    @property
+    def js_object(self) -> JsRequest:
+        """The request itself (what ``asgi.fetch`` and bindings take)."""
+        return self
+
+    async def text(self) -> str:
+        """The body as text."""
+        return await self.python_request.text()
+
+    async def json(self) -> Any:
+        """The body parsed as JSON, as a JavaScript value."""
+        return js_value(await self.python_request.json())
+
+    async def arrayBuffer(self) -> JsBuffer:  # noqa: N802 - JavaScript's name
+        """The body as an ``ArrayBuffer`` (``.to_bytes()``)."""
+        return JsBuffer(await self.python_request.bytes())
+
+    async def bytes(self) -> bytes:
+        """The body as bytes."""
+        return await self.python_request.bytes()
+
+    def clone(self) -> JsRequest:
+        """A copy whose body can be read separately."""
+        return JsRequest(self.python_request.clone())
+
+    def __repr__(self) -> str:
+        return f"JsRequest(method={self.method!r}, url={self.url!r})"

@@ -2,20 +2,83 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ..core._hash import derive_seed
+from ..core.errors import WorkersimError
+from ..core.rows import LogRow
 from ..sim.simulation import Simulation as StoreSimulation
 from ..sim.simulation import engine
-from ._config import load_config
+from ._assets import AssetsBinding, AssetServer
+from ._cf import cf_properties
+from ._config import Assets, load_config
+from ._cron import check_cron
 from ._dispatch import Dispatcher, WorkerFailure
-from ._isolate import Isolate, Isolates
+from ._isolate import Isolate, Isolates, Services
 from ._loading import load_worker
+from ._outbound import Origin, Route, answer, check_route, find_route, not_routed, real_fetch
 from ._request import Request
 from ._response import Response
+
+worker_log = logging.getLogger("workersim.worker")
+"""Where a worker's ``console`` lines are logged (``workersim dev`` shows them)."""
+
+
+class BindingNotSimulated(WorkersimError):
+    """A worker used a binding its configuration declares but workersim does not simulate (D1, R2, ...)."""
+
+
+class UnsimulatedBindingWarning(UserWarning):
+    """A configuration declares bindings workersim does not simulate."""
+
+
+class NotSimulated:
+    """Stands for a declared binding workersim does not simulate: any use raises ``BindingNotSimulated``."""
+
+    def __init__(self, name: str, what: str) -> None:
+        self._name = name
+        self._what = what
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        raise BindingNotSimulated(
+            f"env.{self._name} is {self._what}, which workersim does not simulate (env.{self._name}.{attribute} "
+            "cannot be used); only KV namespaces, variables, secrets and static assets are simulated"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self._what} binding {self._name}: not simulated>"
+
+
+@attrs.frozen(kw_only=True)
+class LogLine:
+    """One line a worker logged: ``console.log``/``info``/``warn``/``error`` or ``print``."""
+
+    edge: str
+    request: str | None
+    """The id of the request (or scheduled run) that logged it."""
+    level: str
+    message: str
+    time: float
+    """Virtual seconds."""
+
+
+_LEVELS = {"debug": logging.DEBUG, "log": logging.INFO, "info": logging.INFO, "warn": logging.WARNING,
+           "error": logging.ERROR}  # fmt: skip
+
+
+def _discard(edge: str, level: str, text: str, echo: bool) -> None:
+    """The log of the probe load at construction: its lines are not the run's."""
+
 
 NO_WORKER = (
     "this simulation has no worker: pass worker= (a fetch function, a WorkerEntrypoint subclass, a module or a "
@@ -35,10 +98,50 @@ class Simulation(StoreSimulation):
     """
 
     def __init__(
-        self, *args: Any, worker: Any = None, isolate_idle_timeout: float | None = None, **options: Any
+        self,
+        *args: Any,
+        worker: Any = None,
+        isolate_idle_timeout: float | None = None,
+        secrets: Mapping[str, str] | None = None,
+        network: bool = False,
+        cf: Mapping[str, Mapping[str, Any]] | None = None,
+        crons: Iterable[str] = (),
+        scheduled_edge: str | None = None,
+        assets: Assets | None = None,
+        unsimulated: Mapping[str, str] | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(*args, **options)
+        self.secrets = dict(secrets or {})
+        variables = dict(options.pop("vars", None) or {})
+        super().__init__(*args, vars={**variables, **self.secrets}, **options)
         self.worker = worker
+        self.network = bool(network)
+        """Whether outbound requests no route answers go to the real network."""
+        self.routes: list[Route] = []
+        """The origins outbound requests go to (``route``)."""
+        self.logs: list[LogLine] = []
+        """Every line the worker logged, in order (also in the history as ``log`` rows)."""
+        unknown = sorted(set(cf or {}) - set(self.edges))
+        if unknown:
+            raise ValueError(f"cf= names edges this simulation does not have: {', '.join(unknown)}")
+        self._cf = {edge: cf_properties(edge, index, (cf or {}).get(edge)) for index, edge in enumerate(self.edges)}
+        self.crons = tuple(crons)
+        """The cron expressions that run the worker's ``scheduled`` handler as virtual time passes."""
+        for cron in self.crons:
+            check_cron(cron, "crons=")
+        if scheduled_edge is not None and scheduled_edge not in self.edges:
+            raise ValueError(f"unknown scheduled_edge {scheduled_edge!r}; the edges are {', '.join(self.edges)}")
+        self.scheduled_edge = self.edges[0] if scheduled_edge is None else scheduled_edge
+        """The edge where cron triggers run the ``scheduled`` handler."""
+        self._assets = None if assets is None else AssetServer(assets)
+        self._unsimulated = dict(unsimulated or {})
+        if self._unsimulated:
+            listed = ", ".join(f"{name} ({what})" for name, what in self._unsimulated.items())
+            warnings.warn(
+                f"workersim does not simulate these bindings, and using one raises BindingNotSimulated: {listed}",
+                UnsimulatedBindingWarning,
+                stacklevel=2,
+            )
         self._isolates: Isolates | None = None
         self._dispatcher: Dispatcher | None = None
         if isolate_idle_timeout is not None and not (
@@ -53,32 +156,41 @@ class Simulation(StoreSimulation):
                 raise FileNotFoundError(f"worker file not found: {worker}")
             if path.suffix != ".py":
                 raise ValueError(f"a worker file is a Python file (*.py), got {worker}")
+            services = Services(clock=self._worker_clock, monotonic=self._worker_monotonic, log=self._log)
             self._isolates = Isolates(
                 path,
-                clock=self._worker_clock,
-                monotonic=self._worker_monotonic,
+                services=services,
                 seed_for=lambda edge, generation: derive_seed(self.seed, "isolate", edge, generation),
                 idle_timeout=isolate_idle_timeout,
             )
             # Loaded once now, and thrown away, so that a file that does not load or defines no worker fails here
             # rather than at its first request.
-            Isolate(path, clock=self._worker_clock, monotonic=self._worker_monotonic, seed=0)
+            Isolate(path, services=attrs.evolve(services, log=_discard), edge=self.edges[0], seed=0)
             self._dispatcher = Dispatcher(self, engine(self), self._isolates.worker_for)
         elif worker is not None:
             shared = load_worker(worker)
             self._dispatcher = Dispatcher(self, engine(self), lambda _edge: shared)
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike[str], **options: Any) -> Simulation:
-        """A simulation of the worker a wrangler configuration describes.
+    def from_config(cls, path: str | os.PathLike[str], *, environment: str | None = None, **options: Any) -> Simulation:
+        """A simulation of the worker a wrangler configuration describes, as ``wrangler dev`` would run it.
 
-        ``path`` is a ``wrangler.toml``, ``wrangler.jsonc`` or ``wrangler.json``; its ``main`` file becomes the
-        worker, its ``kv_namespaces`` the KV bindings and its ``vars`` the variables on ``env``. ``options`` are
-        the other ``Simulation`` arguments (``edges``, ``seed``, ``max_delay``, ...). A bad file raises
-        ``workersim.ConfigError`` naming the file and the problem.
+        ``path`` is a ``wrangler.toml``, ``wrangler.jsonc`` or ``wrangler.json``; ``environment`` picks an
+        ``[env.NAME]`` section. Its ``main`` file becomes the worker, its ``kv_namespaces`` the KV bindings, its
+        ``vars`` and the secrets in ``.dev.vars`` (or ``.env``) beside it the variables on ``env``, its
+        ``[triggers] crons`` the cron triggers and its ``[assets]`` the static files. ``options`` are the other
+        ``Simulation`` arguments (``edges``, ``seed``, ...); ``vars=`` and ``secrets=`` are merged over the
+        file's. Bindings it declares that workersim does not simulate (D1, R2, Durable Objects, queues,
+        services...) give one ``UnsimulatedBindingWarning`` naming them, and using one raises
+        ``BindingNotSimulated``. A bad file raises ``workersim.ConfigError`` naming the file and the problem.
         """
-        config = load_config(path)
-        return cls(kv_namespaces=config.kv_namespaces, vars=config.vars, worker=config.main, **options)
+        config = load_config(path, environment)
+        options["vars"] = {**config.vars, **(options.get("vars") or {})}
+        options["secrets"] = {**config.secrets, **(options.get("secrets") or {})}
+        options.setdefault("crons", config.crons)
+        options.setdefault("assets", config.assets)
+        options.setdefault("unsimulated", config.unsimulated)
+        return cls(kv_namespaces=config.kv_namespaces, worker=config.main, **options)
 
     async def __aenter__(self) -> Simulation:
         await super().__aenter__()
@@ -94,6 +206,67 @@ class Simulation(StoreSimulation):
         finally:
             await super().__aexit__(*exc_info)
 
+    def _more_bindings(self, edge: str) -> dict[str, Any]:
+        bindings: dict[str, Any] = {name: NotSimulated(name, what) for name, what in self._unsimulated.items()}
+        if self._assets is not None and self._assets.assets.binding:
+            bindings[self._assets.assets.binding] = AssetsBinding(self._assets)
+        return bindings
+
+    def cf(self, edge: str) -> dict[str, Any]:
+        """The ``request.cf`` properties of a request served at ``edge`` (a copy)."""
+        if edge not in self._cf:
+            raise ValueError(f"unknown edge {edge!r}; the edges are {', '.join(self.edges)}")
+        return dict(self._cf[edge])
+
+    def route(self, prefix: str, origin: Origin | Response | str | bytes, *, latency: float = 0.0) -> None:
+        """Answer the worker's outbound requests (``js.fetch``, ``workers.fetch``, ``pyfetch``) to URLs starting
+        with ``prefix`` with ``origin``: a ``Response`` (a fresh copy each time), text, bytes, or a function
+        ``async def origin(request) -> Response``, after ``latency`` virtual seconds. The longest matching
+        prefix wins. A request no route matches fails with ``FetchNotRouted`` naming its URL, unless the
+        simulation was made with ``network=True``."""
+        self.routes.append(check_route(prefix, origin, latency))
+
+    async def _outbound(self, request: Request) -> Response:
+        route = find_route(self.routes, request.url)
+        if route is None:
+            if self.network:
+                return await real_fetch(request)
+            raise not_routed(request.url)
+        if route.latency:
+            await self.sleep(route.latency)
+        return await answer(route, request)
+
+    def _log(self, edge: str, level: str, text: str, echo: bool) -> None:
+        from ..kv.binding import REQUEST
+
+        running = engine(self).running
+        request = REQUEST.get(None)
+        time = self.now() if running else 0.0
+        self.logs.append(LogLine(edge=edge, request=request, level=level, message=text, time=time))
+        if echo:
+            worker_log.log(_LEVELS.get(level, logging.INFO), "%s %s", edge, text)
+        if running:
+            engine(self).record_with_next_turn(
+                lambda ident: LogRow(
+                    id=ident, edge=edge, op="log", request=request, level=level, message=text, invoke=time,
+                    complete=time,
+                )
+            )  # fmt: skip
+
+    async def trigger_scheduled(self, cron: str | None = None, *, edge: str | None = None) -> None:
+        """Run the worker's ``scheduled`` handler now, as the cron trigger ``cron`` (default: the first of
+        ``crons``, else ``"* * * * *"``) would, at ``edge`` (default ``scheduled_edge``); returns when the handler
+        has (its ``waitUntil`` work goes on)."""
+        if self._dispatcher is None:
+            raise RuntimeError(NO_WORKER)
+        self.now_ms()  # refuses to run outside `async with sim`
+        cron = cron if cron is not None else (self.crons[0] if self.crons else "* * * * *")
+        check_cron(cron, "trigger_scheduled")
+        where = self.scheduled_edge if edge is None else edge
+        if where not in self.edges:
+            raise ValueError(f"unknown edge {where!r}; the edges are {', '.join(self.edges)}")
+        await self._dispatcher.scheduled(cron, where, self.unix_time())
+
     async def fetch(self, request: Request | str, /, *, edge: str | None = None, **init: Any) -> Response:
         """Run the worker at ``edge`` (default: the first edge) with that edge's ``env`` and return its ``Response``.
 
@@ -102,10 +275,18 @@ class Simulation(StoreSimulation):
         ``async with sim`` waits for it. A handler that raises, or returns something other than a ``Response``,
         gives a 500 and a ``worker_errors`` entry; the simulation goes on.
         """
+        where = self.edges[0] if edge is None else edge
+        if self._assets is not None and not self._assets.assets.run_worker_first:
+            if init or not isinstance(request, Request):
+                request = Request(request, **init)
+                init = {}
+            found = self._assets.lookup(request)
+            if found is not None or self._dispatcher is None:
+                return found or self._assets.fallback(request)
         if self._dispatcher is None:
             raise RuntimeError(NO_WORKER)
         self.now_ms()  # refuses to run outside `async with sim`
-        return await self._dispatcher.fetch(request, self.edges[0] if edge is None else edge, init)
+        return await self._dispatcher.fetch(request, where, init)
 
     async def settle(self, request: Response | str | None = None) -> None:
         """Wait until the ``waitUntil`` work of one request (its ``Response``, or its id: the first part of its

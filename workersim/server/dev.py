@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import attrs
 import trio
@@ -37,6 +37,10 @@ log = logging.getLogger("workersim.dev")
 
 BODY_LIMIT = 100 * 1000 * 1000
 """The largest request body the dev server takes: 100 MB, Cloudflare's limit on its Free and Pro plans."""
+
+
+SCHEDULED_PATHS = frozenset({"/__scheduled", "/cdn-cgi/handler/scheduled"})
+"""wrangler's endpoints for running a worker's ``scheduled`` handler by hand (``?cron=...``)."""
 
 
 class WorkerApp:
@@ -81,6 +85,9 @@ class WorkerApp:
             await _send(send, 413, headers, refusal, method)
             log.info("%-4s %s %s -> 413 (body over %d bytes)", edge, method, path, self.body_limit)
             return
+        if scope["path"] in SCHEDULED_PATHS:
+            await self._scheduled(scope, send, edge)
+            return
         try:
             request = _request(scope, body)
         except TypeError as error:  # a Host header (or target) that makes no URL: the client's mistake
@@ -100,6 +107,19 @@ class WorkerApp:
             (time.perf_counter() - started) * 1000,
             response.headers.get("cf-ray"),
         )
+
+    async def _scheduled(self, scope: Scope, send: Send, edge: str) -> None:
+        """wrangler's test endpoint: ``/__scheduled?cron=...`` runs the ``scheduled`` handler now, at ``edge``."""
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        cron = query.get("cron", [None])[0]
+        try:
+            await self.sim.trigger_scheduled(cron, edge=edge)
+        except (ConfigError, RuntimeError) as error:
+            await _send(send, 400, [("content-type", "text/plain;charset=UTF-8")], f"{error}\n".encode(), "GET")
+            log.info("%-4s scheduled %s -> 400 (%s)", edge, cron, error)
+            return
+        await _send(send, 200, [("content-type", "text/plain;charset=UTF-8")], b"Ran scheduled event", "GET")
+        log.info("%-4s scheduled %s -> ran  t=%.3fs", edge, cron, self.sim.now())
 
     def _edge(self, chosen: str | None) -> str | None:
         if chosen is None:
@@ -188,6 +208,10 @@ class DevOptions:
     """Where to write the history as JSON Lines when the server stops; ``None``: nowhere."""
     body_limit: int = BODY_LIMIT
     """The largest request body taken, in bytes (larger ones get a 413)."""
+    environment: str | None = None
+    """The configuration's ``[env.NAME]`` section to use (``--env``)."""
+    network: bool = False
+    """Whether the worker's outbound requests may reach the real network (``--network``)."""
     persist: Path | None = None
     """The SQLite file that keeps the state between runs; ``None``: the state lasts as long as the server."""
     reload: bool = True
@@ -210,12 +234,15 @@ def build_simulation(options: DevOptions) -> Simulation:
         # Virtual time 0 is now: the server runs on the real clock, and absolute expirations a worker or a client
         # computes from its own clock then mean what they say.
         "start_time": time.time(),
+        "network": options.network,
     }
     if Path(target).suffix == ".py":
+        if options.environment is not None:
+            raise ConfigError(f"--env is for a wrangler configuration; {target} is a worker file")
         return Simulation(kv_namespaces=options.kv, worker=target, **settings)
     if options.kv:
         raise ConfigError(f"--kv is for a worker file; {target} names its bindings in kv_namespaces")
-    sim = Simulation.from_config(target, **settings)
+    sim = Simulation.from_config(target, environment=options.environment, **settings)
     if sim.worker is None:
         raise ConfigError(f'{target}: main is missing: name the worker\'s entry file, e.g. main = "src/entry.py"')
     return sim

@@ -147,6 +147,12 @@ class Engine:
         else:
             deferred.append(make)
 
+    async def flush_rows(self) -> None:
+        """Record the rows still waiting for this task's next turn (``record_with_next_turn``) in a turn of their
+        own: for work that ends without another operation (a log line at the end of waitUntil work)."""
+        if _DEFERRED_ROWS.get():
+            await self.apply(_nothing)
+
     def _recording_first(self, deferred: list[RowMaker], action: Callable[..., T]) -> Callable[..., T]:
         history = self.store.history
 
@@ -164,6 +170,10 @@ class Engine:
         if self._conductor is None:
             raise RuntimeError("the simulation is not running: use it inside `async with sim:`")
         return self._conductor
+
+
+def _nothing(now: int) -> None:
+    """An action that changes nothing: its turn records the rows deferred to it."""
 
 
 def _jumpable(clock: trio.abc.Clock) -> bool:

@@ -256,9 +256,14 @@ class Simulation:
             if edge not in self.edges:
                 raise ValueError(f"unknown edge {edge!r}; the edges are {', '.join(self.edges)}")
             engine = self._engine
-            bindings = {**self.vars, **{name: KVNamespace(engine, name, edge) for name in self.kv_namespaces}}
+            kv = {name: KVNamespace(engine, name, edge) for name in self.kv_namespaces}
+            bindings = {**self.vars, **self._more_bindings(edge), **kv}
             env = self._envs[edge] = Env(edge, bindings)
         return env
+
+    def _more_bindings(self, edge: str) -> dict[str, Any]:
+        """Bindings a subclass adds to every ``env`` (the runtime's secrets, assets, unsimulated bindings)."""
+        return {}
 
     @property
     def faults(self) -> Faults:

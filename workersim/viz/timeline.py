@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ..core.rows import AnyRow, FetchRow, KVBulkRead, KVList, KVRead, KVRejected, KVWrite, ResponseRow, text_value
+from ..core.rows import (
+    AnyRow,
+    FetchRow,
+    KVBulkRead,
+    KVList,
+    KVRead,
+    KVRejected,
+    KVWrite,
+    LogRow,
+    ResponseRow,
+    ScheduledRow,
+    text_value,
+)
 from ..core.staleness import Op, WriteIndex, single_key_ops
 
 Arrival = Callable[[KVWrite, str], float | None]
@@ -26,7 +38,7 @@ def timeline(history: Iterable[AnyRow], arrival: Arrival | None = None) -> str:
     writes = WriteIndex()
     for row in history:
         text = _describe(row, writes, arrival)
-        if row.request is not None and not isinstance(row, FetchRow | ResponseRow):
+        if row.request is not None and not isinstance(row, FetchRow | ResponseRow | ScheduledRow):
             text += f"  [request {row.request}]"
         lines.append(f"{row.invoke:>7.3f}s  {row.edge:<7}  {text}")
         if isinstance(row, KVWrite):
@@ -46,6 +58,10 @@ def _describe(row: AnyRow, writes: WriteIndex, arrival: Arrival | None) -> str:
         return f"request {row.request}: {row.method} {row.url}"
     if isinstance(row, ResponseRow):
         return f"request {row.request}: response {row.status}"
+    if isinstance(row, LogRow):
+        return f"console.{row.level}: {row.message}"
+    if isinstance(row, ScheduledRow):
+        return f"scheduled run {row.request} for cron {row.cron!r}"
     if isinstance(row, KVList):
         return f"list prefix={row.prefix!r} -> {list(row.names)}"
     if isinstance(row, KVBulkRead):

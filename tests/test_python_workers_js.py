@@ -1,0 +1,209 @@
+"""Workers written against Pyodide's JavaScript FFI, as Cloudflare's public examples are: ``from js import ...``,
+``pyodide.ffi``, the older ``on_fetch`` with a JavaScript request, ``print``/``console`` into the log."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import uuid
+from pathlib import Path
+
+import trio
+
+import workersim
+from workersim import LogRow
+
+
+def worker_file(tmp_path: Path, source: str, name: str = "entry.py") -> Path:
+    path = tmp_path / "src" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return path
+
+
+RESPONSE_NEW = """
+from js import Response, Headers, Object, JSON, URL
+from pyodide.ffi import to_js
+
+
+async def on_fetch(request, env):
+    url = URL.new(request.url)
+    name = url.searchParams.get("name") or "world"
+    if url.pathname == "/headers":
+        headers = Headers.new({"content-type": "text/plain", "x-greeting": name}.items())
+        return Response.new(f"hello {name}", headers=headers, status=201)
+    if url.pathname == "/object":
+        init = Object.fromEntries(to_js({"status": 202, "headers": {"x-kind": "object"}}))
+        return Response.new("from an object", init)
+    if url.pathname == "/converted":
+        init = to_js({"status": 203, "headers": {"x-kind": "converted"}}, dict_converter=Object.fromEntries)
+        return Response.new(JSON.stringify(to_js({"a": [1, 2]}, dict_converter=Object.fromEntries)), init)
+    return Response.new("not found", status=404)
+"""
+
+
+async def test_response_new_with_headers_new_and_object_from_entries(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    sim = workersim.Simulation(edges=("LHR",), worker=worker_file(tmp_path, RESPONSE_NEW))
+    async with sim:
+        first = await sim.fetch("https://example.com/headers?name=Ada")
+        assert (first.status, await first.text()) == (201, "hello Ada")
+        assert first.headers["x-greeting"] == "Ada" and first.headers["content-type"] == "text/plain"
+        second = await sim.fetch("https://example.com/object")
+        assert (second.status, second.headers["x-kind"], await second.text()) == (202, "object", "from an object")
+        third = await sim.fetch("https://example.com/converted")
+        assert (third.status, third.headers["x-kind"]) == (203, "converted")
+        assert json.loads(await third.text()) == {"a": [1, 2]}
+        assert (await sim.fetch("https://example.com/elsewhere")).status == 404
+    assert sim.worker_errors == []
+
+
+LEGACY_JSON = """
+from js import Response, JSON
+
+
+async def on_fetch(request, env):
+    if request.method == "POST":
+        order = await request.json()          # a JavaScript object on Cloudflare
+        items = order.items.to_py()            # attribute access, then .to_py()
+        await env.KV.put("order:" + order.id, JSON.stringify(order))
+        return Response.new(f"{order.id}: {len(items)} items, first {order.to_py()['items'][0]}")
+    stored = JSON.parse(await env.KV.get("order:" + request.headers.get("x-order")))
+    return Response.new(f"{stored.id} has {stored['items'].length} items")
+"""
+
+
+async def test_an_older_on_fetch_gets_javascript_values(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    sim = workersim.Simulation(edges=("LHR",), kv_namespaces=("KV",), worker=worker_file(tmp_path, LEGACY_JSON))
+    async with sim:
+        body = json.dumps({"id": "A7", "items": ["tea", "jam", "bread"]})
+        posted = await sim.fetch("https://shop.example/orders", method="POST", body=body)
+        assert await posted.text() == "A7: 3 items, first tea"
+        read = await sim.fetch("https://shop.example/orders", headers={"x-order": "A7"})
+        assert await read.text() == "A7 has 3 items"
+    assert sim.worker_errors == []
+
+
+CONSOLE = """
+from js import console, Date, Response
+
+
+async def on_fetch(request, env):
+    console.log("serving", request.url, 42)
+    console.warn("careful")
+    print("printed at", Date.now())
+    return Response.new("ok")
+"""
+
+
+async def test_console_and_print_land_in_the_log_and_the_history(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    sim = workersim.Simulation(edges=("LHR", "SFO"), start_time=1_800_000_000, worker=worker_file(tmp_path, CONSOLE))
+    async with sim:
+        await trio.sleep(2.5)
+        response = await sim.fetch("https://example.com/a", edge="SFO")
+    ray = response.headers["cf-ray"].split("-")[0]
+    expected = [
+        ("SFO", ray, "log", "serving https://example.com/a 42"),
+        ("SFO", ray, "warn", "careful"),
+        ("SFO", ray, "log", "printed at 1800000002500"),  # Date.now(): simulated milliseconds
+    ]
+    assert [(line.edge, line.request, line.level, line.message) for line in sim.logs] == expected
+    assert [line.time for line in sim.logs] == [2.5, 2.5, 2.5]
+    rows = [row for row in sim.history if isinstance(row, LogRow)]
+    assert [(row.edge, row.request, row.level, row.message) for row in rows] == expected
+    # The log rows come between the request's arrival and its response, and survive a round trip through JSONL.
+    ops = [row.op for row in sim.history]
+    assert ops == ["fetch", "log", "log", "log", "response"]
+    text = sim.history.to_jsonl_text()
+    assert workersim.History.from_jsonl_text(text).to_jsonl_text() == text
+
+
+RANDOM = """
+from js import crypto, Uint8Array, Math, Response
+
+
+async def on_fetch(request, env):
+    values = crypto.getRandomValues(Uint8Array.new(4))
+    return Response.new(f"{crypto.randomUUID()} {list(values.to_bytes())} {Math.random()}")
+"""
+
+
+async def run_random(tmp_path: Path, seed: int) -> list[str]:
+    sim = workersim.Simulation(edges=("LHR", "SFO"), seed=seed, worker=worker_file(tmp_path, RANDOM))
+    async with sim:
+        return [await (await sim.fetch("https://example.com/", edge=edge)).text() for edge in ("LHR", "SFO", "LHR")]
+
+
+async def test_crypto_and_math_random_are_seeded(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    first, again, other = (await run_random(tmp_path, 1), await run_random(tmp_path, 1), await run_random(tmp_path, 2))
+    assert first == again and first != other
+    assert len(set(first)) == 3  # draws go on within an isolate and differ between edges
+    for text in first:
+        identifier, *_ = text.split(" ")
+        assert uuid.UUID(identifier).version == 4
+
+
+FFI = """
+from pyodide.ffi import to_js, create_proxy, JsProxy, jsnull, JsException
+from js import Object, Response, JSON, Map
+
+
+async def on_fetch(request, env):
+    plain = to_js({"a": 1})                                     # a Map without a converter
+    obj = to_js({"a": {"b": [1, 2]}}, dict_converter=Object.fromEntries)
+    checks = [
+        isinstance(obj, JsProxy),
+        plain.get("a") == 1 and plain.size == 1,
+        obj.a.b.to_py() == [1, 2],
+        obj.to_py() == {"a": {"b": [1, 2]}},
+        jsnull is not None and not jsnull,
+        create_proxy(len)("abc") == 3,
+        JSON.parse('{"x": null}').x is None,
+    ]
+    return Response.new(JSON.stringify(to_js(checks)))
+"""
+
+
+async def test_pyodide_ffi(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    sim = workersim.Simulation(edges=("LHR",), worker=worker_file(tmp_path, FFI))
+    async with sim:
+        response = await sim.fetch("https://example.com/")
+        assert json.loads(await response.text()) == [True] * 7
+
+
+IMPORTS_INSIDE = """
+from workers import WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        import js
+        from pyodide.ffi import to_js
+        import pyodide.ffi
+        assert pyodide.ffi.to_js is to_js
+        return js.Response.new("imported inside")
+"""
+
+
+async def test_js_and_pyodide_import_inside_a_handler(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    sim = workersim.Simulation(edges=("LHR",), worker=worker_file(tmp_path, IMPORTS_INSIDE))
+    async with sim:
+        assert await (await sim.fetch("https://example.com/")).text() == "imported inside"
+    assert sim.worker_errors == []
+
+
+UNSIMULATED_GLOBAL = """
+from js import Response
+
+
+async def on_fetch(request, env):
+    from js import HTMLRewriter
+    return Response.new("unreachable")
+"""
+
+
+async def test_a_javascript_global_that_is_not_simulated_says_so(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    sim = workersim.Simulation(edges=("LHR",), worker=worker_file(tmp_path, UNSIMULATED_GLOBAL))
+    async with sim:
+        assert (await sim.fetch("https://example.com/")).status == 500
+    [failure] = sim.worker_errors
+    assert isinstance(failure.error, ImportError) and "HTMLRewriter" in str(failure.error)

@@ -1,0 +1,472 @@
+"""The platform around a Python Worker: the ASGI bridge, outbound fetch, wrangler configuration (environments,
+secrets, cron triggers, assets, bindings that are not simulated) and what Cloudflare adds to each request."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+import trio
+
+import workersim
+from workersim import BindingNotSimulated, FetchNotRouted, ScheduledRow, UnsimulatedBindingWarning
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+# --- the ASGI bridge ---------------------------------------------------------------------------------------------
+
+FASTAPI_WORKER = """
+import asgi
+from fastapi import FastAPI, Request
+from workers import WorkerEntrypoint
+
+app = FastAPI()
+
+
+@app.get("/")
+async def root():
+    return {"message": "hello"}
+
+
+@app.put("/notes/{name}")
+async def put_note(name: str, req: Request):
+    env = req.scope["env"]
+    await env.NOTES.put(name, (await req.body()).decode())
+    return {"stored": name}
+
+
+@app.get("/notes/{name}")
+async def get_note(name: str, req: Request):
+    note = await req.scope["env"].NOTES.get(name)
+    return {"name": name, "note": note, "message": req.scope["env"].MESSAGE}
+
+
+@app.get("/sync")
+def sync_endpoint():
+    return {"sync": True}
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        return await asgi.fetch(app, request.js_object, self.env)
+"""
+
+
+async def test_a_fastapi_app_through_asgi_fetch_sees_stale_kv_at_another_edge(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    sim = workersim.Simulation(
+        edges=("LHR", "SFO"),
+        kv_namespaces=("NOTES",),
+        vars={"MESSAGE": "from vars"},
+        delays=workersim.FixedDelay(3.0),
+        worker=write(tmp_path, "worker.py", FASTAPI_WORKER),
+    )
+    async with sim:
+        root = await sim.fetch("https://notes.example/")
+        assert (root.status, json.loads(await root.text())) == (200, {"message": "hello"})
+        assert root.headers["content-type"] == "application/json"
+        put = await sim.fetch("https://notes.example/notes/todo", method="PUT", body="buy tea", edge="LHR")
+        assert json.loads(await put.text()) == {"stored": "todo"}
+        here = await sim.fetch("https://notes.example/notes/todo", edge="LHR")
+        there = await sim.fetch("https://notes.example/notes/todo", edge="SFO")
+        assert json.loads(await here.text()) == {"name": "todo", "note": "buy tea", "message": "from vars"}
+        assert json.loads(await there.text())["note"] is None  # the write has not reached SFO: stale
+        await trio.sleep(3.0)
+        later = await sim.fetch("https://notes.example/notes/todo", edge="SFO")
+        assert json.loads(await later.text())["note"] == "buy tea"
+        sync = await sim.fetch("https://notes.example/sync")
+        assert json.loads(await sync.text()) == {"sync": True}
+        missing = await sim.fetch("https://notes.example/nowhere")
+        assert missing.status == 404
+    assert sim.worker_errors == []
+
+
+async def concurrent_notes(tmp_path: Path, seed: int) -> workersim.Simulation:
+    sim = workersim.Simulation(
+        edges=("LHR", "SFO"), kv_namespaces=("NOTES",), vars={"MESSAGE": "m"}, seed=seed,
+        worker=write(tmp_path, "worker.py", FASTAPI_WORKER),
+    )  # fmt: skip
+    async with sim, trio.open_nursery() as nursery:
+        for index in range(6):
+            edge = ("LHR", "SFO")[index % 2]
+            nursery.start_soon(lambda e=edge, i=index: sim.fetch(f"https://n.example/notes/k{i % 2}", edge=e,
+                                                                  method="PUT", body=str(i)))  # fmt: skip
+            nursery.start_soon(lambda e=edge, i=index: sim.fetch(f"https://n.example/notes/k{i % 2}", edge=e))
+            nursery.start_soon(lambda: sim.fetch("https://n.example/sync"))
+    return sim
+
+
+def test_the_asgi_bridge_is_reproducible(tmp_path: Path) -> None:
+    # Sync endpoints run inline (Pyodide has no threads), so concurrent requests give the same history every run.
+    runs = [workersim.run(lambda seed: concurrent_notes(tmp_path, seed), 3) for _ in range(3)]
+    texts = {sim.history.to_jsonl_text() for sim in runs}
+    assert len(texts) == 1 and runs[0].worker_errors == []
+    assert sum(row.op == "response" for row in runs[0].history) == 18
+
+
+# --- outbound fetch ----------------------------------------------------------------------------------------------
+
+OUTBOUND_WORKER = """
+from js import fetch, Response
+from pyodide.http import pyfetch
+import workers
+
+
+async def on_fetch(request, env):
+    path = request.url.split("/", 3)[3]
+    if path == "js":
+        reply = await fetch("https://api.example.com/v1/price?item=tea")
+        return Response.new(f"js {reply.status} {await reply.text()}")
+    if path == "sdk":
+        reply = await workers.fetch("https://api.example.com/v1/echo", method="POST", body="hi")
+        return Response.new(f"sdk {reply.status} {await reply.text()}")
+    if path == "pyfetch":
+        reply = await pyfetch("https://static.example.com/data.json")
+        return Response.new(f"pyfetch {(await reply.json())['n']}")
+    reply = await fetch("https://unrouted.example.org/path")
+    return Response.new("unreachable")
+"""
+
+
+async def test_outbound_fetch_goes_to_routed_origins_after_their_latency(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    async def api(request: workersim.Request) -> workersim.Response:
+        if request.url.endswith("/echo"):
+            return workersim.Response(f"{request.method} {await request.text()}", status=201)
+        return workersim.Response.json({"price": 3, "url": request.url})
+
+    sim = workersim.Simulation(edges=("LHR",), worker=write(tmp_path, "entry.py", OUTBOUND_WORKER))
+    sim.route("https://api.example.com/", api, latency=0.25)
+    sim.route("https://static.example.com/", workersim.Response('{"n": 7}'), latency=0.5)
+    async with sim:
+        before = sim.now()
+        js = await sim.fetch("https://w.example/js")
+        assert sim.now() - before == pytest.approx(0.25)  # the origin's latency, in virtual time
+        assert json.loads((await js.text()).split(" ", 2)[2]) == {
+            "price": 3,
+            "url": "https://api.example.com/v1/price?item=tea",
+        }
+        assert await (await sim.fetch("https://w.example/sdk")).text() == "sdk 201 POST hi"
+        for _ in range(2):  # a fixed response is served afresh each time
+            assert await (await sim.fetch("https://w.example/pyfetch")).text() == "pyfetch 7"
+        unrouted = await sim.fetch("https://w.example/elsewhere")
+    assert unrouted.status == 500
+    [failure] = sim.worker_errors
+    assert isinstance(failure.error, FetchNotRouted)
+    message = str(failure.error)
+    assert "https://unrouted.example.org/path" in message and 'sim.route("https://unrouted.example.org/"' in message
+
+
+HTTPX_WORKER = """
+import httpx
+from workers import Response, WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        async with httpx.AsyncClient() as client:
+            reply = await client.post("https://api.example.com/v1/echo", content=b"from httpx")
+        return Response(f"{reply.status_code} {reply.text}")
+"""
+
+
+async def test_httpx_async_client_in_a_worker_follows_the_routes(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    async def echo(request: workersim.Request) -> workersim.Response:
+        return workersim.Response(f"{request.method} {await request.text()}", status=202)
+
+    sim = workersim.Simulation(edges=("LHR",), worker=write(tmp_path, "entry.py", HTTPX_WORKER))
+    sim.route("https://api.example.com/", echo, latency=0.1)
+    async with sim:
+        assert await (await sim.fetch("https://w.example/")).text() == "202 POST from httpx"
+        assert sim.now() == pytest.approx(0.1)
+    assert sim.worker_errors == []
+
+
+def test_route_arguments_are_checked() -> None:
+    sim = workersim.Simulation(edges=("LHR",))
+    with pytest.raises(TypeError, match="absolute http"):
+        sim.route("/relative", "x")
+    with pytest.raises(ValueError, match="latency"):
+        sim.route("https://a.example/", "x", latency=-1)
+    with pytest.raises(TypeError, match="a route answers"):
+        sim.route("https://a.example/", 42)  # type: ignore[arg-type]
+
+
+# --- configuration -----------------------------------------------------------------------------------------------
+
+CONFIG_WORKER = """
+from workers import Response, WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        return Response(f"{self.env.API_KEY} {self.env.STAGE} {self.env.SHARED}")
+"""
+
+
+def project(tmp_path: Path, toml: str, dev_vars: str | None = None, dotenv: str | None = None) -> Path:
+    write(tmp_path, "src/entry.py", CONFIG_WORKER)
+    if dev_vars is not None:
+        write(tmp_path, ".dev.vars", dev_vars)
+    if dotenv is not None:
+        write(tmp_path, ".env", dotenv)
+    return write(tmp_path, "wrangler.toml", toml)
+
+
+TOML = """
+name = "shop"
+main = "src/entry.py"
+kv_namespaces = [{ binding = "KV", id = "1" }]
+
+[vars]
+STAGE = "production"
+SHARED = "top"
+
+[env.staging]
+kv_namespaces = [{ binding = "STAGING_KV", id = "2" }]
+
+[env.staging.vars]
+STAGE = "staging"
+SHARED = "staging-shared"
+"""
+
+
+async def answer(sim: workersim.Simulation) -> str:
+    async with sim:
+        return await (await sim.fetch("https://shop.example/")).text()
+
+
+async def test_dev_vars_become_secrets_on_env(autojump_clock: trio.abc.Clock, tmp_path: Path) -> None:
+    config = project(tmp_path, TOML, dev_vars='API_KEY="s3cret"\n# a comment\n', dotenv="API_KEY=ignored\n")
+    sim = workersim.Simulation.from_config(config, edges=("LHR",))
+    assert sim.secrets == {"API_KEY": "s3cret"}  # .env is read only when there is no .dev.vars
+    assert await answer(sim) == "s3cret production top"
+
+
+async def test_dot_env_is_read_without_dev_vars(autojump_clock: trio.abc.Clock, tmp_path: Path) -> None:
+    config = project(tmp_path, TOML, dotenv="API_KEY=from-dotenv\n")
+    assert await answer(workersim.Simulation.from_config(config, edges=("LHR",))) == "from-dotenv production top"
+
+
+async def test_an_env_section_is_selected(autojump_clock: trio.abc.Clock, tmp_path: Path) -> None:
+    config = project(tmp_path, TOML, dev_vars="API_KEY=k\n")
+    write(tmp_path, ".dev.vars.staging", "API_KEY=staging-key\n")
+    sim = workersim.Simulation.from_config(config, edges=("LHR",), environment="staging")
+    assert sim.kv_namespaces == ("STAGING_KV",)  # bindings are not inherited from the top level
+    assert await answer(sim) == "staging-key staging staging-shared"
+    with pytest.raises(workersim.ConfigError, match="no environment 'qa'.*staging"):
+        workersim.Simulation.from_config(config, environment="qa")
+    assert workersim.load_config(config, "staging").name == "shop-staging"
+
+
+async def test_vars_and_secrets_given_in_python_merge_over_the_file(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    config = project(tmp_path, TOML, dev_vars="API_KEY=file\n")
+    sim = workersim.Simulation.from_config(config, edges=("LHR",), vars={"SHARED": "mine"}, secrets={"API_KEY": "x"})
+    assert await answer(sim) == "x production mine"
+
+
+UNSIMULATED = """
+name = "app"
+main = "src/entry.py"
+d1_databases = [{ binding = "DB", database_name = "db", database_id = "1" }]
+r2_buckets = [{ binding = "BUCKET", bucket_name = "b" }]
+services = [{ binding = "AUTH", service = "auth" }]
+
+[durable_objects]
+bindings = [{ name = "COUNTER", class_name = "Counter" }]
+"""
+
+USES_D1 = """
+from workers import Response, WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        rows = await self.env.DB.prepare("SELECT 1").all()
+        return Response(str(rows))
+"""
+
+
+async def test_bindings_that_are_not_simulated_warn_once_and_refuse_use(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    config = write(tmp_path, "wrangler.toml", UNSIMULATED)
+    write(tmp_path, "src/entry.py", USES_D1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sim = workersim.Simulation.from_config(config, edges=("LHR",))
+    [warning] = [w for w in caught if issubclass(w.category, UnsimulatedBindingWarning)]
+    for name in ("DB (a D1 database)", "BUCKET (an R2 bucket)", "AUTH (a service binding)", "COUNTER"):
+        assert name in str(warning.message)
+    async with sim:
+        assert (await sim.fetch("https://app.example/")).status == 500
+    [failure] = sim.worker_errors
+    assert isinstance(failure.error, BindingNotSimulated)
+    assert str(failure.error).startswith("env.DB is a D1 database, which workersim does not simulate")
+
+
+# --- cron triggers -----------------------------------------------------------------------------------------------
+
+CRON_WORKER = """
+from workers import Response, WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def scheduled(self, controller, env, ctx):
+        count = int(await env.KV.get("runs") or 0) + 1
+        await env.KV.put("runs", str(count))
+        print(f"run {count} for {controller.cron} at {controller.scheduledTime}")
+
+    async def fetch(self):
+        return Response("the fetch handler may take no request at all")
+"""
+
+
+async def test_a_cron_trigger_fires_every_minute_of_virtual_time(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    write(tmp_path, "src/entry.py", CRON_WORKER)
+    config = write(tmp_path, "wrangler.toml", 'main = "src/entry.py"\nkv_namespaces = [{binding = "KV", id = "1"}]\n'
+                   '[triggers]\ncrons = ["* * * * *"]\n')  # fmt: skip
+    start = 1_800_000_000  # 2027-01-15T08:00:00Z: a whole minute, so runs fall at 60, 120, ... virtual seconds
+    sim = workersim.Simulation.from_config(config, edges=("LHR", "SFO"), start_time=start, scheduled_edge="SFO")
+    async with sim:
+        await trio.sleep(10 * 60 + 30)
+        response = await sim.fetch("https://cron.example/")
+        assert await response.text() == "the fetch handler may take no request at all"
+    runs = [row for row in sim.history if isinstance(row, ScheduledRow)]
+    assert [row.invoke for row in runs] == [60.0 * minute for minute in range(1, 11)]
+    assert {row.edge for row in runs} == {"SFO"} and {row.cron for row in runs} == {"* * * * *"}
+    assert [line.message for line in sim.logs] == [
+        f"run {n} for * * * * * at {(start + 60 * n) * 1000:.1f}" for n in range(1, 11)
+    ]
+    # Each run's KV operations carry its id, as a request's do.
+    writes = [row for row in sim.history if isinstance(row, workersim.KVWrite)]
+    assert [row.request for row in writes] == [row.request for row in runs]
+    assert sim.worker_errors == []
+
+
+ON_SCHEDULED = """
+from js import console
+
+
+async def on_scheduled(controller, env, ctx):
+    console.log("cleaning", controller.cron)
+    ctx.waitUntil(env.KV.delete("stale"))
+
+
+async def on_fetch(request, env):
+    from js import Response
+    return Response.new("ok")
+"""
+
+
+async def test_trigger_scheduled_runs_the_older_on_scheduled_form(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    sim = workersim.Simulation(
+        edges=("LHR", "SFO"), kv_namespaces=("KV",), worker=write(tmp_path, "w.py", ON_SCHEDULED)
+    )
+    async with sim:
+        await sim.env("SFO").KV.put("stale", "x")
+        await sim.trigger_scheduled("0 3 * * *", edge="SFO")
+        await sim.settle()
+        assert await sim.env("SFO").KV.get("stale") is None
+    assert [(line.edge, line.message) for line in sim.logs] == [("SFO", "cleaning 0 3 * * *")]
+    with pytest.raises(workersim.ConfigError, match="not a cron expression"):
+        workersim.Simulation(edges=("LHR",), crons=["every minute"])
+
+
+# --- static assets -----------------------------------------------------------------------------------------------
+
+ASSETS_WORKER = """
+from workers import Response, WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        if request.url.endswith("/api"):
+            return Response.json({"from": "worker"})
+        return await self.env.ASSETS.fetch(request.js_object)
+"""
+
+
+async def test_static_assets_are_served_before_the_worker(autojump_clock: trio.abc.Clock, tmp_path: Path) -> None:
+    write(tmp_path, "public/index.html", "<h1>home</h1>")
+    write(tmp_path, "public/css/site.css", "body{}")
+    write(tmp_path, "src/entry.py", ASSETS_WORKER)
+    config = write(tmp_path, "wrangler.toml", 'main = "src/entry.py"\n[assets]\ndirectory = "./public"\n'
+                   'binding = "ASSETS"\n')  # fmt: skip
+    sim = workersim.Simulation.from_config(config, edges=("LHR",))
+    async with sim:
+        home = await sim.fetch("https://site.example/")
+        assert (home.status, await home.text()) == (200, "<h1>home</h1>")
+        assert home.headers["content-type"].startswith("text/html")
+        css = await sim.fetch("https://site.example/css/site.css")
+        assert css.headers["content-type"].startswith("text/css") and await css.text() == "body{}"
+        api = await sim.fetch("https://site.example/api")
+        assert json.loads(await api.text()) == {"from": "worker"}
+        missing = await sim.fetch("https://site.example/missing.png")  # the worker asks the binding: a 404
+        assert missing.status == 404
+        escape = await sim.fetch("https://site.example/%2e%2e/wrangler.toml")
+        assert escape.status == 404  # never a file outside the directory
+    ops = [row.op for row in sim.history]
+    assert ops.count("fetch") == 3  # the two asset hits never reached the worker
+
+
+# --- what Cloudflare adds to a request ---------------------------------------------------------------------------
+
+REQUEST_WORKER = """
+from workers import Response, WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        cookie = request.headers["Cookie"]
+        return Response.json({
+            "cookie": cookie,
+            "colo": request.cf.colo,
+            "country": request.cf["country"],
+            "ip": request.headers.get("CF-Connecting-IP"),
+            "ip_country": request.headers.get("cf-ipcountry"),
+            "proto": request.headers.get("x-forwarded-proto"),
+            "js_colo": request.js_object.cf.colo,
+        })
+"""
+
+
+async def test_request_cf_and_cloudflare_headers(autojump_clock: trio.abc.Clock, tmp_path: Path) -> None:
+    sim = workersim.Simulation(
+        edges=("LHR", "NRT", "XYZ"),
+        cf={"NRT": {"city": "Narita"}},
+        worker=write(tmp_path, "entry.py", REQUEST_WORKER),
+    )
+    async with sim:
+        seen = {
+            edge: json.loads(await (await sim.fetch("https://example.com/", edge=edge)).text()) for edge in sim.edges
+        }
+        with_cookie = await sim.fetch("https://example.com/", headers={"Cookie": "a=1"})
+        assert json.loads(await with_cookie.text())["cookie"] == "a=1"
+    for edge, found in seen.items():
+        assert found["cookie"] is None  # a missing header is None, not a KeyError
+        assert found["colo"] == edge == found["js_colo"]
+        assert found["proto"] == "https"
+        assert found["ip"].startswith("203.0.113.")
+    assert (seen["LHR"]["country"], seen["NRT"]["country"], seen["XYZ"]["country"]) == ("GB", "JP", "XX")
+    assert seen["LHR"]["ip_country"] == "GB"
+    assert sim.cf("NRT")["city"] == "Narita" and sim.cf("LHR")["city"] == "London"
+    with pytest.raises(ValueError, match="cf= names edges"):
+        workersim.Simulation(edges=("LHR",), cf={"SFO": {}})

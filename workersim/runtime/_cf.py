@@ -1,0 +1,73 @@
+"""What Cloudflare adds to an incoming request at an edge: ``request.cf`` and the ``CF-*`` headers.
+
+Each edge gets plausible defaults for a visitor near that location (``colo`` is the edge itself); a simulation
+can override any of them per edge. The visitor's address is from the documentation range 203.0.113.0/24, one
+per edge, so logs never show a real person's address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._headers import Headers
+
+# colo: (country, city, region, continent, timezone, latitude, longitude)
+_PLACES: dict[str, tuple[str, str, str, str, str, str, str]] = {
+    "SFO": ("US", "San Francisco", "California", "NA", "America/Los_Angeles", "37.77490", "-122.41940"),
+    "IAD": ("US", "Ashburn", "Virginia", "NA", "America/New_York", "39.04370", "-77.48750"),
+    "LAX": ("US", "Los Angeles", "California", "NA", "America/Los_Angeles", "34.05220", "-118.24370"),
+    "ORD": ("US", "Chicago", "Illinois", "NA", "America/Chicago", "41.87810", "-87.62980"),
+    "DFW": ("US", "Dallas", "Texas", "NA", "America/Chicago", "32.77670", "-96.79700"),
+    "EWR": ("US", "Newark", "New Jersey", "NA", "America/New_York", "40.73570", "-74.17240"),
+    "YYZ": ("CA", "Toronto", "Ontario", "NA", "America/Toronto", "43.65320", "-79.38320"),
+    "GRU": ("BR", "São Paulo", "São Paulo", "SA", "America/Sao_Paulo", "-23.55050", "-46.63330"),
+    "LHR": ("GB", "London", "England", "EU", "Europe/London", "51.50740", "-0.12780"),
+    "FRA": ("DE", "Frankfurt am Main", "Hesse", "EU", "Europe/Berlin", "50.11090", "8.68210"),
+    "CDG": ("FR", "Paris", "Île-de-France", "EU", "Europe/Paris", "48.85660", "2.35220"),
+    "AMS": ("NL", "Amsterdam", "North Holland", "EU", "Europe/Amsterdam", "52.36760", "4.90410"),
+    "MAD": ("ES", "Madrid", "Madrid", "EU", "Europe/Madrid", "40.41680", "-3.70380"),
+    "SIN": ("SG", "Singapore", "Singapore", "AS", "Asia/Singapore", "1.35210", "103.81980"),
+    "NRT": ("JP", "Tokyo", "Tokyo", "AS", "Asia/Tokyo", "35.67620", "139.65030"),
+    "HKG": ("HK", "Hong Kong", "Hong Kong", "AS", "Asia/Hong_Kong", "22.31930", "114.16940"),
+    "BOM": ("IN", "Mumbai", "Maharashtra", "AS", "Asia/Kolkata", "19.07600", "72.87770"),
+    "SYD": ("AU", "Sydney", "New South Wales", "OC", "Australia/Sydney", "-33.86880", "151.20930"),
+    "JNB": ("ZA", "Johannesburg", "Gauteng", "AF", "Africa/Johannesburg", "-26.20410", "28.04730"),
+}
+
+
+def cf_properties(edge: str, index: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``request.cf`` for a visitor served by ``edge`` (the ``index``-th edge), with ``overrides`` applied."""
+    country, city, region, continent, timezone, latitude, longitude = _PLACES.get(
+        edge.upper(), ("XX", "", "", "", "UTC", "0.00000", "0.00000")
+    )
+    properties: dict[str, Any] = {
+        "colo": edge,
+        "country": country,
+        "city": city,
+        "region": region,
+        "continent": continent,
+        "timezone": timezone,
+        "latitude": latitude,
+        "longitude": longitude,
+        "asn": 64496 + index % 16,  # documentation ASNs (RFC 5398)
+        "asOrganization": "Example Network",
+        "httpProtocol": "HTTP/2",
+        "tlsVersion": "TLSv1.3",
+        "clientTcpRtt": 10,
+    }
+    properties.update(overrides or {})
+    return properties
+
+
+def add_edge_headers(headers: Headers, cf: Any, index: int, scheme: str) -> None:
+    """The headers Cloudflare adds to a request at an edge, unless the request already carries them."""
+    added = {
+        "cf-connecting-ip": f"203.0.113.{10 + index % 240}",
+        "cf-ipcountry": str(cf["country"] if "country" in cf else "XX"),
+        "x-forwarded-proto": scheme,
+        "cf-visitor": f'{{"scheme":"{scheme}"}}',
+    }
+    for name, value in added.items():
+        if name not in headers:
+            headers.set(name, value)

@@ -1,0 +1,462 @@
+"""``import js``: the JavaScript globals a Python Worker reaches through Pyodide, backed by workersim's own objects.
+
+``Response.new``, ``Headers.new``, ``Request.new``, ``URL.new``, ``URLSearchParams.new``, ``JSON``, ``Object``,
+``console``, ``Date``, ``crypto``, ``Math.random``, ``fetch``, ``Uint8Array``, ``TextEncoder``/``TextDecoder``:
+enough for a worker's logic. Each isolate gets its own module, bound to its edge's host: the simulated clock, the
+isolate's seeded randomness, the simulation's log and its outbound routes. A global this module does not simulate
+(``HTMLRewriter``, ``WebSocketPair``, ``caches``...) raises an ``AttributeError`` that says so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+import attrs
+
+from ._headers import Headers
+from ._jsffi import JsArray, JsBuffer, JsMap, JsObject, JsProxy, from_entries, js_value, to_py
+from ._request import JsRequest, Request
+from ._response import Response
+
+Fetch = Callable[[Request], Awaitable[Response]]
+"""Outbound fetch: a request in, its response out (on the simulation's routes)."""
+
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+@attrs.frozen(kw_only=True)
+class JsHost:
+    """What an isolate's JavaScript globals are bound to."""
+
+    now_ms: Callable[[], float]
+    """The simulated UNIX time in milliseconds (``Date.now()``)."""
+    rng: random.Random
+    """The isolate's seeded generator (``crypto``, ``Math.random``)."""
+    log: Callable[[str, str], None]
+    """Where ``console.<level>(text)`` goes."""
+    fetch: Fetch
+    """Outbound requests."""
+
+
+def console_text(value: Any) -> str:
+    """One ``console.log`` argument as JavaScript's console shows it."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "undefined"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list | JsObject):
+        return json.dumps(to_py(value), default=str, separators=(",", ":"))
+    return str(value)
+
+
+def _stringify(value: Any, replacer: Any = None, space: Any = None) -> str | None:
+    if value is None:
+        return None  # JSON.stringify(undefined) is undefined
+    indent = space if isinstance(space, int | str) and space else None
+    separators = (",", ": ") if indent is not None else (",", ":")
+    return json.dumps(to_py(value), indent=indent, separators=separators, ensure_ascii=False)
+
+
+def _init_fields(init: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``Response``/``Request`` init as plain fields, from a dict, a converted object or keyword arguments."""
+    fields: dict[str, Any] = {}
+    if isinstance(init, JsObject):
+        init = init.to_py()
+    if isinstance(init, Response):
+        fields = {"status": init.status, "statusText": init.status_text, "headers": init.headers}
+    elif isinstance(init, Mapping):
+        fields = dict(init)
+    elif init is not None:
+        raise TypeError(f"an init must be an object of options such as {{status, headers}}, got {init!r}")
+    fields.update(options)
+    return fields
+
+
+def _headers(value: Any) -> Headers | None:
+    if value is None or isinstance(value, Headers):
+        return value
+    if isinstance(value, JsObject):
+        value = value.to_py()
+    if isinstance(value, Mapping):
+        return Headers({str(key): str(item) for key, item in value.items()})
+    return Headers([(str(name), str(item)) for name, item in value])
+
+
+def _body(body: Any) -> str | bytes | None:
+    if body is None or isinstance(body, str | bytes):
+        return body
+    if isinstance(body, JsBuffer | bytearray | memoryview):
+        return bytes(body)
+    if isinstance(body, URLSearchParams):
+        return str(body)
+    raise TypeError(f"Unsupported body type in Response.new: {type(body).__name__} (text, bytes or a Uint8Array)")
+
+
+class _ResponseClass:
+    """JavaScript's ``Response``: ``Response.new(body, init)``, ``Response.json(data, init)``,
+    ``Response.redirect(url, status)``."""
+
+    @staticmethod
+    def new(body: Any = None, init: Any = None, **options: Any) -> Response:
+        """``new Response(body, init)``; ``init`` may be a dict, a converted object or keyword arguments."""
+        fields = _init_fields(init, options)
+        status = fields.get("status")
+        return Response(
+            _body(body),
+            status=None if status is None else int(status),
+            status_text=str(fields.get("statusText", "")),
+            headers=_headers(fields.get("headers")),
+        )
+
+    @staticmethod
+    def json(data: Any, init: Any = None, **options: Any) -> Response:
+        """``Response.json(data, init)``: ``data`` as JSON with ``content-type: application/json``."""
+        fields = _init_fields(init, options)
+        headers = _headers(fields.get("headers")) or Headers()
+        if "content-type" not in headers:
+            headers.set("content-type", "application/json")
+        status = fields.get("status")
+        text = json.dumps(to_py(data), separators=(",", ":"), ensure_ascii=False)
+        return Response(text, status=None if status is None else int(status), headers=headers)
+
+    @staticmethod
+    def redirect(url: str, status: int = 302) -> Response:
+        """``Response.redirect(url, status)``."""
+        return Response.redirect(url, status)
+
+
+class _HeadersClass:
+    """JavaScript's ``Headers``: ``Headers.new(init)`` from pairs (``dict.items()``), a dict or an object."""
+
+    @staticmethod
+    def new(init: Any = None) -> Headers:
+        """``new Headers(init)``."""
+        return _headers(init) or Headers()
+
+
+class _RequestClass:
+    """JavaScript's ``Request``: ``Request.new(input, init)``."""
+
+    @staticmethod
+    def new(resource: Any, init: Any = None, **options: Any) -> Request:
+        """``new Request(input, init)`` with ``method``, ``headers`` and ``body`` options."""
+        return make_request(resource, init, options)
+
+
+def make_request(resource: Any, init: Any, options: Mapping[str, Any]) -> Request:
+    """A ``Request`` from what ``fetch``/``Request.new`` take: a URL (text or ``URL``), a request, and options."""
+    fields = _init_fields(init, options)
+    if isinstance(resource, JsRequest):
+        resource = resource.python_request
+    elif isinstance(resource, URL):
+        resource = resource.href
+    body = fields.get("body")
+    return Request(
+        resource,
+        method=fields.get("method"),
+        headers=_headers(fields.get("headers")),
+        body=None if body is None else _body(body),
+    )
+
+
+class URLSearchParams(JsProxy):
+    """JavaScript's ``URLSearchParams``: ``get`` (``None`` when missing), ``getAll``, ``has``, ``set``,
+    ``append``, ``delete``, ``toString()``, iteration over ``[name, value]`` pairs."""
+
+    __slots__ = ("_pairs", "_owner")
+    js_type = "URLSearchParams"
+
+    def __init__(self, init: Any = "", owner: URL | None = None) -> None:
+        if isinstance(init, str):
+            pairs = parse_qsl(init.removeprefix("?"), keep_blank_values=True)
+        elif isinstance(init, Mapping):
+            pairs = [(str(k), str(v)) for k, v in init.items()]
+        else:
+            pairs = [(str(k), str(v)) for k, v in init]
+        self._pairs: list[tuple[str, str]] = pairs
+        self._owner = owner
+
+    def _changed(self) -> None:
+        if self._owner is not None:
+            self._owner._set_query(str(self))
+
+    def get(self, name: str) -> str | None:
+        """The first value of ``name``, or ``None`` (JavaScript's ``null``)."""
+        return next((value for key, value in self._pairs if key == name), None)
+
+    def getAll(self, name: str) -> JsArray:  # noqa: N802 - JavaScript's name
+        """Every value of ``name``."""
+        return JsArray(value for key, value in self._pairs if key == name)
+
+    def has(self, name: str) -> bool:
+        """Whether ``name`` is present."""
+        return any(key == name for key, _ in self._pairs)
+
+    def set(self, name: str, value: Any) -> None:
+        """Replace every value of ``name`` with ``value``."""
+        index = next((i for i, (key, _) in enumerate(self._pairs) if key == name), len(self._pairs))
+        self._pairs = [pair for pair in self._pairs if pair[0] != name]
+        self._pairs.insert(min(index, len(self._pairs)), (name, str(value)))
+        self._changed()
+
+    def append(self, name: str, value: Any) -> None:
+        """Add a value for ``name``."""
+        self._pairs.append((name, str(value)))
+        self._changed()
+
+    def delete(self, name: str) -> None:
+        """Remove every value of ``name``."""
+        self._pairs = [pair for pair in self._pairs if pair[0] != name]
+        self._changed()
+
+    def keys(self) -> Iterator[str]:
+        """The names, repeated ones included."""
+        return iter([key for key, _ in self._pairs])
+
+    def values(self) -> Iterator[str]:
+        """The values."""
+        return iter([value for _, value in self._pairs])
+
+    def entries(self) -> Iterator[JsArray]:
+        """The ``[name, value]`` pairs."""
+        return iter([JsArray(pair) for pair in self._pairs])
+
+    __iter__ = entries
+
+    @property
+    def size(self) -> int:
+        """The number of pairs."""
+        return len(self._pairs)
+
+    def toString(self) -> str:  # noqa: N802 - JavaScript's name
+        """The query in ``application/x-www-form-urlencoded`` form, without ``?``."""
+        return urlencode(self._pairs)
+
+    __str__ = toString
+
+    def to_py(self, *, depth: int = -1, default_converter: Callable[..., Any] | None = None) -> Any:
+        """The pairs as a ``dict`` (the last value of a repeated name wins)."""
+        return dict(self._pairs)
+
+
+class URL(JsProxy):
+    """JavaScript's ``URL``: ``href``, ``protocol``, ``host``, ``hostname``, ``port``, ``pathname``, ``search``,
+    ``hash``, ``origin``, ``searchParams``, ``toString()``."""
+
+    __slots__ = ("_parts", "searchParams")
+    js_type = "URL"
+
+    def __init__(self, url: Any, base: Any = None) -> None:
+        text = url.href if isinstance(url, URL) else str(url)
+        if base is not None:
+            text = urljoin(base.href if isinstance(base, URL) else str(base), text)
+        parts = urlsplit(text)
+        if not parts.scheme or (parts.scheme in _DEFAULT_PORTS and not parts.netloc):
+            raise TypeError(f"Invalid URL: {text}")
+        netloc = parts.netloc.lower()
+        scheme = parts.scheme.lower()
+        if parts.port is not None and str(parts.port) == _DEFAULT_PORTS.get(scheme):
+            netloc = netloc.rsplit(":", 1)[0]
+        path = parts.path or ("/" if scheme in _DEFAULT_PORTS else "")
+        self._parts = (scheme, netloc, quote(path, safe="/%:@!$&'()*+,;=~-._"), parts.query, parts.fragment)
+        self.searchParams = URLSearchParams(parts.query, owner=self)
+
+    def _set_query(self, query: str) -> None:
+        scheme, netloc, path, _, fragment = self._parts
+        self._parts = (scheme, netloc, path, query, fragment)
+
+    @property
+    def href(self) -> str:
+        """The whole URL."""
+        return urlunsplit(self._parts)
+
+    @property
+    def protocol(self) -> str:
+        """The scheme with its colon, e.g. ``"https:"``."""
+        return self._parts[0] + ":"
+
+    @property
+    def host(self) -> str:
+        """Host name and (non-default) port."""
+        return self._parts[1].rpartition("@")[2]
+
+    @property
+    def hostname(self) -> str:
+        """The host name."""
+        host = self.host
+        return host.rsplit(":", 1)[0] if ":" in host and not host.endswith("]") else host
+
+    @property
+    def port(self) -> str:
+        """The port, or ``""`` for the scheme's default."""
+        host = self.host
+        return host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
+
+    @property
+    def pathname(self) -> str:
+        """The path, e.g. ``"/a/b"``."""
+        return self._parts[2]
+
+    @property
+    def search(self) -> str:
+        """The query with its ``?``, or ``""``."""
+        return "?" + self._parts[3] if self._parts[3] else ""
+
+    @property
+    def hash(self) -> str:
+        """The fragment with its ``#``, or ``""``."""
+        return "#" + self._parts[4] if self._parts[4] else ""
+
+    @property
+    def origin(self) -> str:
+        """Scheme and host, e.g. ``"https://example.com"``."""
+        return f"{self._parts[0]}://{self.host}"
+
+    def toString(self) -> str:  # noqa: N802 - JavaScript's name
+        """The whole URL."""
+        return self.href
+
+    toJSON = toString  # noqa: N815
+    __str__ = toString
+
+    def __repr__(self) -> str:
+        return f"URL({self.href!r})"
+
+
+class _Date(JsProxy):
+    """A JavaScript ``Date``: ``getTime()``, ``valueOf()``, ``toISOString()``."""
+
+    __slots__ = ("_ms",)
+    js_type = "Date"
+
+    def __init__(self, ms: float) -> None:
+        self._ms = float(ms)
+
+    def getTime(self) -> float:  # noqa: N802 - JavaScript's name
+        """Milliseconds since the UNIX epoch."""
+        return self._ms
+
+    valueOf = getTime  # noqa: N815
+
+    def toISOString(self) -> str:  # noqa: N802 - JavaScript's name
+        """``2026-01-01T00:00:00.000Z``."""
+        moment = datetime.fromtimestamp(self._ms / 1000, UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+    toJSON = toISOString  # noqa: N815
+    __str__ = toISOString
+
+
+def _namespace(name: str, **members: Any) -> Any:
+    return type(name, (), {key: staticmethod(value) if callable(value) else value for key, value in members.items()})
+
+
+class JsModule(ModuleType):
+    """One isolate's ``js`` module. Globals it does not simulate raise an ``AttributeError`` that says so."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"js.{name} is not simulated by workersim: the simulated JavaScript globals are "
+            f"{', '.join(sorted(k for k in self.__dict__ if not k.startswith('_')))}"
+        )
+
+
+def js_module(host: JsHost) -> JsModule:
+    """A ``js`` module bound to ``host``."""
+
+    def log_at(level: str) -> Callable[..., None]:
+        def log(*values: Any) -> None:
+            host.log(level, " ".join(console_text(value) for value in values))
+
+        return log
+
+    def random_uuid() -> str:
+        return str(uuid.UUID(int=host.rng.getrandbits(128), version=4))
+
+    def get_random_values(array: Any) -> Any:
+        for index in range(len(array)):
+            array[index] = host.rng.getrandbits(8)
+        return array
+
+    def fetch(resource: Any, init: Any = None, **options: Any) -> Awaitable[Response]:
+        return host.fetch(make_request(resource, init, options))
+
+    def new_date(ms: float | None = None) -> _Date:
+        return _Date(host.now_ms() if ms is None else ms)
+
+    module = JsModule("js", "The JavaScript globals, as workersim simulates them.")
+    module.__dict__.update(
+        Response=_ResponseClass,
+        Headers=_HeadersClass,
+        Request=_RequestClass,
+        URL=_namespace("URL", new=URL),
+        URLSearchParams=_namespace("URLSearchParams", new=URLSearchParams),
+        JSON=_namespace("JSON", stringify=_stringify, parse=lambda text: js_value(json.loads(text))),
+        Object=_namespace(
+            "Object",
+            new=JsObject,
+            fromEntries=from_entries,
+            keys=lambda obj: obj.object_keys() if isinstance(obj, JsObject) else JsArray(obj.keys()),
+            values=lambda obj: obj.object_values() if isinstance(obj, JsObject) else JsArray(obj.values()),
+            entries=lambda obj: (
+                obj.object_entries() if isinstance(obj, JsObject) else JsArray(JsArray(p) for p in obj.items())
+            ),
+            assign=lambda target, *sources: _assign(target, sources),
+        ),
+        Array=_namespace("Array", new=lambda *items: JsArray(items), isArray=lambda v: isinstance(v, list)),
+        Map=_namespace("Map", new=lambda entries=(): JsMap(entries)),
+        console=_namespace(
+            "console",
+            log=log_at("log"),
+            info=log_at("info"),
+            warn=log_at("warn"),
+            error=log_at("error"),
+            debug=log_at("debug"),
+        ),  # fmt: skip
+        Date=_namespace("Date", now=lambda: math.floor(host.now_ms()), new=new_date),
+        Math=_namespace(
+            "Math",
+            random=host.rng.random,
+            floor=math.floor,
+            ceil=math.ceil,
+            abs=abs,
+            min=min,
+            max=max,
+            round=lambda x: math.floor(x + 0.5),
+            PI=math.pi,
+        ),  # fmt: skip
+        crypto=_namespace("crypto", randomUUID=random_uuid, getRandomValues=get_random_values),
+        Uint8Array=_namespace("Uint8Array", new=JsBuffer),
+        ArrayBuffer=_namespace("ArrayBuffer", new=JsBuffer),
+        TextEncoder=_namespace("TextEncoder", new=lambda: _namespace("encoder", encode=_encode)),
+        TextDecoder=_namespace("TextDecoder", new=lambda label="utf-8": _namespace("decoder", decode=_decode)),
+        fetch=fetch,
+    )
+    return module
+
+
+def _assign(target: JsObject, sources: Iterable[Any]) -> JsObject:
+    for source in sources:
+        for name, value in (source.to_py() if isinstance(source, JsObject) else source).items():
+            target[name] = value
+    return target
+
+
+def _encode(text: str = "") -> JsBuffer:
+    return JsBuffer(text.encode("utf-8"))
+
+
+def _decode(data: Any = b"") -> str:
+    return bytes(data).decode("utf-8", "replace")
