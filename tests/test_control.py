@@ -100,6 +100,12 @@ def test_partition_heal_faults_advance_and_history_through_the_control_path(tmp_
         assert ctl(url, "advance", "-5").returncode == 2
         assert client.get("/__workersim/partition").status_code == 405
 
+        shown = json.loads(ok(url, "--json", "status"))
+        assert (shown["edges"], shown["cut_off"], shown["faults"]) == (
+            ["SFO", "LHR"],
+            [],
+            {"rate_limit": False, "outage": False},
+        )
         history = tmp_path / "history.jsonl"
         ok(url, "history", "--out", str(history))
     writes = [row for row in History.from_jsonl(history) if isinstance(row, KVWrite)]
