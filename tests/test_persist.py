@@ -94,8 +94,9 @@ async def fetch(request, env, ctx):
     value = await env.KV.get("k")
     return Response(json.dumps({"value": value, "t": time.monotonic()}))
 """
-DELAY, SCALE = 40.0, 10.0
-"""A write takes 40 simulated seconds (4 real ones) to reach the other edges."""
+DELAY, SCALE = 80.0, 10.0
+"""A write takes 80 simulated seconds (8 real ones) to reach the other edges: the shutdown and the restart may take
+most of that on a busy machine and still leave the write on its way."""
 
 
 def test_a_write_made_just_before_shutdown_arrives_after_the_restart_when_it_would_have(tmp_path: Path) -> None:

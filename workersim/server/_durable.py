@@ -38,6 +38,8 @@ class Persistence:
 
     def __init__(self, state: StateFile, sim: Simulation, account: Account | None) -> None:
         self._state = state
+        self.path = state.path
+        """The state file."""
         self._engine = engine(sim)
         self._settings = _settings(sim)
         self._account = account

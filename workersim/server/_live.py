@@ -35,6 +35,15 @@ class LiveDev:
         self.app: ASGIApp = app if self.persistence is None else Durable(app, self.persistence)
         self.reload = reload
 
+    def describe(self, url: str) -> str:
+        """The banner's lines about the inspector, the control path, reload and the state file."""
+        kept = "" if self.persistence is None else f"; state kept in {self.persistence.path}"
+        reload = "reloads the worker when its files change" if self.reload else "no reload (--no-reload)"
+        return (
+            f"  inspector: {url}/__workersim/  (control: workersim ctl --url {url} partition|heal|faults|advance)\n"
+            f"  {reload}{kept}"
+        )
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Run the background tasks for the block; then commit the state a last time."""

@@ -273,7 +273,10 @@ async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0,
             with stop_on_signals("workersim dev") as shutdown_trigger:
                 async with trio.open_nursery() as nursery:
                     binds = await nursery.start(serve, live.app, hypercorn_config(options), shutdown_trigger)
-                    print(_banner(sim, options, binds[0]) + "\n" + app.describe(binds[0]), flush=True)
+                    print(
+                        f"{_banner(sim, options, binds[0])}\n{live.describe(binds[0])}\n{app.describe(binds[0])}",
+                        flush=True,
+                    )
             # Hypercorn has stopped; leaving `async with sim` waits for waitUntil work, for `grace` at most.
             scope.deadline = trio.current_time() + grace * options.time_scale
     if scope.cancelled_caught:
