@@ -207,3 +207,71 @@ async def test_a_javascript_global_that_is_not_simulated_says_so(autojump_clock:
         assert (await sim.fetch("https://example.com/")).status == 500
     [failure] = sim.worker_errors
     assert isinstance(failure.error, ImportError) and "HTMLRewriter" in str(failure.error)
+
+
+KV_JS_STYLE = """
+from js import Response, JSON
+
+
+async def on_fetch(request, env):
+    await env.KV.put("user:1", JSON.stringify({"name": "Ada", "tags": ["x", "y"]}), metadata={"v": 2})
+    await env.KV.put("user:2", "{}")
+    user = await env.KV.get("user:1", "json")
+    raw = await env.KV.get("user:1", "arrayBuffer")
+    listed = await env.KV.list(prefix="user:")
+    names = [key.name for key in listed.keys]
+    meta = await env.KV.getWithMetadata("user:1", "json")
+    return Response.new(JSON.stringify({
+        "name": user.name, "tags": user.tags.to_py(), "plain": user.to_py(), "bytes": len(raw.to_bytes()),
+        "names": names, "complete": listed.list_complete, "meta": meta.metadata.v, "value": meta.value.name,
+    }))
+"""
+
+
+async def test_kv_results_answer_javascript_style_access(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    sim = workersim.Simulation(edges=("LHR",), kv_namespaces=("KV",), worker=worker_file(tmp_path, KV_JS_STYLE))
+    async with sim:
+        response = await sim.fetch("https://example.com/")
+        assert json.loads(await response.text()) == {
+            "name": "Ada",
+            "tags": ["x", "y"],
+            "plain": {"name": "Ada", "tags": ["x", "y"]},
+            "bytes": len('{"name":"Ada","tags":["x","y"]}'),
+            "names": ["user:1", "user:2"],
+            "complete": True,
+            "meta": 2,
+            "value": "Ada",
+        }
+        # The same results are plain dicts, lists and bytes to code written for workersim.
+        kv = sim.env("LHR").KV
+        assert await kv.get("user:1", type="json") == {"name": "Ada", "tags": ["x", "y"]}
+        assert (await kv.list())["keys"][0]["name"] == "user:1"
+    assert sim.worker_errors == []
+
+
+CORS = """
+from js import Response, Headers, Object
+from pyodide.ffi import to_js
+
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, POST, OPTIONS"}
+
+
+async def on_fetch(request, env):
+    if request.method == "OPTIONS":
+        return Response.new("", to_js(
+            {"status": 204, "headers": Headers.new(to_js(CORS_HEADERS, dict_converter=Object.fromEntries))},
+            dict_converter=Object.fromEntries,
+        ))
+    return Response.new(None, status=405, headers=Headers.new(CORS_HEADERS))
+"""
+
+
+async def test_a_cors_preflight_written_with_nested_conversions(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    sim = workersim.Simulation(edges=("LHR",), worker=worker_file(tmp_path, CORS))
+    async with sim:
+        preflight = await sim.fetch("https://api.example/", method="OPTIONS")
+        other = await sim.fetch("https://api.example/", method="PUT", body="x")
+    assert preflight.status == 204 and await preflight.text() == ""
+    assert preflight.headers["access-control-allow-methods"] == "GET, POST, OPTIONS"
+    assert other.status == 405 and other.headers["access-control-allow-origin"] == "*"
+    assert sim.worker_errors == []

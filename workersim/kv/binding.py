@@ -32,6 +32,7 @@ from ..core.validation import (
     list_limit,
     metadata_json,
 )
+from ._jsvalues import ArrayBuffer, JsonObject, ListResult, js_json
 from ._options import GET_OPTIONS, LIST_OPTIONS, PUT_OPTIONS, int_option, parse_options, str_option
 from .streams import ReadableStream
 
@@ -88,7 +89,7 @@ class KVHost(Protocol):
 
 
 def _metadata(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else js_json(json.loads(text))
 
 
 class KVNamespace:
@@ -169,12 +170,12 @@ class KVNamespace:
             await self._reject(op, "key", key, error)
         version = await self._host.apply(self._store.get, self._ns, key, self._origin, op, cache_ttl, REQUEST.get())
         if version is None:
-            return {"value": None, "metadata": None, "cacheStatus": None} if with_metadata else None
+            return JsonObject(value=None, metadata=None, cacheStatus=None) if with_metadata else None
         assert version.value is not None  # the store returns live versions only
         result = _convert(version.value, kind)
         if not with_metadata:
             return result
-        return {"value": result, "metadata": _metadata(version.metadata), "cacheStatus": None}
+        return JsonObject(value=result, metadata=_metadata(version.metadata), cacheStatus=None)
 
     async def _get_bulk(
         self, op: str, keys: Any, positional: Any, keywords: dict[str, Any], *, with_metadata: bool
@@ -266,16 +267,17 @@ class KVNamespace:
             request=REQUEST.get(),
         )
         found, complete = await self._host.apply(scan)
-        return list_result(found, complete)
+        result: dict[str, Any] = js_json(list_result(found, complete), ListResult)
+        return result
 
 
 def _convert(value: bytes, kind: str) -> Any:
     if kind == "text":
         return value.decode("utf-8", "replace")
     if kind == "json":
-        return jsontext.parse(value.decode("utf-8", "replace"))
+        return js_json(jsontext.parse(value.decode("utf-8", "replace")))
     if kind == "arrayBuffer":
-        return value
+        return ArrayBuffer(value)
     return ReadableStream(value)
 
 

@@ -111,8 +111,11 @@ class _ResponseClass:
         """``new Response(body, init)``; ``init`` may be a dict, a converted object or keyword arguments."""
         fields = _init_fields(init, options)
         status = fields.get("status")
+        data = _body(body)
+        if not data and status in (101, 204, 205, 304):
+            data = None  # `Response.new("", status=204)`: an empty body is no body
         return Response(
-            _body(body),
+            data,
             status=None if status is None else int(status),
             status_text=str(fields.get("statusText", "")),
             headers=_headers(fields.get("headers")),
@@ -167,6 +170,31 @@ def make_request(resource: Any, init: Any, options: Mapping[str, Any]) -> Reques
         headers=_headers(fields.get("headers")),
         body=None if body is None else _body(body),
     )
+
+
+class JsResponse(Response):
+    """A response as JavaScript's ``fetch`` gives it: ``await json()`` is a JavaScript value (``.to_py()``,
+    attribute access), ``await arrayBuffer()`` a buffer; a worker can return it as it is."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, response: Response) -> JsResponse:
+        """``response`` as JavaScript holds it (its body moves over unread)."""
+        return cls(response._copy_body(), response.status, response.status_text, response.headers)
+
+    async def json(self) -> Any:  # an instance method only, as in JavaScript
+        """The body parsed as JSON, as a JavaScript value."""
+        return js_value(await self._read_json())
+
+    async def arrayBuffer(self) -> JsBuffer:  # noqa: N802 - JavaScript's name
+        """The body as an ``ArrayBuffer``."""
+        return JsBuffer(await self.bytes())
+
+    @property
+    def statusText(self) -> str:  # noqa: N802 - JavaScript's name
+        """The reason phrase."""
+        return self.status_text
 
 
 class URLSearchParams(JsProxy):
@@ -390,8 +418,8 @@ def js_module(host: JsHost) -> JsModule:
             array[index] = host.rng.getrandbits(8)
         return array
 
-    def fetch(resource: Any, init: Any = None, **options: Any) -> Awaitable[Response]:
-        return host.fetch(make_request(resource, init, options))
+    async def fetch(resource: Any, init: Any = None, **options: Any) -> Response:
+        return JsResponse.of(await host.fetch(make_request(resource, init, options)))
 
     def new_date(ms: float | None = None) -> _Date:
         return _Date(host.now_ms() if ms is None else ms)

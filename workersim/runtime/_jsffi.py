@@ -118,6 +118,11 @@ class JsObject(JsProxy):
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like the dict it wraps
 
+    def get(self, name: str, default: Any = None) -> Any:
+        """The property ``name``, or ``default``: not Pyodide's (a proxy of a plain object has no ``get``), but
+        code written as if it were a dict runs."""
+        return self._properties.get(name, default)
+
     def object_keys(self) -> JsArray:
         """The property names (``Object.keys``)."""
         return JsArray(self._properties)

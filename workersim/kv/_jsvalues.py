@@ -1,0 +1,81 @@
+"""What the KV binding returns where Cloudflare's binding returns JavaScript values: ``get(key, "json")``,
+``get(key, "arrayBuffer")``, ``getWithMetadata`` and ``list`` results.
+
+Python code on Cloudflare reaches those through Pyodide proxies (``result.keys``, ``value.to_py()``,
+``buffer.to_bytes()``); code written for workersim treats them as plain ``dict``/``list``/``bytes``. These
+subclasses serve both: they are the plain types, with ``to_py()`` and, on objects, attribute access to
+properties whose names are not ``dict`` methods. A list result's ``keys`` is its array of keys either way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class JsonObject(dict[str, Any]):
+    """A JSON object from KV: a ``dict`` that also reads properties as attributes (``value.name``) and converts
+    with ``to_py()``."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_py(self, **_options: Any) -> dict[str, Any]:
+        """A plain ``dict``, deeply."""
+        return {key: _plain(value) for key, value in self.items()}
+
+
+class ListResult(JsonObject):
+    """A ``list`` page: ``result["keys"]`` and ``result.keys`` are both the array of keys (as on Cloudflare)."""
+
+    @property  # the JavaScript result's property, not dict.keys
+    def keys(self) -> Any:
+        """The page's keys, each with ``name`` (and ``expiration``, ``metadata`` when set)."""
+        return self["keys"]
+
+
+class JsonArray(list[Any]):
+    """A JSON array from KV: a ``list`` with ``to_py()`` and ``length``."""
+
+    def to_py(self, **_options: Any) -> list[Any]:
+        """A plain ``list``, deeply."""
+        return [_plain(value) for value in self]
+
+    @property
+    def length(self) -> int:
+        """The number of items."""
+        return len(self)
+
+
+class ArrayBuffer(bytes):
+    """An ``arrayBuffer`` read: ``bytes`` with Pyodide's ``to_bytes()``, ``to_py()`` and ``byteLength``."""
+
+    def to_bytes(self) -> bytes:
+        """The bytes."""
+        return bytes(self)
+
+    def to_py(self, **_options: Any) -> memoryview:
+        """A ``memoryview`` of the bytes, as Pyodide converts a buffer."""
+        return memoryview(self)
+
+    @property
+    def byteLength(self) -> int:  # noqa: N802 - JavaScript's name
+        """The number of bytes."""
+        return len(self)
+
+
+def js_json(value: Any, top: type[JsonObject] = JsonObject) -> Any:
+    """``value`` (parsed JSON) with its objects and arrays made ``JsonObject`` and ``JsonArray``."""
+    if isinstance(value, dict):
+        return top({key: js_json(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return JsonArray(js_json(item) for item in value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, JsonObject | JsonArray):
+        return value.to_py()
+    return value
