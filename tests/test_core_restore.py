@@ -4,6 +4,8 @@ as the earlier one would have, and keeps numbering writes after it."""
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,3 +89,39 @@ def test_the_observer_hears_of_a_dropped_namespace() -> None:
     kv.put(0, "NS", "k", b"v", CENTRAL)
     kv.cluster.drop_namespace("NS")
     assert heard == ["wrote NS/k", "dropped NS"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 500), st.booleans(), st.lists(st.sampled_from([0, 1, 2]), min_size=1, max_size=2)),
+        max_size=8,
+    ),
+    st.integers(0, 3_000),
+)
+def test_partitions_restored_from_a_snapshot_give_the_same_arrivals(
+    events: list[tuple[int, bool, list[int]]], probe: int
+) -> None:
+    original = store().cluster
+    now = 0
+    for gap, heal, edges in events:
+        now += gap
+        if heal:
+            original.partitions.heal(edges, now)
+        else:
+            original.partitions.partition(edges, now)
+    snapshot = original.partitions.snapshot()
+    restored = store().cluster
+    restored.partitions = type(original.partitions).from_snapshot(json.loads(json.dumps(snapshot)))
+    # The snapshot is a copy: changing the partitions afterwards does not change it.
+    original.partitions.partition([0], now + 1)
+    original.partitions.heal([0], now + 1)
+    assert restored.partitions.snapshot() == snapshot
+    restored.partitions.partition([0], now + 1)
+    restored.partitions.heal([0], now + 1)
+    for seq, time in ((1, probe), (2, now), (3, max(0, now - 100))):
+        for origin in (CENTRAL, 0, 1, 2):
+            for edge in (0, 1, 2):
+                assert restored.arrival_of(seq, time, origin, edge) == original.arrival_of(seq, time, origin, edge)
+    for edge in (0, 1, 2):
+        assert restored.partitions.is_cut(edge, now + 2) == original.partitions.is_cut(edge, now + 2)

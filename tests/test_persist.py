@@ -298,3 +298,24 @@ def test_a_file_another_server_is_using_is_refused(tmp_path: Path) -> None:
             "another file; the file was left as it is\n"
         )
         assert state.read_bytes() == before
+
+
+def test_partitions_and_faults_are_kept_across_a_restart(tmp_path: Path) -> None:
+    worker = tmp_path / "worker.py"
+    worker.write_text(PROPAGATING, encoding="utf-8")
+    state = tmp_path / "state.sqlite3"
+    args = ("dev", str(worker), "--kv", "KV", "--edges", "SFO,LHR", "--port", "0", "--persist", str(state))
+    timing = ("--delay", "1", "--max-delay", "1", "--quiet", "--no-reload")
+    with workersim_process(*args, *timing) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        assert client.post("/__workersim/partition", params={"edges": "LHR"}).status_code == 200
+        assert client.put("/", content="held", headers={"X-Workersim-Edge": "SFO"}).status_code == 200
+        assert client.post("/__workersim/faults", params={"outage": "on"}).status_code == 200
+    with workersim_process(*args, *timing) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        status = client.get("/__workersim/status").json()
+        assert (status["cut_off"], status["faults"]) == (["LHR"], {"rate_limit": False, "outage": True})
+        assert client.put("/", content="refused", headers={"X-Workersim-Edge": "SFO"}).status_code == 500
+        assert client.post("/__workersim/faults", params={"outage": "off"}).status_code == 200
+        client.post("/__workersim/advance", params={"seconds": "60"})
+        assert client.get("/", headers={"X-Workersim-Edge": "LHR"}).json()["value"] is None  # still held back
+        client.post("/__workersim/heal")
+        assert client.get("/", headers={"X-Workersim-Edge": "LHR"}).json()["value"] == "held"

@@ -15,6 +15,7 @@ from typing import Any
 
 import trio
 
+from ..core.partitions import Partitions
 from ..core.replicas import Keyspace
 from ..core.versions import Version
 from ..sim.simulation import Simulation, engine, resume_clock
@@ -22,6 +23,9 @@ from ._accounts import Account, Namespace
 from ._asgi import Message, Receive, Scope, Send
 from ._persist import Change, Drop, Put, Saved, StateFile
 from ._serving import ASGIApp
+
+FAULT_SWITCHES = ("write_rate_limit", "central_outage")
+"""The ``Faults`` switches a state file keeps."""
 
 
 def open_state(path: Path, sim: Simulation) -> tuple[StateFile, Saved | None]:
@@ -47,7 +51,7 @@ class Persistence:
         self._noted = 0
         self._committed = 0
         self._round: trio.Event | None = None
-        self._namespaces = self._rest_namespaces()
+        self._saved_world = self._world()
 
     @classmethod
     def attach(cls, state: StateFile, saved: Saved | None, sim: Simulation, account: Account | None) -> Persistence:
@@ -56,6 +60,11 @@ class Persistence:
         cluster = engine(sim).store.cluster
         if saved is not None:
             cluster.restore(saved.next_seq, saved.versions)
+            if saved.partitions is not None:
+                cluster.partitions = Partitions.from_snapshot(saved.partitions)
+            for switch, on in (saved.faults or {}).items():
+                if switch in FAULT_SWITCHES:
+                    setattr(cluster.faults, switch, bool(on))
             # Virtual time goes on from where it stopped; simulated UNIX time stays the real time.
             resume_clock(sim, saved.clock_ms, time.time())
             if account is not None:
@@ -68,6 +77,12 @@ class Persistence:
         if self._account is None:
             return ()
         return tuple(ns for ns in self._account.namespaces.values() if ns.binding is None)
+
+    def _world(self) -> tuple[tuple[Namespace, ...], dict[str, Any], dict[str, bool]]:
+        """What changes without a write: the REST namespaces, the partitions and the faults."""
+        cluster = self._engine.store.cluster
+        faults = {switch: getattr(cluster.faults, switch) for switch in FAULT_SWITCHES}
+        return self._rest_namespaces(), cluster.partitions.snapshot(), faults
 
     # --- the observer (called as changes are applied) ---------------------------------------------------------
 
@@ -91,20 +106,23 @@ class Persistence:
             if self._round is not None:
                 await self._round.wait()
                 continue
-            if self._committed >= target and self._rest_namespaces() == self._namespaces:
+            if self._committed >= target and self._world() == self._saved_world:
                 return
             await self._commit()
 
     async def _commit(self) -> None:
         batch, self._pending = self._pending, []
-        namespaces = self._rest_namespaces()
-        changed = None if namespaces == self._namespaces else namespaces
+        world = self._world()
+        namespaces, partitions, faults = world
+        changed = None if namespaces == self._saved_world[0] else namespaces
         settings = {
             **self._settings,
             "account": None if self._account is None else self._account.id,
             "created": 0 if self._account is None else self._account.created,
             "clock_ms": self._engine.now_ms() if self._engine.running else None,
             "next_seq": self._engine.store.cluster.next_seq,
+            "partitions": partitions,
+            "faults": faults,
         }
         if settings["clock_ms"] is None:
             del settings["clock_ms"]
@@ -116,7 +134,7 @@ class Persistence:
             raise
         else:
             self._committed += len(batch)
-            self._namespaces = namespaces
+            self._saved_world = world
         finally:
             self._round = None
             done.set()

@@ -2,7 +2,8 @@
 
 The file holds what a restarted server needs to continue where it stopped: every version the store still holds
 (value, metadata, expiration, when and where it was written, its number), the namespaces created over REST, the
-account id, and the simulation's clock and write counter. It does not hold partitions, faults or the history.
+account id, the simulation's clock and write counter, its partitions and which faults are on. It does not hold
+the history, or the rate limit's memory of recent writes.
 
 A file is read before anything is written to it. One that is not SQLite, is cut short or damaged, is SQLite
 without workersim's tables, or has a newer schema than this workersim knows, is refused with a ``PersistError``
@@ -65,6 +66,10 @@ class Saved:
     """How many namespace ids the account had drawn."""
     namespaces: tuple[Namespace, ...] = ()
     versions: list[tuple[str, str, list[Version]]] = attrs.field(factory=list)
+    partitions: dict[str, Any] | None = None
+    """``Partitions.snapshot()`` as it was (``None``: never saved)."""
+    faults: dict[str, bool] | None = None
+    """The ``Faults`` switches, by field name."""
     """``(keyspace, key, versions oldest first)`` for every key held."""
 
     def mismatch(self, settings: dict[str, Any]) -> str | None:
@@ -182,6 +187,8 @@ def _read(path: Path, connection: sqlite3.Connection) -> Saved:
         created=int(settings.get("created", 0)),
         namespaces=namespaces,
         versions=versions,
+        partitions=settings.get("partitions"),
+        faults=settings.get("faults"),
     )
 
 
