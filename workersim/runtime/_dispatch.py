@@ -8,7 +8,7 @@ import inspect
 import logging
 import reprlib
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from functools import partial
 from typing import Any, Protocol
 
@@ -18,6 +18,7 @@ import trio
 from ..core.rows import FetchRow, ResponseRow, ScheduledRow, error_text
 from ..kv.binding import CALLS, REQUEST, Call
 from ..sim.engine import Engine, task_identities
+from ._asyncio import TASKS
 from ._cf import add_edge_headers
 from ._context import ExecutionContext
 from ._cron import ScheduledController, next_fire
@@ -127,6 +128,31 @@ class Dispatcher:
         finally:
             self._nursery = None
 
+    @contextlib.contextmanager
+    def _serving(self, ray: str, edge: str, deadline: float | None) -> Iterator[_Serving]:
+        """The context a request's (or a scheduled run's, or waitUntil work's) code runs in: its id on every KV
+        row, outbound fetch on the simulation's routes, asyncio tasks beside it, and its KV calls noted so the
+        ones never awaited can be reported."""
+        serving = _Serving(ray, edge, deadline)
+        tokens = (
+            REQUEST.set(ray),
+            OUTBOUND.set(self.sim._outbound),
+            TASKS.set(partial(self._start_task, serving)),
+            CALLS.set(serving.calls),
+        )
+        try:
+            yield serving
+        finally:
+            for variable, token in zip((REQUEST, OUTBOUND, TASKS, CALLS), tokens, strict=True):
+                variable.reset(token)  # type: ignore[attr-defined]
+
+    def _start_task(self, serving: _Serving, handed: Awaitable[Any], runner: Callable[[], Awaitable[None]]) -> None:
+        """Start an asyncio task of a request's code as work of that request (``settle`` waits for it, and it
+        stops at the 30-second limit after the response, as waitUntil work does)."""
+        serving.handed.add(id(handed))
+        deadline = serving.deadline if serving.deadline is not None else trio.current_time() + WAIT_UNTIL_LIMIT
+        self._spawn_work(runner(), serving.ray, serving.edge, deadline)
+
     async def fetch(self, request: Request | str, edge: str, init: Mapping[str, Any]) -> Response:
         """Run the worker at ``edge`` for ``request`` (a ``Request``, or a URL that ``init`` completes) and return
         its response: a 500 if the handler failed. Bad arguments are refused before anything is recorded."""
@@ -138,28 +164,22 @@ class Dispatcher:
         ray, start = self._arrive(request, edge)
         ctx = ExecutionContext(ray)
         failure: BaseException | None = None
-        token = REQUEST.set(ray)
-        outbound_token = OUTBOUND.set(self.sim._outbound)
-        calls: list[Call] = []
-        calls_token = CALLS.set(calls)
-        try:
-            result = await self.worker_for(edge).fetch(request, env, ctx)
-            if not isinstance(result, Response):
-                if inspect.iscoroutine(result):
-                    result.close()  # never awaited: close it rather than leave a warning for later
-                raise not_a_response(result)
-            response = result
-        except BaseException as error:
-            if _is_cancellation(error):
-                raise
-            failure = error
-            response = _error_response(ray, error)
-            self._report(ray, edge, "fetch", error)
-        finally:
-            REQUEST.reset(token)
-            OUTBOUND.reset(outbound_token)
-            CALLS.reset(calls_token)
-            self._check_awaited(calls, ctx, ray, edge, "fetch")
+        with self._serving(ray, edge, None) as scope:
+            try:
+                result = await self.worker_for(edge).fetch(request, env, ctx)
+                if not isinstance(result, Response):
+                    if inspect.iscoroutine(result):
+                        result.close()  # never awaited: close it rather than leave a warning for later
+                    raise not_a_response(result)
+                response = result
+            except BaseException as error:
+                if _is_cancellation(error):
+                    raise
+                failure = error
+                response = _error_response(ray, error)
+                self._report(ray, edge, "fetch", error)
+            finally:
+                self._check_awaited(scope, ctx, "fetch")
         response.headers.set("cf-ray", f"{ray}-{edge}")
         await self.engine.apply(
             partial(self._respond, ray=ray, start=start, edge=edge, status=response.status, failure=failure)
@@ -193,21 +213,15 @@ class Dispatcher:
             partial(_scheduled_row, edge=edge, request=ray, cron=cron, invoke=now, complete=now)
         )
         ctx = ExecutionContext(ray)
-        token = REQUEST.set(ray)
-        outbound_token = OUTBOUND.set(self.sim._outbound)
-        calls: list[Call] = []
-        calls_token = CALLS.set(calls)
-        try:
-            await self.worker_for(edge).scheduled(ScheduledController(cron, due * 1000), env, ctx)
-        except BaseException as error:
-            if _is_cancellation(error):
-                raise
-            self._report(ray, edge, "scheduled", error)
-        finally:
-            REQUEST.reset(token)
-            OUTBOUND.reset(outbound_token)
-            CALLS.reset(calls_token)
-            self._check_awaited(calls, ctx, ray, edge, "scheduled")
+        with self._serving(ray, edge, None) as scope:
+            try:
+                await self.worker_for(edge).scheduled(ScheduledController(cron, due * 1000), env, ctx)
+            except BaseException as error:
+                if _is_cancellation(error):
+                    raise
+                self._report(ray, edge, "scheduled", error)
+            finally:
+                self._check_awaited(scope, ctx, "scheduled")
         await self.engine.flush_rows()
         ctx.start(lambda work: self._spawn_work(work, ray, edge, trio.current_time() + WAIT_UNTIL_LIMIT))
 
@@ -274,14 +288,14 @@ class Dispatcher:
         self._settled = trio.Event()
 
     async def _run_work(self, work: Awaitable[Any], ray: str, edge: str, deadline: float) -> None:
-        REQUEST.set(ray)
-        calls: list[Call] = []
-        CALLS.set(calls)
         try:
-            await self._work_within(work, ray, edge, deadline)
-            await self.engine.flush_rows()
+            with self._serving(ray, edge, deadline) as scope:
+                try:
+                    await self._work_within(work, ray, edge, deadline)
+                    await self.engine.flush_rows()
+                finally:
+                    self._check_awaited(scope, None, "waitUntil")
         finally:
-            self._check_awaited(calls, None, ray, edge, "waitUntil")
             self._finished(ray)
 
     async def _work_within(self, work: Awaitable[Any], ray: str, edge: str, deadline: float) -> None:
@@ -300,12 +314,14 @@ class Dispatcher:
             )
             self._report(ray, edge, "waitUntil", late)
 
-    def _check_awaited(self, calls: list[Call], ctx: ExecutionContext | None, ray: str, edge: str, phase: str) -> None:
-        """Report each KV call the code made but never awaited (nor handed to ``waitUntil``): it never ran."""
-        for call in calls:
+    def _check_awaited(self, serving: _Serving, ctx: ExecutionContext | None, phase: str) -> None:
+        """Report each KV call the code made but never awaited (nor handed to ``waitUntil`` or a task): it never
+        ran."""
+        ray, edge = serving.ray, serving.edge
+        for call in serving.calls:
             if inspect.getcoroutinestate(call.coroutine) != inspect.CORO_CREATED:
                 continue
-            if ctx is not None and ctx.holds(call.coroutine):
+            if (ctx is not None and ctx.holds(call.coroutine)) or id(call.coroutine) in serving.handed:
                 continue
             call.coroutine.close()  # never to run: closed here rather than left for a RuntimeWarning at exit
             self._report(ray, edge, phase, RuntimeError(
@@ -317,6 +333,19 @@ class Dispatcher:
         text = "".join(traceback.format_exception(error))
         self.errors.append(WorkerFailure(ray, edge, phase, error, text))
         log.error("worker error in %s of request %s at %s:\n%s", phase, ray, edge, text.rstrip())
+
+
+@attrs.define
+class _Serving:
+    """One request's (or run's, or waitUntil work's) running state."""
+
+    ray: str
+    edge: str
+    deadline: float | None
+    """When its asyncio tasks are cut off (waitUntil work's own limit), or None: 30 s after they start."""
+    calls: list[Call] = attrs.field(factory=list)
+    handed: set[int] = attrs.field(factory=set)
+    """Ids of the awaitables handed to asyncio tasks (they run later: not "never awaited")."""
 
 
 def _is_cancellation(error: BaseException) -> bool:

@@ -26,6 +26,7 @@ import attrs
 
 from . import workers_compat
 from ._asgi_bridge import asgi_module
+from ._asyncio import asyncio_module
 from ._js import JsHost, js_module
 from ._loading import Worker, worker_from_module
 from ._outbound import httpx_module, outbound_fetch
@@ -89,6 +90,7 @@ class Isolate:
             "workers": workers_compat,
             "js": js_module(host),
             "asgi": asgi_module(),
+            "asyncio": asyncio_module(),
             **pyodide_modules(),
         }
         self._lazy_substitutes: dict[str, Callable[[], ModuleType]] = {"httpx": httpx_module}
