@@ -122,7 +122,11 @@ def _check_header(path: Path) -> None:
     size = path.stat().st_size
     # The page count in the header is valid when its change counter matches the one the count was written with.
     counted = header[24:28] == header[92:96] and pages > 0
-    if page_size < 512 or size % page_size or (counted and size < pages * page_size):
+    # A crash in the middle of a checkpoint can leave the file shorter than its header says; the write-ahead log
+    # beside it still holds those pages, and SQLite's own check below judges the file then.
+    wal = path.with_name(path.name + "-wal")
+    logged = wal.exists() and wal.stat().st_size > 0
+    if page_size < 512 or (not logged and (size % page_size or (counted and size < pages * page_size))):
         raise _refuse(path, f"the SQLite file is damaged or cut short ({size} bytes)")
 
 
