@@ -8,7 +8,8 @@ Plain HTML and a little JavaScript, served by the app (nothing from a CDN). The 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import heapq
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core.rows import CENTRAL_EDGE, KVRejected, KVWrite
@@ -43,7 +44,7 @@ def inspector_state(sim: Simulation, now: int, titles: Mapping[str, str]) -> dic
     for name in sorted(cluster.namespaces):
         space = cluster.namespaces[name]
         keys = []
-        for key in sorted(space.keys())[:KEYS_SHOWN]:
+        for key in heapq.nsmallest(KEYS_SHOWN, space.keys()):
             newest = space.read(key, None, now)
             if newest is None:
                 continue
@@ -69,7 +70,8 @@ def space_time(sim: Simulation) -> str:
     return space_time_svg(rows, [*sim.edges, *central], _arrival(sim))
 
 
-def _arrival(sim: Simulation) -> Any:
+def _arrival(sim: Simulation) -> Callable[[KVWrite, str], float | None]:
+    # The central store holds every write at once: there is nothing to draw for it.
     def arrival(write: KVWrite, edge: str) -> float | None:
         return None if edge == CENTRAL_EDGE else sim.arrival(write, edge)
 
