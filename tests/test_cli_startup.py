@@ -44,7 +44,6 @@ CASES = [
     (["api", "--port", "0", "--history", "/no/such/folder/h.jsonl"], 2, "--history /no/such/folder/h.jsonl cannot be"),
     (["api", "--port", "0", "--history", "{folder}"], 2, "is a folder; give a file name"),
     (["api", "--port", "0", "--persist", "{folder}"], 2, "is a folder; give a file name"),
-    (["dev", "{folder}/bad.toml", "--port", "0", "--persist", "{folder}/bad.toml"], 2, "invalid TOML"),
 ]
 
 
