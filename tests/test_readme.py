@@ -7,6 +7,7 @@ import io
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -90,6 +91,10 @@ def run_curl_and_sdk(env: dict[str, str], local: Callable[[str], str], tmp_path:
     return namespace
 
 
+NO_CURL = "the README's REST examples use curl, and it is not installed (apt-get install curl)"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason=NO_CURL)
 def test_the_rest_examples_run_as_written_in_sequence(tmp_path: Path) -> None:
     with readme_server(tmp_path) as (env, local):
         run_curl_and_sdk(env, local, tmp_path)
@@ -98,6 +103,7 @@ def test_the_rest_examples_run_as_written_in_sequence(tmp_path: Path) -> None:
 WRANGLER, WHY_NOT = find_wrangler()
 
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason=NO_CURL)
 @pytest.mark.skipif(WRANGLER is None, reason=WHY_NOT)
 def test_the_wrangler_example_runs_after_the_others(tmp_path: Path) -> None:
     assert WRANGLER is not None
