@@ -59,21 +59,41 @@ def test_a_bad_start_is_one_line(workers: Path, taken_port: int, args: list[str]
     assert len(lines) == 1 or lines[0].startswith("usage:")
 
 
-def test_a_failed_save_leaves_the_previous_history_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_shutdown_leaves_the_previous_history_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from workersim.server._history import keep_history, save_history
     from workersim.sim import History, Simulation
 
     path = tmp_path / "history.jsonl"
     path.write_text("the previous run\n", encoding="utf-8")
     sim = Simulation(edges=("SFO",))
-    keep_history(sim, path)
+    keep_history(sim, path)  # rows now stream to history.jsonl.partial; the previous file is left alone
 
-    def interrupted(self: History, stream: object) -> None:
-        stream.write("half a line")  # type: ignore[attr-defined]
-        raise KeyboardInterrupt  # a second Ctrl-C in the middle of the save
+    def interrupted(self: History) -> None:
+        raise KeyboardInterrupt  # a second Ctrl-C while the last rows are written
 
-    monkeypatch.setattr(History, "write", interrupted)
+    monkeypatch.setattr(History, "close", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save_history(sim, path)
     assert path.read_text(encoding="utf-8") == "the previous run\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.jsonl"]
+
+
+async def test_a_server_history_streams_every_row_and_holds_few(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, autojump_clock: object
+) -> None:
+    from workersim.server import _history
+    from workersim.sim import History, Simulation
+
+    monkeypatch.setattr(_history, "UNSAVED_LIMIT", 10)
+    path = tmp_path / "history.jsonl"
+    sim = Simulation(edges=("SFO", "LHR"), kv_namespaces=("KV",))
+    _history.keep_history(sim, path)
+    async with sim:
+        for index in range(100):
+            await sim.env("SFO").KV.put(f"k{index}", "x" * 1000)
+        assert len(sim.history) <= 11  # memory holds the newest rows only
+    _history.save_history(sim, path)
+    saved = History.from_jsonl(path)
+    assert [row.id for row in saved] == list(range(100))
+    assert not (tmp_path / "history.jsonl.partial").exists()

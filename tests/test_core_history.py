@@ -92,3 +92,23 @@ def test_a_limited_history_keeps_the_newest_rows_and_counts_on() -> None:
     assert len(nothing) == 0 and nothing.recorded == 1
     with pytest.raises(ValueError, match="out of order"):
         nothing.append(_read(5))
+
+
+def test_a_byte_budget_keeps_the_newest_rows_that_fit() -> None:
+    from workersim.core.rows import KVWrite, row_size
+
+    history = History(max_bytes=10_000)
+    for ident in range(40):
+        history.append(
+            KVWrite(id=ident, edge="SFO", ns="KV", op="put", key=f"k{ident}", value=b"v" * 3000, version=ident + 1,
+                    invoke=0.0, complete=0.0)
+        )  # fmt: skip
+        held = sum(map(row_size, history.rows))
+        assert held == history.held_bytes <= 10_000
+    assert history.recorded == 40 and history.rows[-1].id == 39  # ids keep counting; the newest row stays
+    assert [row.id for row in history.rows] == list(range(40 - len(history.rows), 40))
+    history.bound_bytes(None)
+    kept = len(history.rows)
+    history.append(KVWrite(id=40, edge="SFO", ns="KV", op="delete", key="k", value=None, version=41, invoke=0.0,
+                           complete=0.0))  # fmt: skip
+    assert len(history.rows) == kept + 1  # without a bound, nothing more is dropped

@@ -14,7 +14,7 @@ from typing import IO, Any
 import attrs
 
 from .errors import HistoryFormatError
-from .rows import AnyRow, row_from_json
+from .rows import AnyRow, row_from_json, row_size
 
 FLUSH_ROWS = 4096
 """Rows a streamed history gathers before it encodes and writes them in one go."""
@@ -63,13 +63,18 @@ def loads_line(line: str) -> Any:
 class History:
     """Every operation so far, as typed rows (``KVRead``, ``KVWrite``, ``FetchRow``, ...).
 
-    A row's ``id`` is its position in the whole run. ``limit`` bounds how many rows are kept, for long-running
-    servers: older rows are dropped in batches of a tenth of the limit, and ids keep counting.
+    A row's ``id`` is its position in the whole run. ``limit`` bounds how many rows are kept, and ``max_bytes``
+    about how much memory they hold (values included, ``rows.row_size``), for long-running servers: older rows
+    are dropped in batches of a tenth of the bound, and ids keep counting.
     """
 
     rows: list[AnyRow] = attrs.field(factory=list)
     limit: int | None = attrs.field(default=None, kw_only=True)
     """Keep only about the newest ``limit`` rows (``None``: keep all)."""
+    max_bytes: int | None = attrs.field(default=None, kw_only=True)
+    """Keep only as many of the newest rows as hold about ``max_bytes`` bytes (``None``: no such bound)."""
+    held_bytes: int = attrs.field(default=0, init=False)
+    """About how many bytes the rows held take (counted only while ``max_bytes`` is set)."""
     recorded: int = attrs.field(init=False)
     """How many rows were ever appended: the next row's ``id``."""
     _sink: Callable[[str], object] | None = attrs.field(default=None, init=False, repr=False)
@@ -79,6 +84,8 @@ class History:
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"History limit must be >= 0, got {self.limit!r}")
         self.recorded = self.rows[-1].id + 1 if self.rows else 0
+        if self.max_bytes is not None:
+            self.bound_bytes(self.max_bytes)
 
     def append(self, row: AnyRow) -> AnyRow:
         """Add ``row``, whose ``id`` must be ``recorded`` (the next id); return it."""
@@ -88,13 +95,40 @@ class History:
         rows = self.rows
         rows.append(row)
         if self.limit is not None and len(rows) > self.limit + self.limit // 10:
-            del rows[: len(rows) - self.limit]
+            self._drop(len(rows) - self.limit)
+        if self.max_bytes is not None:
+            self.held_bytes += row_size(row)
+            if self.held_bytes > self.max_bytes:
+                self._shed(self.max_bytes - self.max_bytes // 10)
         if self._sink is not None:
             unwritten = self._unwritten
             unwritten.append(row)
             if len(unwritten) >= FLUSH_ROWS:
                 self.flush()
         return row
+
+    def bound_bytes(self, max_bytes: int | None) -> None:
+        """Set ``max_bytes`` (``None`` lifts the bound), dropping the oldest rows now if they hold more."""
+        if max_bytes is not None and max_bytes < 0:
+            raise ValueError(f"max_bytes must be >= 0, got {max_bytes!r}")
+        self.max_bytes = max_bytes
+        self.held_bytes = 0 if max_bytes is None else sum(map(row_size, self.rows))
+        if max_bytes is not None and self.held_bytes > max_bytes:
+            self._shed(max_bytes)
+
+    def _drop(self, count: int) -> None:
+        if self.max_bytes is not None:
+            self.held_bytes -= sum(map(row_size, self.rows[:count]))
+        del self.rows[:count]
+
+    def _shed(self, target: int) -> None:
+        """Drop the oldest rows until those left hold at most ``target`` bytes (the newest row always stays)."""
+        count, held = 0, self.held_bytes
+        while held > target and count < len(self.rows) - 1:
+            held -= row_size(self.rows[count])
+            count += 1
+        del self.rows[:count]
+        self.held_bytes = held
 
     def stream(self, sink: Callable[[str], object], *, keep: int = 0) -> None:
         """From now on, write every row to ``sink`` (a text stream's ``write``) as JSON Lines, gathered in chunks
@@ -106,7 +140,7 @@ class History:
         self._unwritten = list(self.rows)
         self.limit = keep
         if len(self.rows) > keep:
-            del self.rows[: len(self.rows) - keep]
+            self._drop(len(self.rows) - keep)
         self.flush()
 
     def flush(self) -> None:

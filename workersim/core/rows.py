@@ -282,6 +282,27 @@ class ScheduledRow(Row):
 AnyRow: TypeAlias = KVRead | KVBulkRead | KVWrite | KVList | KVRejected | FetchRow | ResponseRow | LogRow | ScheduledRow
 
 
+ROW_OVERHEAD = 200
+"""Bytes a row takes in memory besides the values and texts it holds (the object, its fields, its ids)."""
+
+
+def row_size(row: AnyRow) -> int:
+    """About how many bytes of memory ``row`` holds: its overhead plus every value and text in it. Values a row
+    shares with a replica are counted too: once the replica moves on, the row alone keeps them."""
+    size = ROW_OVERHEAD
+    if isinstance(row, KVRead | KVWrite):
+        size += len(row.value or b"") + len(row.metadata or "")
+    elif isinstance(row, KVBulkRead):
+        size += sum(len(key) + len(value or b"") for key, value in row.value.items())
+    elif isinstance(row, FetchRow):
+        size += len(row.url)
+    elif isinstance(row, LogRow):
+        size += len(row.message)
+    elif isinstance(row, KVRejected | ResponseRow):
+        size += len(row.error or "")
+    return size
+
+
 def error_text(error: BaseException) -> str:
     """How a row names a failure: ``"<class>: <message>"``."""
     return f"{type(error).__name__}: {error}"
