@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -154,3 +157,9 @@ def test_run_runs_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     assert (put.edge, put.op, put.write) == ("LHR", "put", 0)
     # The scenario reads at SFO again after max_delay (10 s), when the write has arrived.
     assert (last.time, last.edge, last.result, last.sees) == (10.0, "SFO", "'hello'", put.write)
+
+
+def test_version_prints_the_installed_package_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "workersim.cli", "--version"], capture_output=True, text=True)
+    # The version the packaging metadata records (pyproject.toml's, as installed), not one written in the CLI.
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"workersim {version('workersim')}\n", "")

@@ -43,6 +43,7 @@ CASES = [
     (["dev", "{folder}/empty.py", "--port", "{taken}"], 2, "defines no worker"),
     (["api", "--port", "0", "--history", "/no/such/folder/h.jsonl"], 2, "--history /no/such/folder/h.jsonl cannot be"),
     (["api", "--port", "0", "--history", "{folder}"], 2, "is a folder; give a file name"),
+    (["api", "--port", "0", "--persist", "{folder}"], 2, "is a folder; give a file name"),
 ]
 
 

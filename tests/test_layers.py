@@ -37,7 +37,11 @@ def allowed(layer: str) -> set[str]:
     if layer in BESIDE:
         return BESIDE[layer] | {layer}
     below = set(LAYERS[: LAYERS.index(layer) + 1])
-    return below | ({"checkers", "viz", "sweep", "scenarios"} if layer == "cli" else set())
+    # The dev server's inspector draws the space-time view; the command line prints checkers' reports, runs
+    # scenarios and sweeps.
+    if layer == "cli":
+        return below | {"checkers", "viz", "sweep", "scenarios"}
+    return below | ({"checkers", "viz"} if layer == "server" else set())
 
 
 def module_name(path: Path) -> str:

@@ -1,5 +1,6 @@
-"""The ``workersim`` command line: ``run`` a scenario, ``check`` or draw a recorded history, and serve with
-``dev`` and ``api``; ``sweep`` a target across seeds and measure ``staleness`` curves."""
+"""The ``workersim`` command line: ``run`` a scenario, ``check`` or draw a recorded history, serve with ``dev``
+and ``api``, control a running dev server with ``ctl``, move persisted data with ``export`` and ``import``,
+``sweep`` a target across seeds and measure ``staleness`` curves."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import runpy
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 from ..checkers import check_all, check_anomalies, staleness
@@ -16,8 +18,10 @@ from ..core.staleness import OpTable
 from ..scenarios import load, names, summary
 from ..sim.history import History
 from ..viz import history_html, space_time_svg, timeline
+from ._ctl import add_ctl
 from ._servers import add_api, add_dev
 from ._sweep import add_staleness, add_sweep
+from ._transfer import add_transfer
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -89,6 +93,7 @@ def _timeline(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="workersim", description="Simulate edge Workers and Workers KV.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('workersim')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(
         "run", help="run a teaching scenario by name (stale_read; --list shows them all) or a Python script's path"
@@ -120,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_dev(commands)
     add_sweep(commands)
     add_staleness(commands)
+    add_ctl(commands)
+    add_transfer(commands)
     return parser
 
 

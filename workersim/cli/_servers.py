@@ -13,6 +13,7 @@ from ..core.errors import ConfigError
 from ..core.limits import Limits
 from ..runtime import CONFIG_NAMES
 from ..server._history import HistoryPathError
+from ..server._persist import DEFAULT_PATH, PersistError
 from ..server._serving import CannotListen
 from ..server.api import ACCOUNT_ENV, TOKEN_ENV, ApiOptions, run_api_server
 from ..server.dev import BODY_LIMIT, DevOptions, run_dev
@@ -26,6 +27,18 @@ def _history_option(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="when the server stops, write every operation (requests, KV calls, with the versions reads saw) to "
         "FILE as JSON Lines, for workersim.History.from_jsonl and the checkers",
+    )
+
+
+def _persist_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--persist",
+        type=Path,
+        nargs="?",
+        const=DEFAULT_PATH,
+        metavar="FILE",
+        help=f"keep the KV state in the SQLite file FILE (default {DEFAULT_PATH}) and continue from it next time; "
+        "a write is acknowledged once it is on disk",
     )
 
 
@@ -80,10 +93,11 @@ def _api(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_namespaces=args.max_namespaces,
         history=args.history,
+        persist=args.persist,
     )
     try:
         return run_api_server(options)
-    except (CannotListen, HistoryPathError) as error:
+    except (CannotListen, HistoryPathError, PersistError) as error:
         return _failed("api", error)
 
 
@@ -104,10 +118,12 @@ def _dev(args: argparse.Namespace) -> int:
         environment=args.env,
         network=args.network,
         cpu_ms=args.cpu_ms,
+        persist=args.persist,
+        reload=args.reload,
     )
     try:
         return run_dev(options)
-    except (CannotListen, HistoryPathError) as error:
+    except (CannotListen, HistoryPathError, PersistError) as error:
         return _failed("dev", error)
     except (ConfigError, FileNotFoundError, ValueError) as error:
         return _failed("dev", error)
@@ -135,6 +151,7 @@ def add_api(commands: Any) -> None:
     )
     api.add_argument("--quiet", action="store_true", help="do not log one line per request")
     _history_option(api)
+    _persist_option(api)
     api.set_defaults(handler=_api)
 
 
@@ -207,4 +224,11 @@ def add_dev(commands: Any) -> None:
     )
     dev.add_argument("--quiet", action="store_true", help="do not log one line per request")
     _history_option(dev)
+    _persist_option(dev)
+    dev.add_argument(
+        "--no-reload",
+        dest="reload",
+        action="store_false",
+        help="do not reload the worker when a Python file in its folder changes",
+    )
     dev.set_defaults(handler=_dev)

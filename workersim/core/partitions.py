@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -37,6 +38,31 @@ class Partitions:
     no partition had ever happened, as long as ``split_since`` is ``None``."""
     _split_before: int | None = None
     """``split_since`` of the split that the last heal ended (a partition at the heal's instant undoes the heal)."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """The log and what is known from it, as JSON data (a server's ``--persist`` file keeps it)."""
+        return {
+            "times": {str(edge): list(times) for edge, times in self._times.items()},
+            "groups": {str(edge): list(groups) for edge, groups in self._groups.items()},
+            "next_group": self._next_group,
+            "cut": sorted(self._cut),
+            "split_since": self.split_since,
+            "whole_since": self.whole_since,
+            "split_before": self._split_before,
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> Partitions:
+        """The partitions a ``snapshot`` describes."""
+        return cls(
+            times={int(edge): list(times) for edge, times in data["times"].items()},
+            groups={int(edge): list(groups) for edge, groups in data["groups"].items()},
+            next_group=data["next_group"],
+            cut=set(data["cut"]),
+            split_since=data["split_since"],
+            whole_since=data["whole_since"],
+            split_before=data["split_before"],
+        )
 
     def partition(self, edges: Iterable[int], now: int) -> None:
         """From ``now`` on, cut ``edges`` off from everyone else (they still reach each other)."""

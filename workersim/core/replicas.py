@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import attrs
 
@@ -20,6 +21,17 @@ from .delays import DelayModel
 from .faults import Faults
 from .partitions import Partitions
 from .versions import CENTRAL, Version
+
+
+class WriteObserver(Protocol):
+    """What is told of every change to the stored data, right after it is applied (a server's ``--persist``
+    file keeps itself up to date this way; the core does no I/O itself)."""
+
+    def wrote(self, space: Keyspace, key: str, version: Version) -> None:
+        """``version`` of ``key`` was just stored in ``space``."""
+
+    def dropped(self, namespace: str) -> None:
+        """Namespace ``namespace`` and all its data were just forgotten."""
 
 
 @attrs.define
@@ -37,6 +49,8 @@ class Cluster:
     cache: EdgeCache | None = None
     """The edge-cache model, or ``None`` for push propagation (the default)."""
     namespaces: dict[str, Keyspace] = attrs.field(factory=dict)
+    observer: WriteObserver | None = None
+    """Told of every stored version and dropped namespace (``None``: nobody listens)."""
     _seed_key: int = attrs.field(init=False)
     _edge_keys: tuple[int, ...] = attrs.field(init=False)
     _index: dict[str, int] = attrs.field(init=False)
@@ -74,6 +88,24 @@ class Cluster:
     def drop_namespace(self, name: str) -> None:
         """Forget namespace ``name`` and all its data (its pending collections are skipped)."""
         self.namespaces.pop(name, None)
+        if self.observer is not None:
+            self.observer.dropped(name)
+
+    @property
+    def next_seq(self) -> int:
+        """The number the next write will get."""
+        return self._next_seq
+
+    def restore(self, next_seq: int, held: Iterable[tuple[str, str, list[Version]]]) -> None:
+        """Take back the data an earlier run kept (a restarted server's): each ``(namespace, key, versions)``
+        with the versions oldest first, and the next write's number. Before any write of this run; the versions
+        become garbage, and arrive at the edges, exactly as they would have in the earlier run."""
+        if next_seq < self._next_seq:
+            raise ValueError(f"next_seq must be at least {self._next_seq}, got {next_seq}")
+        self._next_seq = next_seq
+        for namespace, key, versions in held:
+            if versions:
+                self.namespace(namespace).restore(key, versions)
 
     def new_seq(self) -> int:
         """Allocate the next write number."""
@@ -160,6 +192,10 @@ class Keyspace:
     def __len__(self) -> int:
         return len(self._versions)
 
+    def keys(self) -> list[str]:
+        """The keys with versions held, in no particular order (a delete every edge has is not among them)."""
+        return list(self._versions)
+
     def versions(self, key: str) -> list[Version]:
         """The versions of ``key`` held, oldest (last-writer-wins order) first."""
         entry = self._versions.get(key)
@@ -207,7 +243,19 @@ class Keyspace:
             cluster.schedule_collection(now + cluster.max_ms + 1, self.name, key)
         if self.caches is not None:
             self.caches.wrote(key, version)
+        if cluster.observer is not None:
+            cluster.observer.wrote(self, key, version)
         return version
+
+    def restore(self, key: str, versions: list[Version]) -> None:
+        """Hold ``versions`` (oldest first) of ``key``, kept by an earlier run, and look at them for collection
+        when the newest has reached every edge."""
+        cluster = self.cluster
+        newest = versions[-1]
+        self._versions[key] = newest if len(versions) == 1 or self.caches is not None else list(versions)
+        self._index_add(key)
+        if len(versions) > 1 or (newest.value is None and self.caches is None):
+            cluster.schedule_collection(newest.time + cluster.max_ms + 1, self.name, key)
 
     def read(
         self, key: str, edge: int | None, now: int, *, cache_ttl: int | None = None, method: str = "GET"

@@ -199,14 +199,20 @@ class Isolates:
         entry = self._isolates.get(edge)
         if entry is not None and self._idle_timeout is not None and now - entry[1] > self._idle_timeout:
             entry = None
-        if entry is None:
-            generation = self._generations.get(edge, 0)
-            self._generations[edge] = generation + 1
-            isolate = Isolate(self.path, services=self._services, edge=edge, seed=self._seed_for(edge, generation))
-        else:
-            isolate = entry[0]
+        isolate = self._new(edge) if entry is None else entry[0]
         self._isolates[edge] = (isolate, now)
         return isolate.worker
+
+    def _new(self, edge: str) -> Isolate:
+        generation = self._generations.get(edge, 0)
+        self._generations[edge] = generation + 1
+        return Isolate(self.path, services=self._services, edge=edge, seed=self._seed_for(edge, generation))
+
+    def reload(self, edges: Sequence[str]) -> None:
+        """Load the file afresh into a new isolate for each of ``edges``, then let them replace the isolates there
+        were. If the file does not load, nothing is replaced: the error propagates, the old isolates stay."""
+        now = self._services.monotonic()
+        self._isolates = {edge: (self._new(edge), now) for edge in edges}
 
     def evict(self, edge: str | None = None) -> None:
         """Drop ``edge``'s isolate (every edge's with ``None``)."""

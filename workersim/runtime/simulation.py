@@ -319,6 +319,19 @@ class Simulation(StoreSimulation):
             self._isolates.evict(edge)
 
     @property
+    def worker_file(self) -> Path | None:
+        """The worker's main file, when the worker was given as a file (``None`` for a Python object)."""
+        return None if self._isolates is None else self._isolates.path
+
+    def reload(self) -> None:
+        """Load the worker file afresh at every edge, so that each edge's next request runs the new code (a dev
+        server does this when the file changes); KV data is untouched. A file that does not load raises, as at
+        construction, and every edge keeps the code it had. Only a worker given as a file can be reloaded."""
+        if self._isolates is None:
+            raise RuntimeError("only a worker given as a file can be reloaded")
+        self._isolates.reload(self.edges)
+
+    @property
     def worker_errors(self) -> list[WorkerFailure]:
         """Every failure inside the worker so far (handlers that raised, waitUntil work that raised), in order."""
         return [] if self._dispatcher is None else self._dispatcher.errors

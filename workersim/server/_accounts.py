@@ -78,6 +78,18 @@ class Account:
             raise namespace_not_found(namespace_id)
         return found
 
+    @property
+    def created(self) -> int:
+        """How many namespace ids were drawn: the counter the next fresh id continues from."""
+        return self._created
+
+    def adopt(self, namespaces: Iterable[Namespace], created: int) -> None:
+        """Take back the namespaces an earlier run created (a server restarted on its ``--persist`` file), and
+        the counter their ids came from, so no id is ever drawn twice."""
+        for namespace in namespaces:
+            self.namespaces[namespace.id] = namespace
+        self._created = max(self._created, created)
+
     def bind(self, binding: str) -> Namespace:
         """Show the simulation's namespace ``binding`` as a namespace of this account, titled by its name."""
         namespace = Namespace(binding_namespace_id(binding), binding, binding, binding=binding)
@@ -182,6 +194,10 @@ class Accounts:
         for binding in bindings:
             account.bind(binding)
         return account
+
+    def account(self, account_id: str) -> Account:
+        """The account ``account_id`` (``KeyError`` if there is none)."""
+        return self._by_id[account_id]
 
     def authenticate(self, headers: Mapping[str, str], account_id: str) -> Account:
         """The account ``account_id`` if ``headers`` (lower-case names) carry credentials for it.

@@ -18,9 +18,14 @@ from hypercorn.config import Config
 from ..core.limits import Limits
 from ..sim.simulation import Simulation
 from ._asgi import Receive, Scope, Send
+from ._durable import Durable, Persistence, open_state
 from ._history import keep_history, save_history
+from ._persist import Saved, StateFile
 from ._serving import ASGIApp, CannotListen, listening_error, on_real_clock, serve, stop_on_signals
 from .rest import API_PREFIX, RestApp
+
+Stored = tuple[StateFile, Saved | None]
+"""An open ``--persist`` file and what it held."""
 
 ACCOUNT_ENV = "WORKERSIM_ACCOUNT_ID"
 TOKEN_ENV = "WORKERSIM_API_TOKEN"
@@ -48,13 +53,18 @@ class Credentials:
 
     @classmethod
     def resolve(
-        cls, account: str | None = None, token: str | None = None, environ: Mapping[str, str] = os.environ
+        cls,
+        account: str | None = None,
+        token: str | None = None,
+        environ: Mapping[str, str] = os.environ,
+        *,
+        saved_account: str | None = None,
     ) -> Credentials:
-        """The given values, else ``$WORKERSIM_ACCOUNT_ID`` and ``$WORKERSIM_API_TOKEN``, else a random account
-        id and a generated token."""
+        """The given values, else ``$WORKERSIM_ACCOUNT_ID`` and ``$WORKERSIM_API_TOKEN``, else the account id a
+        ``--persist`` file kept (``saved_account``), else a random account id; a generated token."""
         chosen = token or environ.get(TOKEN_ENV)
         return cls(
-            account or environ.get(ACCOUNT_ENV) or secrets.token_hex(16),
+            account or environ.get(ACCOUNT_ENV) or saved_account or secrets.token_hex(16),
             chosen or secrets.token_urlsafe(24),
             generated=not chosen,
         )
@@ -122,11 +132,15 @@ class ApiOptions:
     max_namespaces: int = Limits().namespaces
     history: Path | None = None
     """Where to write the history as JSON Lines when the server stops; ``None``: nowhere."""
+    persist: Path | None = None
+    """The SQLite file that keeps the state between runs; ``None``: the state lasts as long as the server."""
 
 
-async def run_api(sim: Simulation, options: ApiOptions, credentials: Credentials) -> None:
-    """Serve the REST API over ``sim`` on the real clock until interrupted."""
-    app = RestApp.for_simulation(sim, credentials.account, credentials.token)
+async def run_api(sim: Simulation, options: ApiOptions, credentials: Credentials, state: Stored | None = None) -> None:
+    """Serve the REST API over ``sim`` on the real clock until interrupted (keeping ``state``'s file up to date)."""
+    rest = RestApp.for_simulation(sim, credentials.account, credentials.token)
+    persistence = None if state is None else Persistence.attach(*state, sim, rest.accounts.account(credentials.account))
+    app: ASGIApp = rest if persistence is None else Durable(rest, persistence)
     on_real_clock(sim)
     async with sim:
         with stop_on_signals("workersim api") as shutdown_trigger:
@@ -137,16 +151,20 @@ async def run_api(sim: Simulation, options: ApiOptions, credentials: Credentials
                 print(
                     f"workersim api: the Cloudflare v4 KV REST API on {base}\n{describe(base, credentials)}", flush=True
                 )
+        if persistence is not None:
+            await persistence.close()
 
 
 def run_api_server(options: ApiOptions) -> int:
     """Serve the REST API on the real clock until SIGINT or SIGTERM; write the history if asked; 0 when done."""
-    credentials = Credentials.resolve(options.account, options.token)
     # Virtual time 0 is now, so absolute expirations that clients compute from their clocks mean what they say.
     sim = Simulation(seed=options.seed, limits=Limits(namespaces=options.max_namespaces), start_time=time.time())
     keep_history(sim, options.history)
+    state = None if options.persist is None else open_state(options.persist, sim)
+    saved_account = None if state is None or state[1] is None else state[1].account
+    credentials = Credentials.resolve(options.account, options.token, saved_account=saved_account)
     try:
-        trio.run(run_api, sim, options, credentials)
+        trio.run(run_api, sim, options, credentials, state)
     except KeyboardInterrupt:
         pass
     except BaseException as error:

@@ -6,6 +6,7 @@ runs a simulation and hypercorn together until a shutdown signal. The command li
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
@@ -22,10 +23,12 @@ from ..core.delays import FixedDelay
 from ..runtime import CONFIG_NAMES, ConfigError, Request, Simulation, find_config
 from ..sim.simulation import DEFAULT_EDGES
 from ._asgi import ClientGone, Receive, Scope, Send, lifespan
+from ._durable import open_state
 from ._history import keep_history, save_history
+from ._live import LiveDev
 from ._serving import CannotListen, listening_error, on_real_clock, serve, stop_on_signals
 from ._watchdog import watchdog
-from .api import ApiMount, Credentials
+from .api import ApiMount, Credentials, Stored
 
 EDGE_HEADER = "x-workersim-edge"
 """The request header that picks the serving edge (its value is an edge name, e.g. ``LHR``)."""
@@ -216,6 +219,10 @@ class DevOptions:
     cpu_ms: int | None = None
     """The CPU milliseconds a request may use (``--cpu-ms``); ``None``: the configuration's ``[limits] cpu_ms``,
     else ``DEFAULT_CPU_MS``."""
+    persist: Path | None = None
+    """The SQLite file that keeps the state between runs; ``None``: the state lasts as long as the server."""
+    reload: bool = True
+    """Reload the worker when a Python file in its folder changes."""
 
 
 def build_simulation(options: DevOptions) -> Simulation:
@@ -260,20 +267,25 @@ def hypercorn_config(options: DevOptions) -> Config:
     return config
 
 
-async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0) -> None:
+async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0, state: Stored | None = None) -> None:
     """Serve ``sim``'s worker until SIGINT or SIGTERM, then stop taking requests and give waitUntil work ``grace``
-    real seconds to finish before cancelling it."""
+    real seconds to finish before cancelling it. ``state``: the open ``--persist`` file."""
+    credentials = Credentials.resolve(saved_account=None if state is None or state[1] is None else state[1].account)
     app = ApiMount(
-        WorkerApp(sim, body_limit=options.body_limit), sim, Credentials.resolve()
+        WorkerApp(sim, body_limit=options.body_limit), sim, credentials
     )  # the REST API under /client/v4/, the worker elsewhere
+    live = LiveDev(sim, app, state, reload=options.reload)
     on_real_clock(sim)
     with trio.CancelScope() as scope:
-        async with sim:
+        async with sim, live.running():
             cpu_ms = options.cpu_ms or sim.cpu_ms or DEFAULT_CPU_MS
             with stop_on_signals("workersim dev") as shutdown_trigger, watchdog(cpu_ms / 1000):
                 async with trio.open_nursery() as nursery:
-                    binds = await nursery.start(serve, app, hypercorn_config(options), shutdown_trigger)
-                    print(_banner(sim, options, binds[0]) + "\n" + app.describe(binds[0]), flush=True)
+                    binds = await nursery.start(serve, live.app, hypercorn_config(options), shutdown_trigger)
+                    print(
+                        f"{_banner(sim, options, binds[0])}\n{live.describe(binds[0])}\n{app.describe(binds[0])}",
+                        flush=True,
+                    )
             # Hypercorn has stopped; leaving `async with sim` waits for waitUntil work, for `grace` at most.
             scope.deadline = trio.current_time() + grace * options.time_scale
     if scope.cancelled_caught:
@@ -296,9 +308,10 @@ def run_dev(options: DevOptions) -> int:
     shutdown (Ctrl-C or SIGTERM), 130 if a second Ctrl-C cut the shutdown short."""
     sim = build_simulation(options)
     keep_history(sim, options.history)
+    state = None if options.persist is None else open_state(options.persist, sim)
     clock = None if options.time_scale == 1 else trio.testing.MockClock(rate=options.time_scale)
     try:
-        trio.run(serve_dev, sim, options, clock=clock)
+        trio.run(functools.partial(serve_dev, sim, options, state=state), clock=clock)
     except KeyboardInterrupt:  # a second Ctrl-C during the graceful shutdown: stop at once, quietly
         print("workersim dev: interrupted", file=sys.stderr)
         return 130

@@ -55,14 +55,16 @@ class Engine:
         self.store = store
         self._conductor: Conductor | None = None
         self._t0 = 0.0
+        self.start_ms = 0
+        """The virtual millisecond the clock starts at (a restarted server continues its earlier run's time)."""
         self.cushion: float | None = None
         """For servers on the real clock: apply parked operations once the oldest has waited this many real
         seconds, even if tasks are still runnable (``None``: only when every task is blocked, as virtual time
         needs for reproducible runs). Set before the simulation starts."""
 
     def start(self) -> None:
-        """Start virtual time at 0 now and open the conductor (inside the trio run)."""
-        self._t0 = trio.current_time()
+        """Start virtual time at ``start_ms`` now and open the conductor (inside the trio run)."""
+        self._t0 = trio.current_time() - self.start_ms / 1000
         self._conductor = Conductor(task_identities(), self.now_ms, self._collect, cushion=self.cushion)
         self._conductor.start()
 
@@ -114,6 +116,14 @@ class Engine:
         delay = at_ms - (trio.current_time() - self._t0) * 1000
         if delay > 0:
             await self.sleep(delay / 1000)
+
+    def skip(self, ms: int) -> None:
+        """Move virtual time on by ``ms`` milliseconds at once, for everything that reads the simulation's clock
+        (a live server's time jump; tasks sleeping on trio's clock still wake at their own deadlines)."""
+        if ms < 0:
+            raise ValueError(f"time only moves forward, got {ms} ms")
+        self._require_running()
+        self._t0 -= ms / 1000
 
     def now_ms(self) -> int:
         """Virtual milliseconds since the simulation started."""

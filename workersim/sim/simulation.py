@@ -335,6 +335,17 @@ def engine(sim: Simulation) -> Engine:
     return sim._engine
 
 
+def resume_clock(sim: Simulation, at_ms: int, unix_time: float) -> None:
+    """Make ``sim``'s virtual clock start at ``at_ms`` rather than 0, with simulated UNIX time ``unix_time`` at
+    that instant (a server restarted on its ``--persist`` file continues its earlier run). Before ``async with
+    sim``."""
+    if sim._entered:
+        raise RuntimeError("resume_clock() is for a simulation that has not started")
+    sim._engine.start_ms = at_ms
+    sim.start_time = unix_time - at_ms / 1000
+    sim._engine.store.cluster.epoch_ms = round(sim.start_time * 1000)
+
+
 def run(main: Callable[..., Awaitable[T]], *args: Any) -> T:
     """``trio.run(main, *args)`` on virtual time (``MockClock(autojump_threshold=0)``), ready for simulations."""
     identities = TaskIdentities()
