@@ -1,7 +1,8 @@
 """Network partitions as a log of group changes over virtual time.
 
-Each edge belongs to one group at a time; group 0 is the connected majority (and the central store). Two places
-can exchange writes exactly when they are in the same group. Because the log only ever grows at the present, an
+Each edge belongs to one group at a time; group 0 is the connected majority (and, under the edge-cache model, the
+central store: an edge outside it cannot reach the store). Two edges exchange writes exactly when they are in the
+same group. Under push propagation the central store holds every write at once, wherever it was made. Because the log only ever grows at the present, an
 arrival time computed from it never changes once it lies in the past.
 
 Besides the log, the partitions know whether some edge is cut off right now and since when the cluster has been

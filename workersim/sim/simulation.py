@@ -274,7 +274,11 @@ class Simulation:
         return self._engine.store.cluster.faults
 
     def partition(self, edges: Iterable[str]) -> None:
-        """Cut ``edges`` off from the rest from now on; their writes and the others' are held until the heal."""
+        """Cut ``edges`` off from the other edges from now on; writes between the two sides are held until the heal.
+
+        Under push propagation the central store (what the REST API reads) still has every write at once, the
+        cut-off edges' included; under the edge-cache model the cut-off edges cannot reach the central store, so
+        their writes and their reads of keys not in their cache fail with a 503."""
         self._engine.store.cluster.partitions.partition(self._edge_indexes(edges), self.now_ms())
 
     def heal(self, edges: Iterable[str]) -> None:
