@@ -2,8 +2,8 @@
 
 Each edge belongs to one group at a time; group 0 is the connected majority (and, under the edge-cache model, the
 central store: an edge outside it cannot reach the store). Two edges exchange writes exactly when they are in the
-same group. Under push propagation the central store holds every write at once, wherever it was made. Because the log only ever grows at the present, an
-arrival time computed from it never changes once it lies in the past.
+same group. Under push propagation the central store holds every write at once, wherever it was made. Because
+the log only ever grows at the present, an arrival time computed from it never changes once it lies in the past.
 
 Besides the log, the partitions know whether some edge is cut off right now and since when the cluster has been
 whole, so that the hot paths (reads of settled data, garbage collection) never look at the log, or at every
