@@ -474,3 +474,47 @@ async def test_request_cf_and_cloudflare_headers(autojump_clock: trio.abc.Clock,
     assert sim.cf("NRT")["city"] == "Narita" and sim.cf("LHR")["city"] == "London"
     with pytest.raises(ValueError, match="cf= names edges"):
         workersim.Simulation(edges=("LHR",), cf={"SFO": {}})
+
+
+FORM_WORKER = """
+from workers import Response, WorkerEntrypoint, FormData, File
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        form = await request.form_data()
+        upload = form["upload"]
+        described = {
+            "name": form["name"], "tags": form.get_all("tag"), "missing": form["nope"],
+            "file": None if upload is None else [upload.name, upload.content_type, await upload.text()],
+            "is_file": isinstance(upload, File), "count": len(form),
+        }
+        return Response.json(described)
+"""
+
+
+async def test_form_data_from_urlencoded_and_multipart_bodies(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    import httpx
+
+    sim = workersim.Simulation(edges=("LHR",), worker=write(tmp_path, "form.py", FORM_WORKER))
+    multipart = httpx.Request(
+        "POST", "https://f.example/", data={"name": "Ada", "tag": ["x", "y"]},
+        files={"upload": ("notes.txt", b"hello file", "text/plain")},
+    )  # fmt: skip
+    async with sim:
+        plain = await sim.fetch("https://f.example/", method="POST", body="name=Bo&tag=a&tag=b+c",
+                                headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+        assert json.loads(await plain.text()) == {
+            "name": "Bo", "tags": ["a", "b c"], "missing": None, "file": None, "is_file": False, "count": 3
+        }  # fmt: skip
+        files = await sim.fetch("https://f.example/", method="POST", body=multipart.read(),
+                                headers={"content-type": multipart.headers["content-type"]})  # fmt: skip
+        assert json.loads(await files.text()) == {
+            "name": "Ada", "tags": ["x", "y"], "missing": None,
+            "file": ["notes.txt", "text/plain", "hello file"], "is_file": True, "count": 4,
+        }  # fmt: skip
+        not_a_form = await sim.fetch("https://f.example/", method="POST", body="{}",
+                                     headers={"content-type": "application/json"})  # fmt: skip
+        assert not_a_form.status == 500
+    [failure] = sim.worker_errors
+    assert isinstance(failure.error, TypeError) and "Failed to parse body as FormData" in str(failure.error)

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ._body import Body, BodyInit, body_bytes
+from ._formdata import FormData
 from ._headers import Headers, HeadersInit
 from ._jsffi import JsBuffer, JsObject, JsProxy, js_value
 from ._url import absolute_url
@@ -99,6 +100,13 @@ class Request(Body):
         """A copy whose body can be read independently (the body must not have been read yet)."""
         return Request(self)
 
+    async def form_data(self) -> FormData:
+        """The body as a form (``application/x-www-form-urlencoded`` or ``multipart/form-data``); a
+        ``TypeError`` for any other body."""
+        return FormData.from_body(await self.bytes(), self._headers.get("content-type") or "")
+
+    formData = form_data  # noqa: N815 - JavaScript's name
+
     @property
     def js_object(self) -> JsRequest:
         """The request as JavaScript holds it (what ``asgi.fetch`` and ``env.ASSETS.fetch`` take on Cloudflare)."""
@@ -163,6 +171,10 @@ class JsRequest(JsProxy):
     async def bytes(self) -> bytes:
         """The body as bytes."""
         return await self.python_request.bytes()
+
+    async def formData(self) -> FormData:  # noqa: N802 - JavaScript's name
+        """The body as a form."""
+        return await self.python_request.form_data()
 
     def clone(self) -> JsRequest:
         """A copy whose body can be read separately."""

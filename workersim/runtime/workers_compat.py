@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from ._context import ExecutionContext as Context
 from ._entrypoint import PYTHON_REQUEST, WorkerEntrypoint
+from ._formdata import Blob, File, FormData
 from ._headers import Headers
 from ._js import make_request
 from ._outbound import outbound_fetch
@@ -32,11 +33,14 @@ RequestInitCfProperties = dict[str, Any]
 """The ``cf`` options of an outbound request (accepted, not simulated)."""
 
 __all__ = [
+    "Blob",
     "Body",
     "Context",
     "DurableObject",
     "FetchKwargs",
     "FetchResponse",
+    "File",
+    "FormData",
     "Headers",
     "Request",
     "RequestInitCfProperties",
