@@ -138,7 +138,11 @@ def workersim_process(*args: str, env: dict[str, str] | None = None) -> Iterator
         yield ApiProcess(process, url, "".join(banner))
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a server that ignores SIGTERM must not outlive its test
+            process.kill()
+            process.wait(timeout=10)
 
 
 def api_process(*args: str, env: dict[str, str] | None = None) -> contextlib.AbstractContextManager[ApiProcess]:
