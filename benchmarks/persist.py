@@ -41,13 +41,14 @@ async def namespace(host: str, port: int) -> str:
     return f"{NAMESPACES}/{json.loads(body)['result']['id']}"
 
 
-async def measure(args: argparse.Namespace, state: Path) -> tuple[dict[str, float], int, int]:
-    """The best writes/s of each phase, the writes the persistent server acknowledged, and the keys its file
-    holds once it has stopped."""
+async def measure(args: argparse.Namespace, state: Path) -> tuple[dict[str, float], tuple[int, int], int]:
+    """The best writes/s of each phase, the writes the persistent server acknowledged and those sent to it, and
+    the keys its file holds once it has stopped."""
     servers = {"in memory": start_api(), "--persist": start_api("--persist", str(state))}
     try:
         paths = {name: await namespace(host, port) for name, (_, host, port) in servers.items()}
         counters = {name: 0 for name in servers}
+        acknowledged = {name: 0 for name in servers}
 
         def writer(name: str):  # type: ignore[no-untyped-def]
             def put(c: int, i: int) -> bytes:
@@ -56,11 +57,17 @@ async def measure(args: argparse.Namespace, state: Path) -> tuple[dict[str, floa
 
             return put
 
+        def acknowledge(name: str):  # type: ignore[no-untyped-def]
+            def count(c: int, i: int) -> None:
+                acknowledged[name] += 1
+
+            return count
+
         best: dict[str, float] = {}
         for _ in range(args.rounds):
             for connections in args.connections:
                 for name, (_, host, port) in servers.items():
-                    rate = await load(host, port, writer(name), connections, args.seconds)
+                    rate = await load(host, port, writer(name), connections, args.seconds, answered=acknowledge(name))
                     phase = f"{name}, {connections} clients"
                     best[phase] = max(best.get(phase, 0.0), rate)
     finally:
@@ -69,7 +76,7 @@ async def measure(args: argparse.Namespace, state: Path) -> tuple[dict[str, floa
         for process, _, _ in servers.values():
             process.wait(timeout=60)
     held = sum(1 for _, _, versions in load_state(state).versions if versions[-1].value is not None)
-    return best, counters["--persist"], held
+    return best, (acknowledged["--persist"], counters["--persist"]), held
 
 
 def main() -> None:
@@ -82,7 +89,7 @@ def main() -> None:
     if args.quick:
         args.seconds, args.rounds = 0.5, 1
     with tempfile.TemporaryDirectory() as folder:
-        best, acknowledged, held = trio.run(measure, args, Path(folder) / "state.sqlite3")
+        best, writes, held = trio.run(measure, args, Path(folder) / "state.sqlite3")
     print(
         f"Acknowledged REST writes/s (PUT, small values, fresh keys), best of {args.rounds} rounds of "
         f"{args.seconds:g} s per phase, Python {sys.version.split()[0]}"
@@ -93,10 +100,12 @@ def main() -> None:
         for name in ("in memory", "--persist"):
             rate = best[f"{name}, {connections} clients"]
             print(f"{name + f', {connections} clients':<28}{rate:>10.0f}{rate / memory:>13.2f}")
-    # A phase waits for every request it sent, and each write has a key of its own: the counts must be equal.
-    print(f"the --persist file holds {held} keys; the server acknowledged {acknowledged} writes")
-    if held != acknowledged:
-        raise SystemExit("the file does not hold exactly the acknowledged writes")
+    # Each write has a key of its own. Every acknowledged write must be in the file; a write sent as the server
+    # closed a keep-alive connection (hypercorn does after 1000 requests) may be there or not, never acknowledged.
+    acknowledged, sent = writes
+    print(f"the --persist file holds {held} keys; the server acknowledged {acknowledged} writes of {sent} sent")
+    if not acknowledged <= held <= sent:
+        raise SystemExit("the file does not hold every acknowledged write")
 
 
 if __name__ == "__main__":

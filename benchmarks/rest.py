@@ -101,9 +101,11 @@ async def load(
     connections: int,
     seconds: float,
     check: Callable[[bytes], bool] | None = None,
+    answered: Callable[[int, int], object] | None = None,
 ) -> float:
     """Requests per second that ``connections`` keep-alive connections get through in ``seconds``; every response
-    must be a 200 whose body ``check`` accepts (requests that find nothing would flatter the server)."""
+    must be a 200 whose body ``check`` accepts (requests that find nothing would flatter the server).
+    ``answered(c, i)`` is called for each request answered."""
     done = 0
     deadline = trio.current_time() + seconds
 
@@ -119,6 +121,8 @@ async def load(
                         status, body = await exchange(stream, make(c, i), buffer)
                         if status != 200 or (check is not None and not check(body)):
                             raise RuntimeError(f"status {status}: {body[:200]!r}")
+                        if answered is not None:
+                            answered(c, i)
                         i += 1
                         done += 1
                 except EOFError:
