@@ -13,7 +13,7 @@ import json
 import math
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -23,11 +23,9 @@ import attrs
 
 from ._headers import Headers
 from ._jsffi import JsArray, JsBuffer, JsMap, JsObject, JsProxy, from_entries, js_value, to_py
+from ._outbound import Fetch
 from ._request import JsRequest, Request
 from ._response import Response
-
-Fetch = Callable[[Request], Awaitable[Response]]
-"""Outbound fetch: a request in, its response out (on the simulation's routes)."""
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 

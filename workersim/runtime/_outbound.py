@@ -21,6 +21,7 @@ from ._url import absolute_url
 Origin = Callable[[Request], Response | Awaitable[Response]]
 """An origin's handler: a request in, its response out."""
 Fetch = Callable[[Request], Awaitable[Response]]
+"""Outbound fetch: a request in, its response out (on the simulation's routes)."""
 
 OUTBOUND: ContextVar[Fetch] = ContextVar("workersim_outbound")
 """The running request's outbound fetch (set by the dispatcher for each request and scheduled run)."""
