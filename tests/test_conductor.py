@@ -3,6 +3,8 @@ cancellation is clean; tasks interleave fairly; and the trio internals it reads 
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import trio
 import trio.testing
@@ -170,3 +172,64 @@ async def test_tasks_spawned_by_an_applied_call_belong_to_the_caller(autojump_cl
             for i in range(10):
                 nursery.start_soon(caller, i)
     assert [row.key for row in sim.history] == [k for i in range(10) for k in (f"own{i}", f"spawned{i}")]
+
+
+def real_clock() -> workersim.Simulation:
+    """A simulation whose conductor works as a server's does: on the real clock, in arrival order."""
+    sim = make()
+    engine(sim).arrival_order = True
+    return sim
+
+
+async def test_in_arrival_order_a_call_is_applied_while_other_tasks_never_stop() -> None:
+    # A server under steady input is never idle: a task that is always runnable stands for its streaming clients.
+    # With batches that wait for idleness, these calls would wait for ever.
+    async with real_clock() as sim, trio.open_nursery() as nursery:
+        kv = sim.env("SFO").KV
+
+        async def spin() -> None:
+            while True:
+                await trio.lowlevel.checkpoint()
+
+        nursery.start_soon(spin)
+        await trio.lowlevel.checkpoint()  # the spinner is running
+        # Calls in a row are applied without waiting for the spinner's turns, up to MAX_STREAK of them.
+        steps = _Steps(trio.lowlevel.current_task())
+        trio.lowlevel.add_instrument(steps)
+        for i in range(MAX_STREAK - 1):
+            await kv.put("first", str(i))
+        trio.lowlevel.remove_instrument(steps)
+        assert steps.steps == 0
+        with trio.fail_after(10):  # real seconds, a generous bound for what takes microseconds
+            for i in range(3 * MAX_STREAK):
+                await kv.put("k", str(i))
+            assert await kv.get("k") == str(3 * MAX_STREAK - 1)
+        nursery.cancel_scope.cancel()
+    assert [row.op for row in sim.history] == ["put"] * (MAX_STREAK - 1 + 3 * MAX_STREAK) + ["get"]
+
+
+async def test_in_arrival_order_calls_are_cancellation_points_and_looping_tasks_take_turns() -> None:
+    async with real_clock() as sim:
+        kv = sim.env("SFO").KV
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            with pytest.raises(trio.Cancelled):
+                await kv.put("cancelled", "x")
+        assert not sim.history.rows  # the cancelled call was never applied
+        calls = 4 * MAX_STREAK
+
+        async def loop(name: str) -> None:
+            for i in range(calls):
+                await kv.put(name, str(i))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(loop, "first")
+            nursery.start_soon(loop, "second")
+    # Each call is applied at once, and every MAX_STREAK-th call in a row lets the other task run. trio may run the
+    # two in either order in each pass, so a task's last calls in one pass and its first in the next can follow
+    # each other: neither makes more than 2 * MAX_STREAK calls while the other waits.
+    applied = [row.key for row in sim.history]
+    runs = [len(list(group)) for _, group in itertools.groupby(applied)]
+    assert max(runs) <= 2 * MAX_STREAK
+    assert len(runs) >= 2 * calls // (2 * MAX_STREAK)
+    assert applied.count("first") == applied.count("second") == calls

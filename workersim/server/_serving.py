@@ -63,11 +63,7 @@ def listening_error(error: BaseException) -> OSError | OverflowError | None:
     return None
 
 
-REAL_TIME_CUSHION = 0.002
-"""Real seconds a server's KV operation may wait for its batch before it is applied though other tasks still run:
-a server under steady input is never idle, and without this bound its operations would wait for idleness."""
-
-
 def on_real_clock(sim: Simulation) -> None:
-    """Make ``sim``'s conductor apply operations within ``REAL_TIME_CUSHION`` (before ``async with sim``)."""
-    engine(sim).cushion = REAL_TIME_CUSHION
+    """Make ``sim``'s conductor apply operations in arrival order, at once (before ``async with sim``): a server
+    under steady input is never idle, and operations that waited for idleness would wait for ever."""
+    engine(sim).arrival_order = True

@@ -8,9 +8,12 @@ identity of the tasks that made them and wakes each task with its result. That i
 ``trio.testing.wait_all_tasks_blocked`` waits for, observed from the scheduler itself instead of polled by a task.
 
 **On the real clock (servers), idleness may never come**: with clients streaming bodies, some task is always
-runnable. A conductor made with a ``cushion`` therefore also applies the parked calls once the oldest has waited
-that many real seconds, at the next pass of the scheduler: latency stays bounded, and the order within a batch is
-still the tasks' identities (a server's run is not replayable anyway: its inputs come from the network).
+runnable, and calls that waited for it would wait for ever. A server's run is not replayable anyway (its inputs
+come from the network), so a conductor made with ``arrival_order`` applies each call at once, in the task that
+makes it: calls are applied in the order they arrive, each atomically (trio runs one task at a time), and none
+waits for a batch. Each such call is a cancellation point; it is a schedule point only every ``MAX_STREAK``-th call
+a task makes in a row, so a task looping on calls still lets the others run, while a request's one or two calls
+do not each wait for a whole pass of a busy server's scheduler.
 
 **Every call is a cancellation point, and a schedule point whenever another task could run.** A call made while
 no other task is runnable, none is parked and no deadline is due would be applied alone at this instant in any
@@ -20,7 +23,6 @@ a row, so the scheduler still looks at I/O regularly. Histories are the same eit
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -91,17 +93,18 @@ class Conductor(trio.abc.Instrument):
         now: Callable[[], int],
         before_batch: Callable[[int], None],
         *,
-        cushion: float | None = None,
+        arrival_order: bool = False,
     ):
         self._identities = identities
-        self._cushion = cushion
-        self._parked_since = 0.0
+        self._arrival_order = arrival_order
         self._now = now
         self._before_batch = before_batch
         self._pending: list[_Turn] = []
         self._arrivals = 0
         self._alone_in_pass = False
         self._streak = 0
+        self._last_caller: Task | None = None
+        self._calls_in_a_row = 0
         self._scheduler: Scheduler | None = None
         self._reschedule: Callable[[Task, Any], None] = trio.lowlevel.reschedule
         self._token: trio.lowlevel.TrioToken | None = None
@@ -128,9 +131,7 @@ class Conductor(trio.abc.Instrument):
         assert scheduler is not None
         if not self._pending:
             return
-        if (scheduler.runnable() or scheduler.deadline_due()) and (
-            self._cushion is None or time.perf_counter() - self._parked_since < self._cushion
-        ):
+        if scheduler.runnable() or scheduler.deadline_due():
             return
         self._run_batch()
         if timeout > 0 and self._token is not None:
@@ -170,17 +171,35 @@ class Conductor(trio.abc.Instrument):
         """Apply ``action(now, *args)`` at this call's turn and return its result (or raise what it raised)."""
         if self.quiet_until() is not None:
             await trio.lowlevel.checkpoint_if_cancelled()
-            now = self._now()
-            self._before_batch(now)
-            return action(now, *args)
+            return self._apply_now(action, args)
+        if self._arrival_order:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                return self._apply_now(action, args)
+            finally:
+                await self._schedule_point_after_streak()
         task = current_task()
         self._arrivals += 1
         turn = _Turn(self, self._identities.of(task), self._arrivals, task, action, args)
-        if not self._pending and self._cushion is not None:
-            self._parked_since = time.perf_counter()
         self._pending.append(turn)
         result: T = await wait_task_rescheduled(turn.abort)
         return result
+
+    async def _schedule_point_after_streak(self) -> None:
+        task = current_task()
+        if task is not self._last_caller:
+            self._last_caller = task
+            self._calls_in_a_row = 0
+        self._calls_in_a_row += 1
+        if self._calls_in_a_row >= MAX_STREAK:
+            self._calls_in_a_row = 0
+            # Applied already, so not cancellable any more: the result is the caller's whatever comes meanwhile.
+            await trio.lowlevel.cancel_shielded_checkpoint()
+
+    def _apply_now(self, action: Callable[..., T], args: tuple[Any, ...]) -> T:
+        now = self._now()
+        self._before_batch(now)
+        return action(now, *args)
 
     def _run_batch(self) -> None:
         batch = self._pending

@@ -57,15 +57,15 @@ class Engine:
         self._t0 = 0.0
         self.start_ms = 0
         """The virtual millisecond the clock starts at (a restarted server continues its earlier run's time)."""
-        self.cushion: float | None = None
-        """For servers on the real clock: apply parked operations once the oldest has waited this many real
-        seconds, even if tasks are still runnable (``None``: only when every task is blocked, as virtual time
-        needs for reproducible runs). Set before the simulation starts."""
+        self.arrival_order = False
+        """For servers on the real clock: apply each operation at once, in the order operations arrive, instead of
+        in batches when every task is blocked (which virtual time needs for reproducible runs, and which a server
+        under steady input never is). Set before the simulation starts."""
 
     def start(self) -> None:
         """Start virtual time at ``start_ms`` now and open the conductor (inside the trio run)."""
         self._t0 = trio.current_time() - self.start_ms / 1000
-        self._conductor = Conductor(task_identities(), self.now_ms, self._collect, cushion=self.cushion)
+        self._conductor = Conductor(task_identities(), self.now_ms, self._collect, arrival_order=self.arrival_order)
         self._conductor.start()
 
     def _collect(self, now: int) -> None:

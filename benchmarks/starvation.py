@@ -1,0 +1,79 @@
+"""A small PUT's latency on a real `workersim api` while other clients keep it busy, against the same PUT idle.
+
+    python benchmarks/starvation.py [--puts 300] [--rounds 3]
+
+Starts the server on a free port and measures ``--puts`` sequential small PUTs (one keep-alive connection) idle,
+then while 4 clients stream endless bodies in 64 KiB blocks and 10 trickle a byte a millisecond into announced
+100 MB bodies, from another process (``tests/_hostile_clients.py``, the load of
+``tests/test_server_starvation.py``). Each round measures idle and loaded in turn, with the same server; it prints
+p50, p90 and p99 of both, their ratios, how busy the server was (its CPU time over the wall time) and how much the
+streamers sent. To measure another checkout's server with the same load, run this file with ``PYTHONPATH``
+pointing at that checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the load and the server harness
+
+from _hostile_clients import cpu_seconds, hostile_load  # noqa: E402
+from _rest_support import ACCOUNT, TOKEN, api_process  # noqa: E402
+
+
+def latencies(client: httpx.Client, url: str, count: int) -> list[float]:
+    """Seconds each of ``count`` small PUTs took, one after another."""
+    times = []
+    for index in range(count):
+        started = time.perf_counter()
+        client.put(f"{url}/values/probe-{index % 10}", content=b"p").raise_for_status()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def percentiles(times: list[float]) -> tuple[float, float, float]:
+    """p50, p90 and p99 in milliseconds."""
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[89] * 1000, cuts[98] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--puts", type=int, default=300, help="PUTs measured idle and under load (default 300)")
+    parser.add_argument("--rounds", type=int, default=3, help="idle/loaded rounds (default 3)")
+    args = parser.parse_args()
+    env = {**os.environ, "WORKERSIM_ACCOUNT_ID": ACCOUNT, "WORKERSIM_API_TOKEN": TOKEN}
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with api_process("--quiet", env=env) as server, httpx.Client(headers=auth) as client:
+        base = f"{server.url}/client/v4/accounts/{ACCOUNT}/storage/kv/namespaces"
+        url = f"{base}/{client.post(base, json={'title': 'starvation'}).json()['result']['id']}"
+        latencies(client, url, 50)  # warm up
+        print(f"{'round':>5} {'idle p50/p90/p99 ms':>22} {'loaded p50/p90/p99 ms':>24} {'p50 x':>6} {'p99 x':>6} "
+              f"{'busy':>5} {'MiB/s':>6}")  # fmt: skip
+        ratios = []
+        for round_ in range(1, args.rounds + 1):
+            idle = percentiles(latencies(client, url, args.puts))
+            with hostile_load(url, TOKEN) as sent:
+                time.sleep(0.5)  # let the load build up
+                cpu, wall, streamed = cpu_seconds(server.process.pid), time.perf_counter(), sent.value
+                loaded = percentiles(latencies(client, url, args.puts))
+                elapsed = time.perf_counter() - wall
+                busy = (cpu_seconds(server.process.pid) - cpu) / elapsed
+                rate = (sent.value - streamed) / elapsed / 2**20
+            ratios.append(loaded[0] / idle[0])
+            print(
+                f"{round_:>5} {'/'.join(f'{t:.1f}' for t in idle):>22} {'/'.join(f'{t:.1f}' for t in loaded):>24} "
+                f"{loaded[0] / idle[0]:>6.1f} {loaded[2] / idle[2]:>6.1f} {busy:>5.0%} {rate:>6.0f}"
+            )
+        print(f"median p50 ratio over {args.rounds} rounds: {statistics.median(ratios):.1f}x (target: 10x)")
+
+
+if __name__ == "__main__":
+    main()
