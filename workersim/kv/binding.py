@@ -14,9 +14,8 @@ import sys
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from functools import partial
-from typing import Any, NoReturn, Protocol, TypeVar
-
-import attrs
+from types import CodeType
+from typing import Any, NamedTuple, NoReturn, Protocol, TypeVar
 
 from ..core import jsontext
 from ..core.errors import KVError
@@ -39,15 +38,38 @@ from .streams import ReadableStream
 T = TypeVar("T")
 
 
-@attrs.frozen
-class Call:
-    """A binding call a worker's code made: the coroutine it got, and where it made it."""
+class Call(NamedTuple):
+    """A binding call a worker's code made: the coroutine it got, and where it made it (noted on every call, so
+    it holds only what is at hand; the rest is worked out for the few calls ever reported)."""
 
     coroutine: Coroutine[Any, Any, Any]
-    what: str
-    """For example ``env.KV.put()``."""
-    file: str
-    line: int
+    binding: str
+    """The binding's name on ``env``, e.g. ``KV``."""
+    method: str
+    """For example ``put``."""
+    code: CodeType
+    """The code of the function that made the call."""
+    offset: int
+    """The offset of the calling instruction in ``code`` (``frame.f_lasti``)."""
+
+    @property
+    def what(self) -> str:
+        """For example ``env.KV.put()``."""
+        return f"env.{self.binding}.{self.method}()"
+
+    @property
+    def file(self) -> str:
+        """The file the call was made in."""
+        return self.code.co_filename
+
+    @property
+    def line(self) -> int:
+        """The line the call was made on (as ``frame.f_lineno`` would say, which walks the line table: here that
+        is done for a reported call only)."""
+        for start, end, line in self.code.co_lines():
+            if start <= self.offset < end:
+                return line or 0
+        return 0
 
 
 def _noted(method: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., Coroutine[Any, Any, T]]:
@@ -60,7 +82,7 @@ def _noted(method: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., Corou
         calls = CALLS.get()
         if calls is not None:
             frame = sys._getframe(1)
-            calls.append(Call(coroutine, f"env.{self._ns}.{name}()", frame.f_code.co_filename, frame.f_lineno))
+            calls.append(Call(coroutine, self._ns, name, frame.f_code, frame.f_lasti))
         return coroutine
 
     return call
