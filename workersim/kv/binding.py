@@ -181,13 +181,17 @@ class KVNamespace:
         self, op: str, key: Any, positional: Any, keywords: dict[str, Any], *, with_metadata: bool
     ) -> Any:
         try:
-            options = parse_options(op, positional, keywords, GET_OPTIONS, type_string=True)
-            cache_ttl = int_option(options, "cacheTtl")
-            key = check_key("GET", key, self._limits)
-            kind = options.get("type", "text")
-            if kind not in TYPES:
-                raise TypeError(UNKNOWN_TYPE)
-            check_cache_ttl("GET", cache_ttl, self._limits)
+            if positional is None and not keywords:  # `get(key)`, the usual call: no options to look at
+                cache_ttl, kind = None, "text"
+                key = check_key("GET", key, self._limits)
+            else:
+                options = parse_options(op, positional, keywords, GET_OPTIONS, type_string=True)
+                cache_ttl = int_option(options, "cacheTtl")
+                key = check_key("GET", key, self._limits)
+                kind = options.get("type", "text")
+                if kind not in TYPES:
+                    raise TypeError(UNKNOWN_TYPE)
+                check_cache_ttl("GET", cache_ttl, self._limits)
         except _CLIENT_ERRORS as error:
             await self._reject(op, "key", key, error)
         version = await self._host.apply(self._store.get, self._ns, key, self._origin, op, cache_ttl, REQUEST.get())
@@ -234,9 +238,13 @@ class KVNamespace:
         """
         data: bytes | None = None
         try:
-            opts = parse_options("put", options, keywords, PUT_OPTIONS, type_string=False)
-            expiration = int_option(opts, "expiration")
-            expiration_ttl = int_option(opts, "expirationTtl")
+            if options is None and not keywords:  # `put(key, value)`, the usual call: no options to look at
+                expiration = expiration_ttl = None
+                opts: dict[str, Any] = {}
+            else:
+                opts = parse_options("put", options, keywords, PUT_OPTIONS, type_string=False)
+                expiration = int_option(opts, "expiration")
+                expiration_ttl = int_option(opts, "expirationTtl")
             key = check_key("PUT", key, self._limits)
             if isinstance(value, str):
                 data = value.encode("utf-8")

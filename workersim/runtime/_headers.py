@@ -81,6 +81,9 @@ class Headers(MutableMapping[str, str]):
     def _extend_absent(self, fields: Iterable[tuple[str, str]]) -> None:
         """Add each of ``fields`` (``multi_items()`` of other headers: names and values already checked) whose name
         is not present yet."""
+        if not self._fields:  # a new request's or response's
+            self._fields.extend(fields)
+            return
         present = {name for name, _ in self._fields}
         self._fields.extend(field for field in fields if field[0] not in present)
 
