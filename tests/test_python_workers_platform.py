@@ -476,6 +476,28 @@ async def test_request_cf_and_cloudflare_headers(autojump_clock: trio.abc.Clock,
         workersim.Simulation(edges=("LHR",), cf={"SFO": {}})
 
 
+async def test_a_handler_changing_request_cf_changes_only_its_own_request(autojump_clock: trio.abc.Clock) -> None:
+    # Every request at an edge starts from the edge's cf properties, shared until read: a handler writing to its
+    # request's cf must never reach the next request, nor the simulation's own.
+    seen = []
+
+    async def handler(request: workersim.Request, env: object, ctx: object) -> workersim.Response:
+        seen.append((request.cf.city, request.cf.get("mark"), request.headers.get("cf-ipcountry")))
+        request.cf.city = "Changed"
+        request.cf["mark"] = len(seen)
+        return workersim.Response("ok")
+
+    sim = workersim.Simulation(edges=("LHR",), cf={"LHR": {"city": "Planned", "country": "FR"}}, worker=handler)
+    async with sim:
+        await sim.fetch("https://example.com/")
+        await sim.fetch("https://example.com/", edge="LHR")
+        own = workersim.Request("https://example.com/")
+        own.cf = {"mark": "mine"}
+        await sim.fetch(own)
+    assert seen == [("Planned", None, "FR"), ("Planned", None, "FR"), ("Planned", "mine", "FR")]
+    assert sim.cf("LHR")["city"] == "Planned" and "mark" not in sim.cf("LHR")
+
+
 FORM_WORKER = """
 from workers import Response, WorkerEntrypoint, FormData, File
 

@@ -14,9 +14,8 @@ import sys
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from functools import partial
-from typing import Any, NoReturn, Protocol, TypeVar
-
-import attrs
+from types import CodeType
+from typing import Any, NamedTuple, NoReturn, Protocol, TypeVar
 
 from ..core import jsontext
 from ..core.errors import KVError
@@ -39,15 +38,38 @@ from .streams import ReadableStream
 T = TypeVar("T")
 
 
-@attrs.frozen
-class Call:
-    """A binding call a worker's code made: the coroutine it got, and where it made it."""
+class Call(NamedTuple):
+    """A binding call a worker's code made: the coroutine it got, and where it made it (noted on every call, so
+    it holds only what is at hand; the rest is worked out for the few calls ever reported)."""
 
     coroutine: Coroutine[Any, Any, Any]
-    what: str
-    """For example ``env.KV.put()``."""
-    file: str
-    line: int
+    binding: str
+    """The binding's name on ``env``, e.g. ``KV``."""
+    method: str
+    """For example ``put``."""
+    code: CodeType
+    """The code of the function that made the call."""
+    offset: int
+    """The offset of the calling instruction in ``code`` (``frame.f_lasti``)."""
+
+    @property
+    def what(self) -> str:
+        """For example ``env.KV.put()``."""
+        return f"env.{self.binding}.{self.method}()"
+
+    @property
+    def file(self) -> str:
+        """The file the call was made in."""
+        return self.code.co_filename
+
+    @property
+    def line(self) -> int:
+        """The line the call was made on (as ``frame.f_lineno`` would say, which walks the line table: here that
+        is done for a reported call only)."""
+        for start, end, line in self.code.co_lines():
+            if start <= self.offset < end:
+                return line or 0
+        return 0
 
 
 def _noted(method: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., Coroutine[Any, Any, T]]:
@@ -60,7 +82,7 @@ def _noted(method: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., Corou
         calls = CALLS.get()
         if calls is not None:
             frame = sys._getframe(1)
-            calls.append(Call(coroutine, f"env.{self._ns}.{name}()", frame.f_code.co_filename, frame.f_lineno))
+            calls.append(Call(coroutine, self._ns, name, frame.f_code, frame.f_lasti))
         return coroutine
 
     return call
@@ -159,13 +181,17 @@ class KVNamespace:
         self, op: str, key: Any, positional: Any, keywords: dict[str, Any], *, with_metadata: bool
     ) -> Any:
         try:
-            options = parse_options(op, positional, keywords, GET_OPTIONS, type_string=True)
-            cache_ttl = int_option(options, "cacheTtl")
-            key = check_key("GET", key, self._limits)
-            kind = options.get("type", "text")
-            if kind not in TYPES:
-                raise TypeError(UNKNOWN_TYPE)
-            check_cache_ttl("GET", cache_ttl, self._limits)
+            if positional is None and not keywords:  # `get(key)`, the usual call: no options to look at
+                cache_ttl, kind = None, "text"
+                key = check_key("GET", key, self._limits)
+            else:
+                options = parse_options(op, positional, keywords, GET_OPTIONS, type_string=True)
+                cache_ttl = int_option(options, "cacheTtl")
+                key = check_key("GET", key, self._limits)
+                kind = options.get("type", "text")
+                if kind not in TYPES:
+                    raise TypeError(UNKNOWN_TYPE)
+                check_cache_ttl("GET", cache_ttl, self._limits)
         except _CLIENT_ERRORS as error:
             await self._reject(op, "key", key, error)
         version = await self._host.apply(self._store.get, self._ns, key, self._origin, op, cache_ttl, REQUEST.get())
@@ -212,9 +238,13 @@ class KVNamespace:
         """
         data: bytes | None = None
         try:
-            opts = parse_options("put", options, keywords, PUT_OPTIONS, type_string=False)
-            expiration = int_option(opts, "expiration")
-            expiration_ttl = int_option(opts, "expirationTtl")
+            if options is None and not keywords:  # `put(key, value)`, the usual call: no options to look at
+                expiration = expiration_ttl = None
+                opts: dict[str, Any] = {}
+            else:
+                opts = parse_options("put", options, keywords, PUT_OPTIONS, type_string=False)
+                expiration = int_option(opts, "expiration")
+                expiration_ttl = int_option(opts, "expirationTtl")
             key = check_key("PUT", key, self._limits)
             if isinstance(value, str):
                 data = value.encode("utf-8")

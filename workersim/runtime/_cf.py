@@ -7,6 +7,7 @@ per edge, so logs never show a real person's address.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,14 +61,22 @@ def cf_properties(edge: str, index: int, overrides: Mapping[str, Any] | None = N
     return properties
 
 
-def add_edge_headers(headers: Headers, cf: Any, index: int, scheme: str) -> None:
-    """The headers Cloudflare adds to a request at an edge, unless the request already carries them."""
-    added = {
-        "cf-connecting-ip": f"203.0.113.{10 + index % 240}",
-        "cf-ipcountry": str(cf["country"] if "country" in cf else "XX"),
-        "x-forwarded-proto": scheme,
-        "cf-visitor": f'{{"scheme":"{scheme}"}}',
-    }
-    for name, value in added.items():
-        if name not in headers:
-            headers.set(name, value)
+@functools.lru_cache(maxsize=1024)
+def edge_headers(index: int, country: str, scheme: str) -> tuple[tuple[str, str], ...]:
+    """The headers Cloudflare adds to a request at the ``index``-th edge from a visitor in ``country``, as
+    ``(name, value)`` fields checked once (the same few come back on every request); a request keeps those it
+    already carries (``Headers._extend_absent``)."""
+    added = Headers(
+        {
+            "cf-connecting-ip": f"203.0.113.{10 + index % 240}",
+            "cf-ipcountry": country,
+            "x-forwarded-proto": scheme,
+            "cf-visitor": f'{{"scheme":"{scheme}"}}',
+        }
+    )
+    return tuple(added.multi_items())
+
+
+def visitor_country(cf: Mapping[str, Any]) -> str:
+    """The ``CF-IPCountry`` header's value for a request with ``cf`` properties."""
+    return str(cf["country"] if "country" in cf else "XX")

@@ -55,8 +55,14 @@ class ExecutionContext:
 
         Called by the task that ran the handler, so the tasks it spawns get identities that follow its code.
         """
-        self._pending.sort(key=lambda entry: entry[:2])
-        for _, _, awaitable in self._pending:
-            spawn(awaitable)
-        self._pending.clear()
+        if self._pending:
+            self._pending.sort(key=_order)
+            for _, _, awaitable in self._pending:
+                spawn(awaitable)
+            self._pending.clear()
         self._spawn = spawn
+
+
+def _order(entry: tuple[tuple[int, ...], int, Awaitable[Any]]) -> tuple[tuple[int, ...], int]:
+    """Work in the order of the identities of the tasks that added it, then of adding."""
+    return entry[0], entry[1]

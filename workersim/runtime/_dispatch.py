@@ -8,7 +8,7 @@ import inspect
 import logging
 import reprlib
 import traceback
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ from ..core.rows import FetchRow, ResponseRow, ScheduledRow, error_text
 from ..kv.binding import CALLS, REQUEST, Call
 from ..sim.engine import Engine, task_identities
 from ._asyncio import TASKS
-from ._cf import add_edge_headers
+from ._cf import edge_headers, visitor_country
 from ._context import ExecutionContext
 from ._cron import ScheduledController, next_fire
 from ._loading import Worker
@@ -116,6 +116,8 @@ class Dispatcher:
     _stack: contextlib.AsyncExitStack = attrs.field(factory=contextlib.AsyncExitStack, init=False)
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
     _crons: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
+    _places: dict[str, _Place] = attrs.field(factory=dict, init=False)
+    _serial: Callable[[trio.lowlevel.Task], tuple[tuple[int, ...], int]] | None = attrs.field(default=None, init=False)
 
     async def open(self) -> None:
         """Open the nursery for waitUntil work (in ``async with sim``), and start the cron triggers, if any."""
@@ -136,24 +138,6 @@ class Dispatcher:
         finally:
             self._nursery = None
 
-    @contextlib.contextmanager
-    def _serving(self, ray: str, edge: str, deadline: float | None) -> Iterator[_Serving]:
-        """The context a request's (or a scheduled run's, or waitUntil work's) code runs in: its id on every KV
-        row, outbound fetch on the simulation's routes, asyncio tasks beside it, and its KV calls noted so the
-        ones never awaited can be reported."""
-        serving = _Serving(ray, edge, deadline)
-        tokens = (
-            REQUEST.set(ray),
-            OUTBOUND.set(self.sim._outbound),
-            TASKS.set(partial(self._start_task, serving)),
-            CALLS.set(serving.calls),
-        )
-        try:
-            yield serving
-        finally:
-            for variable, token in zip((REQUEST, OUTBOUND, TASKS, CALLS), tokens, strict=True):
-                variable.reset(token)  # type: ignore[attr-defined]
-
     def _start_task(self, serving: _Serving, handed: Awaitable[Any], runner: Callable[[], Awaitable[None]]) -> None:
         """Start an asyncio task of a request's code as work of that request (``settle`` waits for it, and it
         stops at the 30-second limit after the response, as waitUntil work does)."""
@@ -161,20 +145,28 @@ class Dispatcher:
         deadline = serving.deadline if serving.deadline is not None else trio.current_time() + WAIT_UNTIL_LIMIT
         self._spawn_work(runner(), serving.ray, serving.edge, deadline)
 
+    def _place(self, edge: str) -> _Place:
+        """What serving at ``edge`` needs, looked up once (an unknown edge is a ``ValueError``)."""
+        place = self._places.get(edge)
+        if place is None:
+            place = self._places[edge] = _Place(self.sim.env(edge), self.sim.cf(edge), self.sim.edges.index(edge))
+        return place
+
     async def fetch(self, request: Request | str, edge: str, init: Mapping[str, Any]) -> Response:
         """Run the worker at ``edge`` for ``request`` (a ``Request``, or a URL that ``init`` completes) and return
         its response: a 500 if the handler failed. Bad arguments are refused before anything is recorded."""
-        env = self.sim.env(edge)
+        start = self.engine.now_ms()  # first: refuses to run outside `async with sim`
+        place = self._place(edge)
         if init or not isinstance(request, Request):
             request = Request(request, **init)
-        request.cf = {**self.sim.cf(edge), **request.cf.to_py()}
-        add_edge_headers(request.headers, request.cf, self.sim.edges.index(edge), request.url.partition(":")[0])
-        ray, start = self._arrive(request, edge)
+        cf = request._at_edge(place.cf)
+        request.headers._extend_absent(edge_headers(place.index, visitor_country(cf), request.url.partition(":")[0]))
+        ray = self._arrive(request, edge, start)
         ctx = ExecutionContext(ray)
         failure: BaseException | None = None
-        with self._serving(ray, edge, None) as scope:
+        with _Serving(self, ray, edge, None) as scope:
             try:
-                result = await self.worker_for(edge).fetch(request, env, ctx)
+                result = await self.worker_for(edge).fetch(request, place.env, ctx)
                 if not isinstance(result, Response):
                     if inspect.iscoroutine(result):
                         result.close()  # never awaited: close it rather than leave a warning for later
@@ -189,11 +181,8 @@ class Dispatcher:
             finally:
                 self._check_awaited(scope, ctx, "fetch")
         response.headers.set("cf-ray", f"{ray}-{edge}")
-        await self.engine.apply(
-            partial(self._respond, ray=ray, start=start, edge=edge, status=response.status, failure=failure)
-        )
-        deadline = trio.current_time() + WAIT_UNTIL_LIMIT
-        ctx.start(lambda work: self._spawn_work(work, ray, edge, deadline))
+        await self.engine.apply(self._respond, ray, start, edge, response.status, failure)
+        ctx.start(partial(self._spawn_work, ray=ray, edge=edge, deadline=trio.current_time() + WAIT_UNTIL_LIMIT))
         return response
 
     async def _run_crons(self) -> None:
@@ -217,11 +206,9 @@ class Dispatcher:
         env = self.sim.env(edge)
         ray = self._new_id()
         now = self.engine.now_ms() / 1000
-        self.engine.record_with_next_turn(
-            partial(_scheduled_row, edge=edge, request=ray, cron=cron, invoke=now, complete=now)
-        )
+        self.engine.record_with_next_turn(partial(_scheduled_row, edge, ray, cron, now))
         ctx = ExecutionContext(ray)
-        with self._serving(ray, edge, None) as scope:
+        with _Serving(self, ray, edge, None) as scope:
             try:
                 await self.worker_for(edge).scheduled(ScheduledController(cron, due * 1000), env, ctx)
             except BaseException as error:
@@ -231,35 +218,24 @@ class Dispatcher:
             finally:
                 self._check_awaited(scope, ctx, "scheduled")
         await self.engine.flush_rows()
-        ctx.start(lambda work: self._spawn_work(work, ray, edge, trio.current_time() + WAIT_UNTIL_LIMIT))
+        ctx.start(partial(self._spawn_work, ray=ray, edge=edge, deadline=trio.current_time() + WAIT_UNTIL_LIMIT))
 
     def _new_id(self) -> str:
         # From the calling task's stable identity: reproducible without a conductor turn of its own.
-        identity, serial = task_identities().serial(trio.lowlevel.current_task())
+        if self._serial is None:
+            self._serial = task_identities().serial  # one run's, looked up once
+        identity, serial = self._serial(trio.lowlevel.current_task())
         key = f"{self.sim.seed}/{identity}/{serial}".encode()
         return hashlib.blake2b(key, digest_size=8).hexdigest()
 
-    def _arrive(self, request: Request, edge: str) -> tuple[str, int]:
+    def _arrive(self, request: Request, edge: str, now: int) -> str:
         # The arrival row is recorded with the request's first operation: reproducible without a turn of its own.
         ray = self._new_id()
-        now = self.engine.now_ms()
         seconds = now / 1000
-        self.engine.record_with_next_turn(
-            partial(
-                _fetch_row,
-                edge=edge,
-                request=ray,
-                method=request.method,
-                url=request.url,
-                invoke=seconds,
-                complete=seconds,
-            )
-        )
-        return ray, now
+        self.engine.record_with_next_turn(partial(_fetch_row, edge, ray, request.method, request.url, seconds))
+        return ray
 
-    def _respond(
-        self, now: int, *, ray: str, start: int, edge: str, status: int, failure: BaseException | None
-    ) -> None:
+    def _respond(self, now: int, ray: str, start: int, edge: str, status: int, failure: BaseException | None) -> None:
         history = self.engine.store.history
         error = None if failure is None else error_text(failure)
         history.append(
@@ -297,7 +273,7 @@ class Dispatcher:
 
     async def _run_work(self, work: Awaitable[Any], ray: str, edge: str, deadline: float) -> None:
         try:
-            with self._serving(ray, edge, deadline) as scope:
+            with _Serving(self, ray, edge, deadline) as scope:
                 try:
                     await self._work_within(work, ray, edge, deadline)
                     await self.engine.flush_rows()
@@ -327,11 +303,14 @@ class Dispatcher:
         ran."""
         ray, edge = serving.ray, serving.edge
         for call in serving.calls:
-            if inspect.getcoroutinestate(call.coroutine) != inspect.CORO_CREATED:
+            coroutine = call.coroutine
+            # A finished call (the usual case) has no frame left: no need to ask for its state.
+            finished = coroutine.cr_frame is None  # type: ignore[attr-defined]  # binding calls give coroutine objects
+            if finished or inspect.getcoroutinestate(coroutine) != inspect.CORO_CREATED:
                 continue
-            if (ctx is not None and ctx.holds(call.coroutine)) or id(call.coroutine) in serving.handed:
+            if (ctx is not None and ctx.holds(coroutine)) or id(coroutine) in serving.handed:
                 continue
-            call.coroutine.close()  # never to run: closed here rather than left for a RuntimeWarning at exit
+            coroutine.close()  # never to run: closed here rather than left for a RuntimeWarning at exit
             self._report(ray, edge, phase, RuntimeError(
                 f"{call.what} at {call.file}:{call.line} was never awaited, so it did nothing: write "
                 f"`await {call.what[:-2]}(...)`, or hand it to ctx.waitUntil() to run after the response"
@@ -343,17 +322,54 @@ class Dispatcher:
         log.error("worker error in %s of request %s at %s:\n%s", phase, ray, edge, text.rstrip())
 
 
-@attrs.define
-class _Serving:
-    """One request's (or run's, or waitUntil work's) running state."""
+class _Place:
+    """An edge as the dispatcher serves it: its ``env``, the ``request.cf`` defaults of a visitor there (shared by
+    every request, never changed) and its index."""
 
-    ray: str
-    edge: str
-    deadline: float | None
-    """When its asyncio tasks are cut off (waitUntil work's own limit), or None: 30 s after they start."""
-    calls: list[Call] = attrs.field(factory=list)
-    handed: set[int] = attrs.field(factory=set)
-    """Ids of the awaitables handed to asyncio tasks (they run later: not "never awaited")."""
+    __slots__ = ("cf", "env", "index")
+
+    def __init__(self, env: Any, cf: Mapping[str, Any], index: int) -> None:
+        self.env = env
+        self.cf = cf
+        self.index = index
+
+
+class _Serving:
+    """One request's (or run's, or waitUntil work's) running state, and the context its code runs in (``with``):
+    its id on every KV row, outbound fetch on the simulation's routes, asyncio tasks beside it, and its KV calls
+    noted so the ones never awaited can be reported."""
+
+    __slots__ = ("_dispatcher", "_tokens", "calls", "deadline", "edge", "handed", "ray")
+
+    def __init__(self, dispatcher: Dispatcher, ray: str, edge: str, deadline: float | None) -> None:
+        self._dispatcher = dispatcher
+        self.ray = ray
+        self.edge = edge
+        self.deadline = deadline
+        """When its asyncio tasks are cut off (waitUntil work's own limit), or None: 30 s after they start."""
+        self.calls: list[Call] = []
+        self.handed: set[int] = set()
+        """Ids of the awaitables handed to asyncio tasks (they run later: not "never awaited")."""
+
+    def __enter__(self) -> _Serving:
+        self._tokens = (
+            REQUEST.set(self.ray),
+            OUTBOUND.set(self._dispatcher.sim._outbound),
+            TASKS.set(self.start_task),
+            CALLS.set(self.calls),
+        )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        request, outbound, tasks, calls = self._tokens
+        REQUEST.reset(request)
+        OUTBOUND.reset(outbound)
+        TASKS.reset(tasks)
+        CALLS.reset(calls)
+
+    def start_task(self, handed: Awaitable[Any], runner: Callable[[], Awaitable[None]]) -> None:
+        """Start an asyncio task of this code (``TASKS``)."""
+        self._dispatcher._start_task(self, handed, runner)
 
 
 def _is_cancellation(error: BaseException) -> bool:
@@ -365,9 +381,14 @@ def _is_cancellation(error: BaseException) -> bool:
     return isinstance(error, BaseExceptionGroup) and error.subgroup(trio.Cancelled) is not None
 
 
-def _fetch_row(ident: int, **fields: Any) -> FetchRow:
-    return FetchRow(id=ident, op="fetch", **fields)
+# Positional partials of these make the deferred rows: a partial with keywords costs a dict merge on every request.
+def _fetch_row(edge: str, request: str, method: str, url: str, seconds: float, ident: int) -> FetchRow:
+    return FetchRow(
+        id=ident, edge=edge, op="fetch", request=request, method=method, url=url, invoke=seconds, complete=seconds
+    )
 
 
-def _scheduled_row(ident: int, **fields: Any) -> ScheduledRow:
-    return ScheduledRow(id=ident, op="scheduled", **fields)
+def _scheduled_row(edge: str, request: str, cron: str, seconds: float, ident: int) -> ScheduledRow:
+    return ScheduledRow(
+        id=ident, edge=edge, op="scheduled", request=request, cron=cron, invoke=seconds, complete=seconds
+    )

@@ -78,6 +78,15 @@ class Headers(MutableMapping[str, str]):
         self._fields = [field for field in self._fields if field[0] != key]
         self._fields.append((key, checked))
 
+    def _extend_absent(self, fields: Iterable[tuple[str, str]]) -> None:
+        """Add each of ``fields`` (``multi_items()`` of other headers: names and values already checked) whose name
+        is not present yet."""
+        if not self._fields:  # a new request's or response's
+            self._fields.extend(fields)
+            return
+        present = {name for name, _ in self._fields}
+        self._fields.extend(field for field in fields if field[0] not in present)
+
     def has(self, name: str) -> bool:
         """Whether a field named ``name`` is present (JavaScript's spelling of ``name in headers``)."""
         return name in self

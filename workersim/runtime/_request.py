@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ._body import Body, BodyInit, body_bytes
@@ -15,6 +17,8 @@ _METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # The Fetch API upper-cases these six whatever case they come in, and refuses the forbidden three.
 _NORMALISED = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
 _FORBIDDEN = frozenset({"CONNECT", "TRACE", "TRACK"})
+_NO_CF: Mapping[str, Any] = MappingProxyType({})
+"""The ``cf`` template of a request made without any: an empty ``JsObject`` once read."""
 
 
 def _method(method: object) -> str:
@@ -36,6 +40,8 @@ class Request(Body):
     """
 
     __slots__ = ("_url", "_method", "_headers", "_cf")
+    _cf: JsObject | Mapping[str, Any]
+    """Its ``cf`` properties, or a template of them shared with other requests and copied when first read."""
 
     def __init__(
         self,
@@ -52,16 +58,19 @@ class Request(Body):
             method = input.method if method is None else method
             headers = input.headers if headers is None else headers
             data = input._copy_body() if body is None else body_bytes(body, "Request")
+            # Its own copy of the other's properties (a template stays shared until read, as in `_at_edge`).
+            cf = JsObject(input._cf) if isinstance(input._cf, JsObject) else input._cf
         else:
             url = absolute_url(input, "Request")
-            data = body_bytes(body, "Request")
+            data = None if body is None else body_bytes(body, "Request")
+            cf = _NO_CF
         self._url = url
-        self._method = _method("GET" if method is None else method)
+        self._method = "GET" if method is None else _method(method)
         self._headers = Headers(headers)
         if data is not None and self._method in ("GET", "HEAD"):
             raise TypeError(f"Request with a {self._method} method cannot have a body.")
         super().__init__(data)
-        self._cf = JsObject(input.cf) if isinstance(input, Request) else JsObject()
+        self._cf = cf
 
     def __repr__(self) -> str:
         return f"Request(method={self._method!r}, url={self._url!r})"
@@ -86,11 +95,25 @@ class Request(Body):
         """Cloudflare's ``cf`` properties of an incoming request: ``colo`` (the serving edge), ``country``,
         ``city``, ``asn``, ``timezone``... (``request.cf.colo`` or ``request.cf["colo"]``); empty on a request the
         worker made itself."""
-        return self._cf
+        cf = self._cf
+        if not isinstance(cf, JsObject):
+            cf = self._cf = JsObject(cf)  # the shared template, copied at the first look
+        return cf
 
     @cf.setter
     def cf(self, properties: Any) -> None:
         self._cf = JsObject(properties)
+
+    def _at_edge(self, defaults: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Give the request the ``cf`` properties of its arrival at an edge: ``defaults`` (the edge's, never
+        changed: a request copies them only when its code reads ``cf``), under any it carries already. Returns
+        them."""
+        if self._cf is _NO_CF:
+            self._cf = defaults
+            return defaults
+        merged = {**defaults, **self.cf.to_py()}
+        self._cf = JsObject(merged)
+        return merged
 
     async def json(self) -> object:
         """The body parsed as JSON."""

@@ -13,6 +13,7 @@ from ._url import absolute_url
 
 TEXT_PLAIN = "text/plain;charset=UTF-8"
 """The content type the Fetch API gives a text body when none is set."""
+_TEXT_TYPE = (("content-type", TEXT_PLAIN),)
 _NULL_BODY_STATUSES = frozenset({101, 204, 205, 304})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -67,8 +68,8 @@ class Response(Body):
             raise TypeError(f"status_text must be a str, got {type(status_text).__name__}")
         self._status_text = status_text
         self._headers = Headers(headers)
-        if isinstance(body, str) and "content-type" not in self._headers:
-            self._headers.append("content-type", TEXT_PLAIN)
+        if isinstance(body, str):
+            self._headers._extend_absent(_TEXT_TYPE)
         super().__init__(data)
 
     def __repr__(self) -> str:

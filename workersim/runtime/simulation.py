@@ -290,8 +290,7 @@ class Simulation(StoreSimulation):
                 return found or self._assets.fallback(request)
         if self._dispatcher is None:
             raise RuntimeError(NO_WORKER)
-        self.now_ms()  # refuses to run outside `async with sim`
-        return await self._dispatcher.fetch(request, where, init)
+        return await self._dispatcher.fetch(request, where, init)  # which refuses to run outside `async with sim`
 
     async def settle(self, request: Response | str | None = None) -> None:
         """Wait until the ``waitUntil`` work of one request (its ``Response``, or its id: the first part of its
