@@ -3,10 +3,12 @@
     python benchmarks/starvation.py [--puts 300] [--rounds 3]
 
 Starts the server on a free port and measures ``--puts`` sequential small PUTs (one keep-alive connection) idle,
-then while 4 clients stream endless bodies in 64 KiB blocks and 10 trickle a byte a millisecond into announced
-100 MB bodies, from another process (``tests/_hostile_clients.py``, the load of
-``tests/test_server_starvation.py``). Each round measures idle and loaded in turn, with the same server; it prints
-p50, p90 and p99 of both, their ratios, how busy the server was (its CPU time over the wall time) and how much the
+then under load from another process (``tests/_hostile_clients.py``, the load of
+``tests/test_server_starvation.py``): ``--streamers`` clients stream endless bodies in 64 KiB blocks,
+``--tricklers`` send a byte a millisecond into 1 MB bodies, and ``--flooders`` announce 100 MB bodies, which the
+server refuses at once and closes, and reconnect. The server has the first CPU to itself; the load and the
+measuring client share the last. Each round measures idle and loaded in turn, with the same server; it prints p50,
+p90 and p99 of both, their ratios, how busy the server was (its CPU time over the wall time) and how much the
 streamers sent. To measure another checkout's server with the same load, run this file with ``PYTHONPATH``
 pointing at that checkout.
 """
@@ -24,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the load and the server harness
 
-from _hostile_clients import cpu_seconds, hostile_load  # noqa: E402
+from _hostile_clients import STREAMERS, TRICKLERS, cpu_seconds, hostile_load, server_pinned  # noqa: E402
 from _rest_support import ACCOUNT, TOKEN, api_process  # noqa: E402
 
 
@@ -48,10 +50,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--puts", type=int, default=300, help="PUTs measured idle and under load (default 300)")
     parser.add_argument("--rounds", type=int, default=3, help="idle/loaded rounds (default 3)")
+    parser.add_argument("--streamers", type=int, default=STREAMERS, help=f"default {STREAMERS}")
+    parser.add_argument("--tricklers", type=int, default=TRICKLERS, help=f"default {TRICKLERS}")
+    parser.add_argument("--flooders", type=int, default=0, help="default 0")
     args = parser.parse_args()
     env = {**os.environ, "WORKERSIM_ACCOUNT_ID": ACCOUNT, "WORKERSIM_API_TOKEN": TOKEN}
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    with api_process("--quiet", env=env) as server, httpx.Client(headers=auth) as client:
+    with (
+        api_process("--quiet", env=env) as server,
+        server_pinned(server.process.pid),
+        httpx.Client(headers=auth) as client,
+    ):
         base = f"{server.url}/client/v4/accounts/{ACCOUNT}/storage/kv/namespaces"
         url = f"{base}/{client.post(base, json={'title': 'starvation'}).json()['result']['id']}"
         latencies(client, url, 50)  # warm up
@@ -60,7 +69,8 @@ def main() -> None:
         ratios = []
         for round_ in range(1, args.rounds + 1):
             idle = percentiles(latencies(client, url, args.puts))
-            with hostile_load(url, TOKEN) as sent:
+            load = hostile_load(url, TOKEN, streamers=args.streamers, tricklers=args.tricklers, flooders=args.flooders)
+            with load as sent:
                 time.sleep(0.5)  # let the load build up
                 cpu, wall, streamed = cpu_seconds(server.process.pid), time.perf_counter(), sent.value
                 loaded = percentiles(latencies(client, url, args.puts))

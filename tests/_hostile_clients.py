@@ -1,4 +1,5 @@
-"""Clients that keep a server busy: some stream large bodies as fast as they can, some trickle a byte a millisecond.
+"""Clients that keep a server busy: some stream large bodies as fast as they can, some trickle a byte a millisecond
+into a body the server accepts (slowloris), and, if asked, some flood it with requests it refuses at once.
 
 They run in a process of their own (``hostile_load``). In the measuring process, their 14 threads would hold the
 GIL, and the measuring client would wait for the GIL as well as for the server: the latency measured would be the
@@ -20,8 +21,12 @@ from urllib.parse import urlsplit
 import httpx
 
 STREAMERS = 4
-TRICKLERS = 10
+TRICKLERS = 20
 BLOCK = 65536
+TRICKLED_BODY = 1_000_000
+"""The body size a trickler announces: within the value limit, so the server reads it (a byte at a time)."""
+REFUSED_BODY = 100_000_000
+"""The body size a flooder announces: over the limit, so the server refuses it at once and closes."""
 
 
 def stream_bodies(url: str, headers: dict[str, str], stop: threading.Event, sent: Synchronized[int]) -> None:
@@ -40,13 +45,14 @@ def stream_bodies(url: str, headers: dict[str, str], stop: threading.Event, sent
                 client.put(f"{url}/values/big", content=chunks())
 
 
-def trickle(url: str, token: str, stop: threading.Event) -> None:
-    """Announce a 100 MB PUT to ``url`` and send it a byte a millisecond, reconnecting whenever cut, until ``stop``."""
+def trickle(url: str, token: str, stop: threading.Event, size: int = TRICKLED_BODY) -> None:
+    """Announce a PUT of ``size`` bytes to ``url`` and send it a byte a millisecond, reconnecting whenever cut, until
+    ``stop``. With ``REFUSED_BODY`` the server refuses each at once: a flood of connections instead."""
     parts = urlsplit(url)
     address = (parts.hostname or "127.0.0.1", parts.port or 80)
     head = (
         f"PUT {parts.path}/values/slow HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
-        "Content-Length: 100000000\r\n\r\n"
+        f"Content-Length: {size}\r\n\r\n"
     )
     while not stop.is_set():
         with contextlib.suppress(OSError), socket.create_connection(address) as connection:
@@ -56,10 +62,19 @@ def trickle(url: str, token: str, stop: threading.Event) -> None:
                 time.sleep(0.001)
 
 
-def _run(url: str, token: str, stop: threading.Event, ready: threading.Event, sent: Synchronized[int]) -> None:
+def _run(
+    url: str,
+    token: str,
+    clients: tuple[int, int, int],
+    stop: threading.Event,
+    ready: threading.Event,
+    sent: Synchronized[int],
+) -> None:
+    streamers, tricklers, flooders = clients
     headers = {"Authorization": f"Bearer {token}"}
-    threads = [threading.Thread(target=stream_bodies, args=(url, headers, stop, sent)) for _ in range(STREAMERS)]
-    threads += [threading.Thread(target=trickle, args=(url, token, stop)) for _ in range(TRICKLERS)]
+    threads = [threading.Thread(target=stream_bodies, args=(url, headers, stop, sent)) for _ in range(streamers)]
+    threads += [threading.Thread(target=trickle, args=(url, token, stop)) for _ in range(tricklers)]
+    threads += [threading.Thread(target=trickle, args=(url, token, stop, REFUSED_BODY)) for _ in range(flooders)]
     for thread in threads:
         thread.start()
     ready.set()
@@ -68,13 +83,34 @@ def _run(url: str, token: str, stop: threading.Event, ready: threading.Event, se
 
 
 @contextlib.contextmanager
-def hostile_load(url: str, token: str) -> Iterator[Synchronized[int]]:
-    """Run the streaming and trickling clients against the namespace at ``url`` in another process while the
-    block runs; yields the count of body bytes the streamers have sent so far."""
+def server_pinned(pid: int) -> Iterator[None]:
+    """While the block runs, give the server process the first CPU and this process (the measuring client, and the
+    load it starts) the last: the latency measured is then the server's, not the machine's when the load generator
+    would take the server's core. Nothing is pinned on a machine with one CPU."""
+    cpus = os.sched_getaffinity(0)
+    if len(cpus) < 2:
+        yield
+        return
+    os.sched_setaffinity(pid, {min(cpus)})
+    os.sched_setaffinity(0, {max(cpus)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cpus)
+
+
+@contextlib.contextmanager
+def hostile_load(
+    url: str, token: str, *, streamers: int = STREAMERS, tricklers: int = TRICKLERS, flooders: int = 0
+) -> Iterator[Synchronized[int]]:
+    """Run the streaming, trickling and flooding clients against the namespace at ``url`` in another process while
+    the block runs; yields the count of body bytes the streamers have sent so far."""
     context = multiprocessing.get_context("spawn")
     stop, ready = context.Event(), context.Event()
     sent = context.Value("q", 0)
-    process = context.Process(target=_run, args=(url, token, stop, ready, sent), daemon=True)
+    process = context.Process(
+        target=_run, args=(url, token, (streamers, tricklers, flooders), stop, ready, sent), daemon=True
+    )
     process.start()
     try:
         if not ready.wait(60):

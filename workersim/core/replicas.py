@@ -20,7 +20,7 @@ from .cache import EdgeCache, EdgeCaches
 from .delays import DelayModel
 from .faults import Faults
 from .partitions import Partitions
-from .versions import CENTRAL, Version
+from .versions import CENTRAL, Version, make_version
 
 
 class WriteObserver(Protocol):
@@ -221,7 +221,7 @@ class Keyspace:
     ) -> Version:
         """Store a new version of ``key`` made at ``origin`` at ``now`` (``value=None`` deletes)."""
         cluster = self.cluster
-        version = Version(cluster.new_seq(), now, origin, value, metadata, expiration)
+        version = make_version(cluster.new_seq(), now, origin, value, metadata, expiration)
         entry = self._versions.get(key)
         if entry is None and key in self._retired:
             entry = self._versions[key] = self._retired.pop(key)  # back in the index, with its settled delete

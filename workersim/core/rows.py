@@ -21,6 +21,7 @@ from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
+from ._fastinit import maker
 from .errors import HistoryFormatError
 
 READ_OPS = frozenset({"get", "getWithMetadata"})
@@ -280,6 +281,12 @@ class ScheduledRow(Row):
 
 
 AnyRow: TypeAlias = KVRead | KVBulkRead | KVWrite | KVList | KVRejected | FetchRow | ResponseRow | LogRow | ScheduledRow
+
+# Rows are made on every operation: these make them as the classes would, at about half the cost (see _fastinit).
+make_read = maker(KVRead)
+make_write = maker(KVWrite)
+make_fetch = maker(FetchRow)
+make_response = maker(ResponseRow)
 
 
 ROW_OVERHEAD = 200

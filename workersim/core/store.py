@@ -24,7 +24,17 @@ from .errors import KVError
 from .history import History
 from .limits import Limits
 from .replicas import Cluster, Keyspace
-from .rows import CENTRAL_EDGE, KVBulkRead, KVList, KVRead, KVRejected, KVWrite, error_text, jsonable_target
+from .rows import (
+    CENTRAL_EDGE,
+    KVBulkRead,
+    KVList,
+    KVRejected,
+    KVWrite,
+    error_text,
+    jsonable_target,
+    make_read,
+    make_write,
+)
 from .validation import (
     check_backend_key,
     check_bulk_size,
@@ -248,7 +258,7 @@ class Store:
     ) -> KVWrite:
         version = space.write(key, value, origin=origin, now=now, metadata=metadata, expiration=expiration)
         seconds = now / 1000
-        row = KVWrite(
+        row = make_write(
             id=self.history.recorded,
             edge=self.place(origin),
             ns=space.name,
@@ -304,7 +314,7 @@ class Store:
             self.reject(now, ns, op, "key", key, error, origin=edge, request=request)
         live = version if version is not None and version.live_at(self.cluster.unix_ms(now)) else None
         self.history.append(
-            KVRead(
+            make_read(
                 **self._stamp(now, ns, op, edge, request),
                 key=key,
                 value=None if live is None else live.value,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from ._fastinit import maker
+
 CENTRAL = -1
 """The origin of writes that enter at the central store (the REST API) rather than at an edge."""
 
@@ -34,3 +36,8 @@ class Version:
     def live_at(self, unix_ms: int) -> bool:
         """Whether the version holds a value at ``unix_ms``: not a delete and not yet expired."""
         return self.value is not None and (self.expiration is None or self.expiration * 1000 > unix_ms)
+
+
+make_version = maker(Version, positional=True)
+"""``Version(seq, time, origin, value, metadata, expiration)``, made at about half the cost (every write makes
+one)."""

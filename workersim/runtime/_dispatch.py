@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import attrs
 import trio
 
-from ..core.rows import FetchRow, ResponseRow, ScheduledRow, error_text
+from ..core.rows import FetchRow, ScheduledRow, error_text, make_fetch, make_response
 from ..kv.binding import CALLS, REQUEST, Call
 from ..sim.engine import Engine, task_identities
 from ._asyncio import TASKS
@@ -239,7 +239,7 @@ class Dispatcher:
         history = self.engine.store.history
         error = None if failure is None else error_text(failure)
         history.append(
-            ResponseRow(
+            make_response(
                 id=history.recorded,
                 edge=edge,
                 op="response",
@@ -383,7 +383,7 @@ def _is_cancellation(error: BaseException) -> bool:
 
 # Positional partials of these make the deferred rows: a partial with keywords costs a dict merge on every request.
 def _fetch_row(edge: str, request: str, method: str, url: str, seconds: float, ident: int) -> FetchRow:
-    return FetchRow(
+    return make_fetch(
         id=ident, edge=edge, op="fetch", request=request, method=method, url=url, invoke=seconds, complete=seconds
     )
 

@@ -1,0 +1,113 @@
+"""The makers that record rows and versions on hot paths make exactly what the attrs classes would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workersim.core._fastinit import maker
+from workersim.core.rows import FetchRow, KVRead, KVWrite, ResponseRow, make_fetch, make_read, make_response, make_write
+from workersim.core.versions import Version, make_version
+
+texts = st.text(max_size=5)
+maybe_texts = st.none() | texts
+times = st.floats(min_value=0, max_value=1e6, allow_nan=False)
+common = {"id": st.integers(0, 10**9), "edge": texts, "op": texts, "invoke": times, "complete": times}
+common["request"] = maybe_texts
+metadata = st.sampled_from([None, "1", '"text"', '{"a":[1,2]}'])  # compact JSON text, as the store keeps it
+kv = {**common, "ns": texts, "key": texts, "value": st.none() | st.binary(max_size=5), "metadata": metadata}
+fields_of = {
+    KVRead: (make_read, st.fixed_dictionaries({**kv, "version": st.none() | st.integers(1, 99)})),
+    KVWrite: (
+        make_write,
+        st.fixed_dictionaries({**kv, "expiration": st.none() | st.integers(0, 10**10), "version": st.integers(1, 9)}),
+    ),
+    FetchRow: (make_fetch, st.fixed_dictionaries({**common, "method": texts, "url": texts})),
+    ResponseRow: (
+        make_response,
+        st.fixed_dictionaries({**common, "status": st.integers(100, 599), "error": maybe_texts}),
+    ),
+}
+
+
+@pytest.mark.parametrize("cls", list(fields_of), ids=lambda cls: cls.__name__)
+@given(data=st.data())
+def test_a_row_maker_makes_what_the_class_makes(cls: type[Any], data: st.DataObject) -> None:
+    make, fields = fields_of[cls]
+    values = data.draw(fields)
+    made, built = make(**values), cls(**values)
+    assert type(made) is cls
+    assert made == built
+    assert hash(made) == hash(built)
+    assert repr(made) == repr(built)
+    assert made.to_json() == built.to_json()
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.id = 0
+
+
+@given(
+    seq=st.integers(1, 10**6),
+    time=st.integers(0, 10**9),
+    origin=st.integers(-1, 300),
+    value=st.none() | st.binary(max_size=5),
+    metadata=st.none() | st.text(max_size=5),
+    expiration=st.none() | st.integers(0, 10**10),
+)
+def test_the_version_maker_takes_the_fields_in_order(
+    seq: int, time: int, origin: int, value: bytes | None, metadata: str | None, expiration: int | None
+) -> None:
+    made = make_version(seq, time, origin, value, metadata, expiration)
+    assert made == Version(seq, time, origin, value, metadata, expiration)
+    assert (made.seq, made.time, made.origin, made.value, made.metadata, made.expiration) == (
+        seq,
+        time,
+        origin,
+        value,
+        metadata,
+        expiration,
+    )
+
+
+def test_a_row_maker_wants_every_field_by_keyword() -> None:
+    with pytest.raises(TypeError):
+        make_fetch(id=1, edge="E", op="fetch", invoke=0.0, complete=0.0, request=None, method="GET")  # no url
+    with pytest.raises(TypeError):
+        make_fetch(1, "E", "fetch", 0.0, 0.0, None, "GET", "/")
+
+
+@attrs.define(slots=True)
+class Mutable:
+    x: int
+
+
+@attrs.frozen(slots=False)
+class Unslotted:
+    x: int
+
+
+@attrs.frozen
+class Checked:
+    x: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+
+@attrs.frozen
+class Converted:
+    x: int = attrs.field(converter=int)
+
+
+@attrs.frozen
+class PostInit:
+    x: int
+
+    def __attrs_post_init__(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("cls", [Mutable, Unslotted, Checked, Converted, PostInit, int])
+def test_classes_whose_init_does_more_than_fill_slots_get_no_maker(cls: type[Any]) -> None:
+    with pytest.raises(TypeError):
+        maker(cls)

@@ -1,0 +1,42 @@
+"""Building frozen attrs instances on hot paths at half the cost of their ``__init__``.
+
+A frozen attrs class sets each field through ``object.__setattr__``, a bound-method call per field: for a history
+row of twelve fields that is about half of what recording an operation costs the store. ``maker(cls)`` returns a
+function that takes the same arguments as ``cls`` (every field, by keyword, or in field order with
+``positional=True``) and fills the instance's slots through their descriptors directly. The instance is the same
+as ``cls(...)`` would make: same type, equal, same hash, still frozen. Only plain classes qualify (slotted and
+frozen, without validators, converters or ``__attrs_post_init__``), since nothing of those would run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import attrs
+
+T = TypeVar("T")
+
+
+def maker(cls: type[T], *, positional: bool = False) -> Callable[..., T]:
+    """A function making ``cls`` instances from every field (by keyword, or by position in field order)."""
+    if not attrs.has(cls) or "__slots__" not in cls.__dict__:
+        raise TypeError(f"{cls.__name__} is not a slotted attrs class")
+    fields = attrs.fields(cls)
+    if getattr(cls, "__attrs_post_init__", None) is not None or any(
+        field.validator is not None or field.converter is not None or not field.init for field in fields
+    ):
+        raise TypeError(f"{cls.__name__} has init-time logic that a maker would skip")
+    if cls.__setattr__ is object.__setattr__:
+        raise TypeError(f"{cls.__name__} is not frozen")
+    names = [field.name for field in fields]
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    for index, name in enumerate(names):
+        scope[f"set{index}"] = getattr(cls, name).__set__  # the slot's member descriptor
+    signature = ", ".join(names) if positional else "*, " + ", ".join(names)
+    body = "".join(f"    set{index}(instance, {name})\n" for index, name in enumerate(names))
+    source = f"def make_{cls.__name__}({signature}):\n    instance = new(cls)\n{body}    return instance\n"
+    exec(compile(source, f"<maker of {cls.__qualname__}>", "exec"), scope)  # noqa: S102 - generated from field names
+    made: Callable[..., T] = scope[f"make_{cls.__name__}"]
+    made.__doc__ = f"A ``{cls.__name__}`` from every field ({'in field order' if positional else 'by keyword'})."
+    return made
