@@ -5,21 +5,29 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .versions import Version
 
 
-def list_result(found: Sequence[tuple[str, Version]], complete: bool) -> dict[str, Any]:
-    """The JS shape of a list page: ``cursor`` only while incomplete, ``expiration``/``metadata`` only if set."""
+def list_result(
+    found: Sequence[tuple[str, Version]],
+    complete: bool,
+    *,
+    entry_type: Callable[..., dict[str, Any]] = dict,
+    parse_metadata: Callable[[str], Any] = json.loads,
+) -> dict[str, Any]:
+    """The JS shape of a list page: ``cursor`` only while incomplete, ``expiration``/``metadata`` only if set.
+    Each key's entry is made by ``entry_type`` and its metadata parsed by ``parse_metadata`` (the binding makes
+    JavaScript-like values of them)."""
     keys = []
     for name, version in found:
-        entry: dict[str, Any] = {"name": name}
+        entry = entry_type(name=name)
         if version.expiration is not None:
             entry["expiration"] = version.expiration
         if version.metadata is not None:
-            entry["metadata"] = json.loads(version.metadata)
+            entry["metadata"] = parse_metadata(version.metadata)
         keys.append(entry)
     result: dict[str, Any] = {"keys": keys, "list_complete": complete}
     if not complete:

@@ -9,6 +9,7 @@ properties whose names are not ``dict`` methods. A list result's ``keys`` is its
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -73,6 +74,17 @@ def js_json(value: Any, top: type[JsonObject] = JsonObject) -> Any:
     if isinstance(value, list):
         return JsonArray(js_json(item) for item in value)
     return value
+
+
+def js_list_page(page: dict[str, Any]) -> ListResult:
+    """A ``list`` page made by ``core.listing.list_result`` with ``JsonObject`` entries and ``js_metadata``, as
+    the JavaScript values the binding returns."""
+    return ListResult(page, keys=JsonArray(page["keys"]))
+
+
+def js_metadata(text: str) -> Any:
+    """A key's metadata (JSON text) as JavaScript values."""
+    return js_json(json.loads(text))
 
 
 def _plain(value: Any) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import functools
-import json
 import sys
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine
 from contextvars import ContextVar
@@ -31,7 +30,7 @@ from ..core.validation import (
     list_limit,
     metadata_json,
 )
-from ._jsvalues import ArrayBuffer, JsonObject, ListResult, js_json
+from ._jsvalues import ArrayBuffer, JsonObject, js_json, js_list_page, js_metadata
 from ._options import GET_OPTIONS, LIST_OPTIONS, PUT_OPTIONS, int_option, parse_options, str_option
 from .streams import ReadableStream
 
@@ -111,7 +110,7 @@ class KVHost(Protocol):
 
 
 def _metadata(text: str | None) -> Any:
-    return None if text is None else js_json(json.loads(text))
+    return None if text is None else js_metadata(text)
 
 
 class KVNamespace:
@@ -297,8 +296,7 @@ class KVNamespace:
             request=REQUEST.get(),
         )
         found, complete = await self._host.apply(scan)
-        result: dict[str, Any] = js_json(list_result(found, complete), ListResult)
-        return result
+        return js_list_page(list_result(found, complete, entry_type=JsonObject, parse_metadata=js_metadata))
 
 
 def _convert(value: bytes, kind: str) -> Any:
