@@ -30,7 +30,32 @@ async def serve(
     """Serve the ASGI ``app`` until cancelled, or gracefully once ``shutdown_trigger`` returns; ``task_status``
     gets the bound URLs."""
     # hypercorn types its app with TypedDict scopes and events; ours are plain dicts of the same shape.
-    await hypercorn_serve(app, config, shutdown_trigger=shutdown_trigger, task_status=task_status)  # type: ignore[arg-type]
+    await hypercorn_serve(
+        _closing_connections_quiet(app),  # type: ignore[arg-type]
+        config,
+        shutdown_trigger=shutdown_trigger,
+        task_status=task_status,
+    )
+
+
+_CLOSED_CONNECTION = (trio.BusyResourceError, trio.BrokenResourceError, trio.ClosedResourceError)
+
+
+def _closing_connections_quiet(app: ASGIApp) -> ASGIApp:
+    """``app``, for which a response that can no longer be sent ends the request quietly.
+
+    That happens when a client sends a body the server refused (and so closes the connection) and does not read
+    the answer: hypercorn then shuts the socket while the app is still sending, and the send fails with one of
+    trio's stream errors (``BusyResourceError`` when the shutdown and the send meet). There is nobody left to
+    answer, so it is logged at debug level rather than as hypercorn's "Error in ASGI Framework" traceback."""
+
+    async def quiet(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await app(scope, receive, send)
+        except _CLOSED_CONNECTION as error:
+            log.debug("connection closed before the response to %s was sent: %r", scope.get("path"), error)
+
+    return quiet
 
 
 @contextlib.contextmanager
