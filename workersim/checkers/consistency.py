@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core.rows import AnyRow
 from ._report import Report, Violation
-from .table import PHANTOM, Ints, OpTable, latest, order, pair, running_max
+from .table import PHANTOM, Ints, OpTable, latest, running_max
 
 Rows = Iterable[AnyRow] | OpTable
 _SLACK = 1e-9  # history times are milliseconds written as float seconds
@@ -33,15 +33,11 @@ def no_phantom_reads(history: Rows) -> Report:
     return Report("no_phantom_reads", len(table) - int(table.writing.sum()), tuple(violations))
 
 
-def _places(table: OpTable) -> Ints:
-    """A number for each operation's key at its edge."""
-    return pair(table.slots, table.edges)
-
-
 def read_your_writes(history: Rows) -> Report:
     """A read at an edge sees that edge's own latest write of the key, or something newer."""
     table = OpTable.of(history)
-    mine = latest(_places(table), table.writing)  # the same edge's latest earlier write of the key
+    places, by_place = table.places
+    mine = latest(places, table.writing, by_place)  # the same edge's latest earlier write of the key
     asked = ~table.writing & (mine >= 0)
     own = table.counts[np.maximum(mine, 0)] - 1
     violations = []
@@ -55,10 +51,10 @@ def read_your_writes(history: Rows) -> Report:
 def monotonic_reads(history: Rows) -> Report:
     """Successive reads of a key at one edge never go back to an older write."""
     table = OpTable.of(history)
-    reads = np.flatnonzero(~table.writing & (table.seen != PHANTOM))
-    place = _places(table)[reads]
-    sort = order(place)
-    ops, groups, seen = reads[sort], place[sort], table.seen[reads[sort]]
+    reads = ~table.writing & (table.seen != PHANTOM)
+    places, by_place = table.places
+    ops = by_place[reads[by_place]]  # the reads by key at edge, in history order within each
+    groups, seen = places[ops], table.seen[ops]
     # Each read against the newest write seen by an earlier read of the key at the edge (the running maximum up
     # to the one before it); the read that saw it is the latest one that did not go back.
     newest = running_max(groups, seen)
@@ -73,7 +69,7 @@ def monotonic_reads(history: Rows) -> Report:
         earlier, read = table.op(int(ops[holder[j]])), table.op(int(ops[j]))
         message = f"{read.describe()} went back to an older write than {earlier.describe()}."
         violations.append(Violation((earlier.id, read.id), message))
-    return Report("monotonic_reads", len(reads), tuple(violations))
+    return Report("monotonic_reads", len(ops), tuple(violations))
 
 
 def bounded_staleness(history: Rows, max_delay: float) -> Report:
@@ -115,7 +111,9 @@ def _settled(table: OpTable, max_delay: float) -> Ints:
     points.real, points.imag = write_keys[in_order], done[in_order]
     asked = np.empty(len(reads), complex)
     asked.real, asked.imag = keys, limit
-    ready = np.searchsorted(points, asked, side="right") - np.searchsorted(write_keys[in_order], keys, side="left")
+    first = np.zeros(table.keys, np.int64)  # where each key's writes start among those in order
+    np.cumsum(np.where(out_of_order, 0, table.writes_per_key)[:-1], out=first[1:])
+    ready = np.searchsorted(points, asked, side="right") - first[keys]
     settled[reads] = running_max(keys, np.minimum(table.counts[reads], ready) - 1)
     sorted_keys = table.slots[by_key]
     for key in np.flatnonzero(out_of_order).tolist():  # the walk itself, for keys written out of time order

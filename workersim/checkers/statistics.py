@@ -58,8 +58,8 @@ def staleness(history: Iterable[AnyRow] | OpTable) -> Staleness:
     edges = table.edges[reads]
     counts = np.bincount(edges, minlength=len(table.edge_names))
     stale_counts = np.bincount(edges[stale], minlength=len(table.edge_names))
-    firsts = np.unique(edges, return_index=True)  # edges in the order of their first read
-    seen_edges = firsts[0][np.argsort(firsts[1])].tolist()
+    read_at = np.flatnonzero(counts)  # the edges that read, in the order of their first read
+    seen_edges = read_at[np.argsort([int(np.argmax(edges == edge)) for edge in read_at.tolist()])].tolist()
 
     def quantile(q: float) -> float | None:
         return behind[min(len(behind) - 1, int(q * len(behind)))] if behind else None

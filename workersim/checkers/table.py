@@ -17,7 +17,9 @@ the file, read again by offset) and become ``Op`` objects only to describe a vio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from functools import cached_property
+from operator import countOf
 from typing import IO, Any
 
 import numpy as np
@@ -75,18 +77,20 @@ def _starts(sorted_key: npt.NDArray[Any]) -> Bools:
     return new
 
 
-def _runs(key: npt.NDArray[Any], mark: Bools) -> tuple[Ints, Ints, Ints]:
-    """The order that sorts ``key`` (see ``order``); in that order, each element's position if marked (else -1),
-    and the position where its run of equal keys starts."""
-    sort = order(key)
+def _runs(key: npt.NDArray[Any], mark: Bools, sort: Ints | None = None) -> tuple[Ints, Ints, Ints]:
+    """The order that sorts ``key`` (see ``order``, unless given); in that order, each element's position if marked
+    (else -1), and the position where its run of equal keys starts."""
+    if sort is None:
+        sort = order(key)
     new = _starts(key[sort])
     places = np.arange(len(sort), dtype=np.int64)
     return sort, np.where(mark[sort], places, -1), np.maximum.accumulate(np.where(new, places, 0))
 
 
-def latest(key: npt.NDArray[Any], mark: Bools) -> Ints:
-    """For each element: the index of the latest marked element with the same key before it, -1 if none."""
-    sort, marked, head = _runs(key, mark)
+def latest(key: npt.NDArray[Any], mark: Bools, sort: Ints | None = None) -> Ints:
+    """For each element: the index of the latest marked element with the same key before it, -1 if none (``sort``:
+    ``order(key)``, if already known)."""
+    sort, marked, head = _runs(key, mark, sort)
     return _scatter(sort, _latest_before(marked, head))
 
 
@@ -154,47 +158,46 @@ class _Builder:
         n = len(columns.key)
         if not n:
             return
-        slots, edges, requests = self.slots, self.edges, self.requests
         if self.main_ns is None:
-            self.main_ns = columns.ns[0]
+            self.main_ns = next(iter(columns.ns))
         main = self.main_ns
         if set(columns.ns) == {main}:  # one namespace: its keys number themselves, without a tuple each
-            slot = [slots.setdefault(key, len(slots)) for key in columns.key]
+            slots = _numbers(columns.key, self.slots)
         else:
-            pairs = zip(columns.ns, columns.key, strict=True)
-            slot = [slots.setdefault(key if ns == main else (ns, key), len(slots)) for ns, key in pairs]
-        writing = np.array(columns.writing, bool)
+            pairs = [key if ns == main else (ns, key) for ns, key in zip(columns.ns, columns.key, strict=True)]
+            slots = _numbers(pairs, self.slots)
+        writing = np.fromiter(columns.writing, bool, n)
         versions = self._versions(columns.version)
-        missing = np.array(columns.missing, bool)
+        missing = np.fromiter(columns.missing, bool, n)
         values = np.full(n, -1, np.int32)
         keyed = np.flatnonzero(writing | (versions == _UNKNOWN_VERSION) | ((versions == _NO_VERSION) & ~missing))
         if len(keyed):  # writes, and reads to be matched by value
-            key_of, ids = columns.value_key, self.values
-            values[keyed] = [ids.setdefault(key_of(i), len(ids)) for i in keyed.tolist()]
+            values[keyed] = _numbers(columns.value_keys(keyed.tolist()), self.values)
         parts = self.parts
         parts["writing"].append(writing)
-        parts["slots"].append(np.array(slot, np.int32))
-        parts["edges"].append(np.array([edges.setdefault(edge, len(edges)) for edge in columns.edge], np.int32))
-        parts["requests"].append(np.array([requests.setdefault(r, len(requests)) for r in columns.request], np.int32))
+        parts["slots"].append(slots)
+        parts["edges"].append(_numbers(columns.edge, self.edges))
+        parts["requests"].append(_numbers(columns.request, self.requests, new=True))
         parts["versions"].append(versions)
         parts["missing"].append(missing)
         parts["values"].append(values)
-        parts["invoke"].append(np.array(columns.invoke, np.float64))
-        parts["complete"].append(np.array(columns.complete, np.float64))
-        parts["locators"].append(np.array(locators, np.int64))
-        parts["positions"].append(np.array(positions, np.int64))
+        parts["invoke"].append(np.fromiter(columns.invoke, np.float64, n))
+        parts["complete"].append(np.fromiter(columns.complete, np.float64, n))
+        parts["locators"].append(np.fromiter(locators, np.int64, n))
+        parts["positions"].append(np.fromiter(positions, np.int64, len(positions)))
         self.size += n
 
-    def _versions(self, versions: list[Version]) -> Ints:
+    def _versions(self, column: Collection[Version]) -> Ints:
         """The versions as 64-bit ints, with ``_NO_VERSION`` and ``_UNKNOWN_VERSION`` for None and UNKNOWN
         (which no 64-bit version can be mistaken for: else, and for versions beyond 64 bits, they are numbered)."""
+        versions = list(column)
         if self.version_numbers is None:
             try:
                 out = np.fromiter(map(_VERSION_OF.get, versions, versions), np.int64, len(versions))
             except (OverflowError, TypeError, ValueError):
                 pass
             else:
-                if int((out <= _UNKNOWN_VERSION).sum()) == versions.count(None) + versions.count(UNKNOWN):
+                if int((out <= _UNKNOWN_VERSION).sum()) == countOf(versions, None) + countOf(versions, UNKNOWN):
                     return out
             numbers: dict[object, int] = {}  # number every version so far, and from now on
             self.version_numbers = numbers
@@ -229,6 +232,20 @@ class _Builder:
             for name, parts in self.parts.items()
         }
         return OpTable(_Columns(**joined), len(self.slots), fetch, self.bulk_keys, list(self.edges))
+
+
+def _numbers(items: Collection[Any], numbers: dict[Any, int], *, new: bool = False) -> Ints:
+    """The number of each item, numbering the new ones (in order of first appearance) as it goes. With ``new``
+    (most batches bring new items: requests), the new ones are found first rather than tried for."""
+    if not new:
+        try:
+            return np.fromiter(map(numbers.__getitem__, items), np.int32, len(items))
+        except KeyError:
+            pass
+    for item in dict.fromkeys(items):
+        if item not in numbers:
+            numbers[item] = len(numbers)
+    return np.fromiter(map(numbers.__getitem__, items), np.int32, len(items))
 
 
 def _numbered(versions: list[Any], numbers: dict[object, int], special: Mapping[object, int]) -> Ints:
@@ -329,6 +346,8 @@ class OpTable:
         if by_value.any():
             groups.append((writing | by_value, columns.values, by_value, True))
         for chosen, ids, asking, by_values in groups:
+            if not by_values and _match_distinct_versions(self, versions, asking, seen, final):
+                continue
             among = np.flatnonzero(chosen)
             ask = asking[among]
             if not ask.any():
@@ -407,6 +426,12 @@ class OpTable:
         single: KVRead | KVWrite = row  # type: ignore[assignment]
         return Op(row=row, kind=kind, ns=single.ns, key=single.key, value=single.value, version=single.version)
 
+    @cached_property
+    def places(self) -> tuple[Ints, Ints]:
+        """A number for each operation's key at its edge, and the order that sorts them (history order within)."""
+        places = pair(self.slots, self.edges)
+        return places, order(places)
+
     def write_index(self, slot: int, index: int) -> int:
         """The operation that is the ``index``-th write of key ``slot``."""
         return int(self.write_ops[self.write_start[slot] + index])
@@ -414,6 +439,36 @@ class OpTable:
     def write_op(self, slot: int, index: int) -> Op:
         """The ``index``-th write of key ``slot``, as an ``Op``."""
         return self.op(self.write_index(slot, index))
+
+
+def _match_distinct_versions(table: OpTable, versions: Ints, asking: Bools, seen: Ints, final: Ints) -> bool:
+    """``seen`` and ``final_seen`` of the reads ``asking`` by version, when no two writes name the same version
+    (as in every workersim run): a read's write is then found directly, not by sorting. False, doing nothing,
+    when two writes share a version, or versions are too far apart for a lookup array."""
+    writes = np.flatnonzero(table.writing & (versions > _UNKNOWN_VERSION))
+    reads = np.flatnonzero(asking)
+    if not len(writes):
+        seen[reads] = final[reads] = PHANTOM
+        return True
+    named = versions[writes]
+    low, high = int(named.min()), int(named.max())
+    if high - low >= 4 * len(versions) + 1024:
+        return False
+    write_of = np.full(high - low + 1, -1, np.int64)
+    write_of[named - low] = writes
+    if not np.array_equal(write_of[named - low], writes):  # a version named by two writes
+        return False
+    asked = versions[reads]
+    found = np.full(len(reads), -1, np.int64)
+    inside = (asked >= low) & (asked <= high)
+    found[inside] = write_of[asked[inside] - low]
+    found = np.where(found >= 0, found, 0)
+    same_key = (write_of[np.clip(asked - low, 0, high - low)] >= 0) & inside
+    same_key &= table.slots[found] == table.slots[reads]  # by_version is per key: another key's is no match
+    index = table.counts[found] - 1
+    final[reads] = np.where(same_key, index, PHANTOM)
+    seen[reads] = np.where(same_key & (found < reads), index, PHANTOM)  # by the read, only earlier writes
+    return True
 
 
 def _row(batch: JSONBatch, j: int) -> AnyRow:

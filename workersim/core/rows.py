@@ -18,8 +18,10 @@ import binascii
 import enum
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
-from itertools import compress
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from functools import partial
+from itertools import compress, repeat
+from operator import attrgetter, contains, is_, itemgetter
 from typing import Any, ClassVar, TypeAlias
 
 import attrs
@@ -433,21 +435,40 @@ def _parse(op: str, data: dict[str, Any], position: int) -> AnyRow:
 
 @attrs.frozen(kw_only=True, slots=True)
 class KVColumns:
-    """The single-key reads and writes of part of a history, one list per field (what ``KVRead`` and ``KVWrite``
-    hold, minus metadata and expiry), for the checkers' table to take in without an object per operation."""
+    """The single-key reads and writes of part of a history, one sequence per field (what ``KVRead`` and
+    ``KVWrite`` hold, minus metadata and expiry), for the checkers' table to take in without an object per
+    operation. Each field is read by iterating it (``kv_columns`` gives lists, ``row_columns`` views of the rows)."""
 
-    writing: list[bool]
-    ns: list[str]
-    key: list[str]
-    edge: list[str]
-    request: list[str | None]
-    version: list[Version]
-    missing: list[bool]
+    writing: Collection[bool]
+    ns: Collection[str]
+    key: Collection[str]
+    edge: Collection[str]
+    request: Collection[str | None]
+    version: Collection[Version]
+    missing: Collection[bool]
     """Whether the value is missing (a delete, or a read of nothing)."""
-    invoke: list[float]
-    complete: list[float]
-    value_key: Callable[[int], object]
-    """The ``value_key`` of the ``i``-th operation's value, asked only of those matched by value."""
+    invoke: Collection[float]
+    complete: Collection[float]
+    value_keys: Callable[[list[int]], list[object]]
+    """The ``value_key`` of the given operations' values (asked only of those matched by value)."""
+
+
+class _Field(Collection[Any]):
+    """One field of every row, read in C as it is iterated (``map`` over the rows): no list, no Python loop."""
+
+    __slots__ = ("_read", "_rows")
+
+    def __init__(self, rows: Sequence[Any], read: Callable[[Sequence[Any]], Iterator[Any]]) -> None:
+        self._rows, self._read = rows, read
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._read(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, item: object) -> bool:
+        return any(value is item or value == item for value in self)
 
 
 _SHORT = 64
@@ -475,30 +496,38 @@ def value_key(value: bytes | None) -> object:
     return _text_key(text)
 
 
-def json_value_key(value: Any) -> object:
+def _json_key(value: Any) -> object:
     """``value_key`` of the value a row's JSON ``value`` encodes (already checked by ``kv_columns``)."""
-    return _text_key(value) if type(value) is str else value_key(decode_value(value))
+    if type(value) is str:
+        return value if len(value) <= _SHORT else _text_key(value)
+    return value_key(decode_value(value))
 
 
 def row_columns(rows: Sequence[KVRead | KVWrite]) -> KVColumns:
-    """The columns of single-key rows."""
+    """The columns of single-key rows, as views of them."""
+
+    def field(name: str) -> _Field:
+        return _Field(rows, partial(map, attrgetter(name)))
+
     return KVColumns(
-        writing=[type(row) is KVWrite for row in rows],
-        ns=[row.ns for row in rows],
-        key=[row.key for row in rows],
-        edge=[row.edge for row in rows],
-        request=[row.request for row in rows],
-        version=[row.version for row in rows],
-        missing=[row.value is None for row in rows],
-        invoke=[row.invoke for row in rows],
-        complete=[row.complete for row in rows],
-        value_key=lambda i: value_key(rows[i].value),
+        writing=_Field(rows, lambda rows: map(is_, map(type, rows), repeat(KVWrite))),
+        ns=field("ns"),
+        key=field("key"),
+        edge=field("edge"),
+        request=field("request"),
+        version=field("version"),
+        missing=_Field(rows, lambda rows: map(is_, map(attrgetter("value"), rows), repeat(None))),
+        invoke=field("invoke"),
+        complete=field("complete"),
+        value_keys=lambda chosen: [value_key(rows[i].value) for i in chosen],
     )
 
 
 SINGLE_KEY_OPS = READ_OPS | WRITE_OPS
 _ABSENT: Any = object()
 _NUMBERS = {int, float}
+_RECORDED = itemgetter("op", "key", "id", "ns", "edge", "version", "value", "invoke", "complete")
+"""The fields of every single-key row ``to_json`` writes (``request`` too, when there is one)."""
 
 
 def kv_columns(objects: Sequence[Any]) -> tuple[KVColumns, list[int]] | None:
@@ -509,33 +538,36 @@ def kv_columns(objects: Sequence[Any]) -> tuple[KVColumns, list[int]] | None:
     checks it row by row. ``None`` when an object is not a JSON object, or a single-key row that is not plainly
     valid: ``row_from_json``, line by line, then names what is wrong (or reads a row this path leaves to it).
     """
-    try:
-        ops = [item.get("op") for item in objects]
-        single = [
-            op in SINGLE_KEY_OPS and "error" not in item and "keys" not in item
-            for op, item in zip(ops, objects, strict=True)
-        ]
-    except (AttributeError, TypeError):  # not an object, or an op that is not a string: row_from_json says so
-        return None
-    if all(single):
-        rows, others = objects, []
+    try:  # rows as to_json writes them: every field there, read in one call a row
+        ops, keys, ids, ns, edges, versions, values, invokes, completes = zip(*map(_RECORDED, objects), strict=True)
+        plain = set(ops) <= SINGLE_KEY_OPS and not any(map(contains, objects, repeat("error")))
+        plain = plain and not any(map(contains, objects, repeat("keys")))
+    except (KeyError, TypeError, ValueError):  # a field left out, not an object, or no objects at all
+        plain = False
+    if plain:
+        rows: Sequence[Any] = objects
+        others: list[int] = []
     else:
-        rows = [item for item, keep in zip(objects, single, strict=True) if keep]
-        others = [index for index, keep in enumerate(single) if not keep]
-    try:
-        keys = [row["key"] for row in rows]
-    except KeyError:
-        return None
-    ids = [row.get("id", _ABSENT) for row in rows]
-    ns = [row.get("ns", "") for row in rows]
-    edges = [row.get("edge", "") for row in rows]
-    requests = [row.get("request") for row in rows]
-    versions = [row.get("version", UNKNOWN) for row in rows]
-    values = [row.get("value") for row in rows]
-    invokes = [row.get("invoke", 0.0) for row in rows]
-    completes = [row.get("complete", _ABSENT) for row in rows]
+        try:
+            single = [
+                item.get("op") in SINGLE_KEY_OPS and "error" not in item and "keys" not in item for item in objects
+            ]
+        except (AttributeError, TypeError):  # not an object, or an op that is not a string: row_from_json says so
+            return None
+        rows = objects if all(single) else [item for item, keep in zip(objects, single, strict=True) if keep]
+        others = [] if rows is objects else [index for index, keep in enumerate(single) if not keep]
+        try:
+            keys = tuple(map(itemgetter("key"), rows))
+        except KeyError:
+            return None
+        ops, ids, ns, edges, versions, values, invokes, completes = (
+            tuple(map(dict.get, rows, repeat(name), repeat(default)))
+            for name, default in (("op", None), ("id", _ABSENT), ("ns", ""), ("edge", ""), ("version", UNKNOWN),
+                                  ("value", None), ("invoke", 0.0), ("complete", _ABSENT))
+        )  # fmt: skip
+    requests = list(map(dict.get, rows, repeat("request")))
+    writing = list(map(WRITE_OPS.__contains__, ops))
     complete_types = set(map(type, completes))
-    writing = [op in WRITE_OPS for op in ops] if not others else [row["op"] in WRITE_OPS for row in rows]
     strings = {str}
     if not (
         set(map(type, keys)) <= strings
@@ -547,20 +579,20 @@ def kv_columns(objects: Sequence[Any]) -> tuple[KVColumns, list[int]] | None:
         and set(map(type, invokes)) <= _NUMBERS
         and complete_types <= {int, float, object}
         and _plain_values(values)
-        and set(map(type, compress([row.get("expiration") for row in rows], writing))) <= {int, type(None)}
+        and set(map(type, map(dict.get, compress(rows, writing), repeat("expiration")))) <= {int, type(None)}
     ):
         return None
     if object in complete_types:
-        completes = [invoke if done is _ABSENT else done for done, invoke in zip(completes, invokes, strict=True)]
+        completes = tuple(invoke if done is _ABSENT else done for done, invoke in zip(completes, invokes, strict=True))
     columns = KVColumns(
         writing=writing, ns=ns, key=keys, edge=edges, request=requests, version=versions,
-        missing=[value is None for value in values], invoke=invokes, complete=completes,
-        value_key=lambda i: json_value_key(values[i]),
+        missing=list(map(is_, values, repeat(None))), invoke=invokes, complete=completes,
+        value_keys=lambda chosen: [_json_key(values[i]) for i in chosen],
     )  # fmt: skip
     return columns, others
 
 
-def _plain_values(values: list[Any]) -> bool:
+def _plain_values(values: Sequence[Any]) -> bool:
     """Whether every value is one ``decode_value`` accepts: text that is UTF-8 (no lone surrogate from a ``\\u``
     escape), ``{"base64": ...}`` or null."""
     kinds = set(map(type, values))
