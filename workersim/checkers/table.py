@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cached_property
-from operator import countOf
 from typing import IO, Any
 
 import numpy as np
@@ -168,7 +167,13 @@ class _Builder:
             slots = _numbers(pairs, self.slots)
         writing = np.fromiter(columns.writing, bool, n)
         versions = self._versions(columns.version)
-        missing = np.fromiter(columns.missing, bool, n)
+        # A value matters to a write (a delete is missing), and to a read that names no version: see _derive.
+        asked = np.flatnonzero(writing | (versions <= _UNKNOWN_VERSION)).tolist()
+        missing = np.zeros(n, bool)
+        missing[asked] = columns.missing(asked)
+        complete = np.zeros(n, np.float64)
+        written = np.flatnonzero(writing).tolist()
+        complete[written] = columns.complete(written)
         values = np.full(n, -1, np.int32)
         keyed = np.flatnonzero(writing | (versions == _UNKNOWN_VERSION) | ((versions == _NO_VERSION) & ~missing))
         if len(keyed):  # writes, and reads to be matched by value
@@ -182,9 +187,9 @@ class _Builder:
         parts["missing"].append(missing)
         parts["values"].append(values)
         parts["invoke"].append(np.fromiter(columns.invoke, np.float64, n))
-        parts["complete"].append(np.fromiter(columns.complete, np.float64, n))
-        parts["locators"].append(np.fromiter(locators, np.int64, n))
-        parts["positions"].append(np.fromiter(positions, np.int64, len(positions)))
+        parts["complete"].append(complete)
+        parts["locators"].append(_ints(locators))
+        parts["positions"].append(_ints(positions))
         self.size += n
 
     def _versions(self, column: Collection[Version]) -> Ints:
@@ -197,8 +202,9 @@ class _Builder:
             except (OverflowError, TypeError, ValueError):
                 pass
             else:
-                if int((out <= _UNKNOWN_VERSION).sum()) == countOf(versions, None) + countOf(versions, UNKNOWN):
-                    return out
+                marked = np.flatnonzero(out <= _UNKNOWN_VERSION).tolist()
+                if all(versions[i] is None or versions[i] is UNKNOWN for i in marked):
+                    return out  # no version of 64 bits was taken for None or UNKNOWN
             numbers: dict[object, int] = {}  # number every version so far, and from now on
             self.version_numbers = numbers
             held: dict[object, int] = {_NO_VERSION: _NO_VERSION, _UNKNOWN_VERSION: _UNKNOWN_VERSION}
@@ -236,16 +242,24 @@ class _Builder:
 
 def _numbers(items: Collection[Any], numbers: dict[Any, int], *, new: bool = False) -> Ints:
     """The number of each item, numbering the new ones (in order of first appearance) as it goes. With ``new``
-    (most batches bring new items: requests), the new ones are found first rather than tried for."""
+    (most batches bring new items: requests), the batch's own items are numbered first, in a small dict that
+    the lookups of every item then stay in."""
     if not new:
         try:
             return np.fromiter(map(numbers.__getitem__, items), np.int32, len(items))
         except KeyError:
             pass
-    for item in dict.fromkeys(items):
-        if item not in numbers:
-            numbers[item] = len(numbers)
-    return np.fromiter(map(numbers.__getitem__, items), np.int32, len(items))
+    here = dict.fromkeys(items)
+    for item in here:
+        number = numbers.get(item)
+        if number is None:
+            number = numbers[item] = len(numbers)
+        here[item] = number
+    return np.fromiter(map(here.__getitem__, items), np.int32, len(items))
+
+
+def _ints(values: Sequence[int]) -> Ints:
+    return np.arange(values.start, values.stop, dtype=np.int64) if isinstance(values, range) else np.array(values)
 
 
 def _numbered(versions: list[Any], numbers: dict[object, int], special: Mapping[object, int]) -> Ints:
@@ -306,9 +320,11 @@ class OpTable:
         self.edges = columns.edges
         self.requests = columns.requests
         self.missing = columns.missing
-        """Whether the operation's value is missing (a delete, or a read of nothing)."""
+        """Whether the operation's value is missing (a delete, or a read of nothing): known for writes and for
+        reads that name no version (the only ones whose value matters), False for the others."""
         self.invoke = columns.invoke
         self.complete = columns.complete
+        """When each write completed (0 for reads: no checker asks)."""
         self._derive(columns)
 
     def _derive(self, columns: _Columns) -> None:

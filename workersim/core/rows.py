@@ -445,10 +445,11 @@ class KVColumns:
     edge: Collection[str]
     request: Collection[str | None]
     version: Collection[Version]
-    missing: Collection[bool]
-    """Whether the value is missing (a delete, or a read of nothing)."""
     invoke: Collection[float]
-    complete: Collection[float]
+    missing: Callable[[list[int]], list[bool]]
+    """Whether the given operations' values are missing (a delete, or a read of nothing)."""
+    complete: Callable[[list[int]], list[float]]
+    """When the given operations (writes) completed."""
     value_keys: Callable[[list[int]], list[object]]
     """The ``value_key`` of the given operations' values (asked only of those matched by value)."""
 
@@ -516,9 +517,9 @@ def row_columns(rows: Sequence[KVRead | KVWrite]) -> KVColumns:
         edge=field("edge"),
         request=field("request"),
         version=field("version"),
-        missing=_Field(rows, lambda rows: map(is_, map(attrgetter("value"), rows), repeat(None))),
         invoke=field("invoke"),
-        complete=field("complete"),
+        missing=lambda chosen: [rows[i].value is None for i in chosen],
+        complete=lambda chosen: [rows[i].complete for i in chosen],
         value_keys=lambda chosen: [value_key(rows[i].value) for i in chosen],
     )
 
@@ -586,7 +587,8 @@ def kv_columns(objects: Sequence[Any]) -> tuple[KVColumns, list[int]] | None:
         completes = tuple(invoke if done is _ABSENT else done for done, invoke in zip(completes, invokes, strict=True))
     columns = KVColumns(
         writing=writing, ns=ns, key=keys, edge=edges, request=requests, version=versions,
-        missing=list(map(is_, values, repeat(None))), invoke=invokes, complete=completes,
+        invoke=invokes, missing=lambda chosen: [values[i] is None for i in chosen],
+        complete=lambda chosen: [completes[i] for i in chosen],
         value_keys=lambda chosen: [_json_key(values[i]) for i in chosen],
     )  # fmt: skip
     return columns, others
