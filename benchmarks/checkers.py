@@ -7,12 +7,12 @@ application-level checkers work, every row is then given a request: each edge's 
 requests of ``--per-request`` operations (a read and the write after it of the same key in one request are a
 read-modify-write). Then, each timed once in this process:
 
-- on the rows in memory, as ``workersim check`` does: one walk into an ``OpTable``, then ``check_all`` (the five
-  consistency checkers), ``check_anomalies`` (the three application ones) and ``staleness`` (the statistics) on
-  it; together they are "every checker". CPU time is what counts (other processes inflate the wall time, shown
+- on the rows in memory: the rows into an ``OpTable`` (the columns every checker shares), then ``check_all`` (the
+  five consistency checkers), ``check_anomalies`` (the three application ones) and ``staleness`` (the statistics)
+  on it; together they are "every checker". CPU time is what counts (other processes inflate the wall time, shown
   beside it). On code from before the table, each of the three walks the rows itself;
 - the history written as JSON Lines: parsing every line with ``json.loads`` alone, then ``workersim check`` on the
-  file in a subprocess (its CPU and wall time, and peak memory);
+  file in a subprocess (its CPU and wall time, and peak memory), which reads the file straight into the table;
 - with ``--callgrind``, instructions per row of every checker (a ``valgrind --tool=callgrind`` run checking
   ``--callgrind-rows`` rows, minus one that only loads them).
 
@@ -44,9 +44,12 @@ from workersim.checkers import check_all, check_anomalies, staleness
 from workersim.core.rows import AnyRow
 
 try:
-    from workersim.core.staleness import OpTable
-except ImportError:  # the checkers before the table (for a before/after figure): each walks the rows itself
-    OpTable = None  # type: ignore[assignment,misc]
+    from workersim.checkers.table import OpTable
+except ImportError:  # earlier checkers, for before/after figures: a table of Python lists, or none at all
+    try:
+        from workersim.core.staleness import OpTable  # type: ignore[no-redef]
+    except ImportError:  # each checker walks the rows itself
+        OpTable = None  # type: ignore[assignment,misc]
 
 MAX_DELAY = 10.0
 TARGET = 1_000_000

@@ -123,7 +123,8 @@ def pair(first: npt.NDArray[Any], second: npt.NDArray[Any]) -> Ints:
         return np.zeros(0, np.int64)
     low, high = int(second.min()), int(second.max())
     if high - low + 1 > (1 << 62) // (int(first.max()) + 1):  # too wide: number the distinct values first
-        second, low, high = np.unique(second, return_inverse=True)[1].ravel(), 0, len(np.unique(second)) - 1
+        distinct, second = np.unique(second, return_inverse=True)
+        low, high = 0, len(distinct) - 1
     return first.astype(np.int64) * (high - low + 1) + (second.astype(np.int64) - low)
 
 
@@ -214,8 +215,9 @@ class _Builder:
 
     def add_rows(self, rows: Sequence[AnyRow], locators: Sequence[int], positions: Sequence[int] = ()) -> None:
         """Add the single-key operations of ``rows`` (``locators[j]`` finds ``rows[j]`` again)."""
-        if set(map(type, rows)) <= _SINGLE:
-            self.add(row_columns(rows), locators, positions)  # type: ignore[arg-type]
+        kinds = list(map(type, rows))
+        if set(kinds) <= _SINGLE:
+            self.add(row_columns(rows, kinds), locators, positions)  # type: ignore[arg-type]
             return
         singles: list[KVRead | KVWrite] = []
         taken: list[int] = []  # the row of each operation
@@ -478,9 +480,9 @@ def _match_distinct_versions(table: OpTable, versions: Ints, asking: Bools, seen
     found = np.full(len(reads), -1, np.int64)
     inside = (asked >= low) & (asked <= high)
     found[inside] = write_of[asked[inside] - low]
-    found = np.where(found >= 0, found, 0)
-    same_key = (write_of[np.clip(asked - low, 0, high - low)] >= 0) & inside
-    same_key &= table.slots[found] == table.slots[reads]  # by_version is per key: another key's is no match
+    hit = found >= 0
+    found[~hit] = 0
+    same_key = hit & (table.slots[found] == table.slots[reads])  # by_version is per key: another key's is no match
     index = table.counts[found] - 1
     final[reads] = np.where(same_key, index, PHANTOM)
     seen[reads] = np.where(same_key & (found < reads), index, PHANTOM)  # by the read, only earlier writes

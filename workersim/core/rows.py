@@ -18,7 +18,7 @@ import binascii
 import enum
 import hashlib
 import json
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from itertools import compress, repeat
 from operator import attrgetter, contains, is_, itemgetter
@@ -504,14 +504,17 @@ def _json_key(value: Any) -> object:
     return value_key(decode_value(value))
 
 
-def row_columns(rows: Sequence[KVRead | KVWrite]) -> KVColumns:
-    """The columns of single-key rows, as views of them."""
+def row_columns(rows: Sequence[KVRead | KVWrite], kinds: Sequence[type] | None = None) -> KVColumns:
+    """The columns of single-key rows, as views of them (``kinds``: each row's type, if already known)."""
 
     def field(name: str) -> _Field:
         return _Field(rows, partial(map, attrgetter(name)))
 
+    def writes(kinds: Iterable[type]) -> Iterator[bool]:
+        return map(is_, kinds, repeat(KVWrite))
+
     return KVColumns(
-        writing=_Field(rows, lambda rows: map(is_, map(type, rows), repeat(KVWrite))),
+        writing=_Field(rows, lambda rows: writes(map(type, rows))) if kinds is None else _Field(kinds, writes),
         ns=field("ns"),
         key=field("key"),
         edge=field("edge"),
