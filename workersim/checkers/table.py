@@ -251,6 +251,7 @@ def _numbers(items: Collection[Any], numbers: dict[Any, int], *, new: bool = Fal
             return np.fromiter(map(numbers.__getitem__, items), np.int32, len(items))
         except KeyError:
             pass
+    items = items if isinstance(items, list | tuple) else list(items)  # a view of rows: read the field once
     here = dict.fromkeys(items)
     for item in here:
         number = numbers.get(item)
