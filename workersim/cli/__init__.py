@@ -13,8 +13,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import NoReturn
 
-from ..checkers import check_all, check_anomalies, staleness
-from ..checkers.table import OpTable
+from ..checkers import OpTable, check_all, check_anomalies, staleness
 from ..core.errors import HistoryFormatError
 from ..scenarios import load, names, summary
 from ..sim.history import History
