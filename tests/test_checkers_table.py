@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +153,24 @@ def test_values_that_are_not_ascii_are_found_again_by_offset() -> None:
     assert found == reports(parse(rows))
     phantoms = next(r for r in found["check_all"] if r["name"] == "no_phantom_reads")["violations"]
     assert [v["ops"] for v in phantoms] == [[1], [2]] and "'naïve 🍵'" in phantoms[1]["message"]
+
+
+def test_a_pipe_is_read_into_rows() -> None:
+    # A stream that cannot seek back to a violation's line (workersim check <(zcat history.jsonl.gz)).
+    text = (GOLDEN / "racing.jsonl").read_bytes()
+    read, write = os.pipe()
+
+    def feed() -> None:
+        with open(write, "wb") as sink:
+            sink.write(text)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    with open(read, "rb") as pipe:
+        assert not pipe.seekable()
+        found = reports(OpTable.from_jsonl(pipe))
+    writer.join()
+    assert found == reports(History.from_jsonl_text(text.decode()).rows)
 
 
 BAD = {

@@ -17,6 +17,7 @@ the file, read again by offset) and become ``Op`` objects only to describe a vio
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import IO, Any
@@ -25,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..core.errors import HistoryFormatError
-from ..core.history import JSONBatch, json_batches, loads_line, read_line
+from ..core.history import History, JSONBatch, json_batches, loads_line, read_line
 from ..core.rows import (
     UNKNOWN,
     AnyRow,
@@ -399,8 +400,15 @@ class OpTable:
     def from_jsonl(cls, stream: IO[bytes]) -> OpTable:
         """The table of a history in JSON Lines, read from a binary stream a batch of lines at a time, holding only
         the columns: the rows are not kept, and the few that describe a violation are read again from the stream
-        (which must stay open, and seekable, while the table is used). Raises ``HistoryFormatError`` (naming the
-        line) and ``UnicodeDecodeError`` exactly as ``History.from_lines`` reading it as text would."""
+        (which must stay open while the table is used). A stream that cannot seek (a pipe) is read into rows, held
+        in memory. Raises ``HistoryFormatError`` (naming the line) and ``UnicodeDecodeError`` exactly as
+        ``History.from_lines`` reading it as text would."""
+        if not stream.seekable():
+            text = io.TextIOWrapper(stream, encoding="utf-8")
+            try:
+                return cls.of(History.from_lines(text).rows)
+            finally:
+                text.detach()
         builder = _Builder()
         for batch in json_batches(stream):
             start = batch.first_position
