@@ -7,12 +7,12 @@ application-level checkers work, every row is then given a request: each edge's 
 requests of ``--per-request`` operations (a read and the write after it of the same key in one request are a
 read-modify-write). Then, each timed once in this process:
 
-- on the rows in memory, as ``workersim check`` does: one walk into an ``OpTable``, then ``check_all`` (the five
-  consistency checkers), ``check_anomalies`` (the three application ones) and ``staleness`` (the statistics) on
-  it; together they are "every checker". CPU time is what counts (other processes inflate the wall time, shown
+- on the rows in memory: the rows into an ``OpTable`` (the columns every checker shares), then ``check_all`` (the
+  five consistency checkers), ``check_anomalies`` (the three application ones) and ``staleness`` (the statistics)
+  on it; together they are "every checker". CPU time is what counts (other processes inflate the wall time, shown
   beside it). On code from before the table, each of the three walks the rows itself;
 - the history written as JSON Lines: parsing every line with ``json.loads`` alone, then ``workersim check`` on the
-  file in a subprocess (its CPU and wall time, and peak memory);
+  file in a subprocess (its CPU and wall time, and peak memory), which reads the file straight into the table;
 - with ``--callgrind``, instructions per row of every checker (a ``valgrind --tool=callgrind`` run checking
   ``--callgrind-rows`` rows, minus one that only loads them).
 
@@ -27,7 +27,6 @@ import json
 import os
 import pickle
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -44,12 +43,21 @@ from workersim.checkers import check_all, check_anomalies, staleness
 from workersim.core.rows import AnyRow
 
 try:
-    from workersim.core.staleness import OpTable
-except ImportError:  # the checkers before the table (for a before/after figure): each walks the rows itself
-    OpTable = None  # type: ignore[assignment,misc]
+    from workersim.checkers.table import OpTable
+except ImportError:  # earlier checkers, for before/after figures: a table of Python lists, or none at all
+    try:
+        from workersim.core.staleness import OpTable  # type: ignore[no-redef]
+    except ImportError:  # each checker walks the rows itself
+        OpTable = None  # type: ignore[assignment,misc]
 
 MAX_DELAY = 10.0
 TARGET = 1_000_000
+MEASURE = (
+    "import os, subprocess, sys; child = subprocess.Popen(sys.argv[1:]); _, status, use = os.wait4(child.pid, 0); "
+    "print(use.ru_utime + use.ru_stime, use.ru_maxrss, file=sys.stderr); sys.exit(os.waitstatus_to_exitcode(status))"
+)
+"""Runs a command and reports its CPU seconds and peak memory (KB) from its own rusage. The benchmark's own
+RUSAGE_CHILDREN would not do: Linux counts a child's peak from before its exec, which is the (large) parent's."""
 
 
 def record(ops: int, edges: int, keys: int, per_request: int) -> list[AnyRow]:
@@ -172,15 +180,14 @@ def main() -> None:
         _, parse_seconds, _ = timed(parse)
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
         command = [sys.executable, "-m", "workersim.cli", "check", str(path), "--max-delay", str(MAX_DELAY)]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        wall, _, done = timed(lambda: subprocess.run(command, env=env, capture_output=True, text=True))
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        check_seconds = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        wall, _, done = timed(
+            lambda: subprocess.run([sys.executable, "-c", MEASURE, *command], env=env, capture_output=True, text=True)
+        )
+        check_seconds, peak = map(float, done.stderr.split()[-2:])
         print(
             f"file: {size / 1e6:.0f} MB; json.loads of every line {parse_seconds:.2f} s CPU; `workersim check` "
             f"{check_seconds:.2f} s CPU ({wall:.2f} s wall, exit {done.returncode}), "
-            f"{check_seconds / parse_seconds:.1f}x parsing (target at most 2x), peak memory "
-            f"{max(after.ru_maxrss, before.ru_maxrss) / 1024:.0f} MB"
+            f"{check_seconds / parse_seconds:.1f}x parsing (target at most 2x), peak memory {peak / 1024:.0f} MB"
         )
         if args.callgrind:
             rows_file = Path(folder) / "rows.pickle"

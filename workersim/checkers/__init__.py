@@ -1,5 +1,6 @@
 """Checkers over recorded histories (pure functions; they depend on history rows only): the store's guarantees
-(``check_all``) and the anomalies an application meets (``check_anomalies``)."""
+(``check_all``) and the anomalies an application meets (``check_anomalies``). Each takes the rows, or their
+``OpTable`` (built once, from rows or straight from a JSON Lines file, and shared)."""
 
 from ._report import Report, Violation
 from .anomalies import check_anomalies, check_then_act, lost_updates, stale_write_backs
@@ -13,9 +14,11 @@ from .consistency import (
 )
 from .invariants import Invariant, check_invariants, final_values
 from .statistics import Staleness, staleness
+from .table import OpTable
 
 __all__ = [
     "Invariant",
+    "OpTable",
     "Report",
     "Staleness",
     "Violation",

@@ -19,31 +19,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import attrs
+import numpy as np
 
 from ..core.rows import AnyRow
-from ..core.staleness import Op, OpTable
+from ..core.staleness import Op
 from ._report import Report, Violation
+from .table import PHANTOM, Ints, OpTable, latest, order, pair
 
 Rows = Iterable[AnyRow] | OpTable
 
 
 @attrs.frozen
-class _Based:
-    """A request's write of a key, with the read it was based on (``seen``: index of the write that read saw
-    among the key's writes, -1 for "missing")."""
-
-    write: Op
-    read: Op
-    seen: int
-
-
-@attrs.frozen
 class _Bases:
-    """Every request write based on an earlier read of its key by the same request; the ones whose read was
-    stale, with the write the read missed; and how many request writes there were."""
+    """Every request write based on an earlier read of its key by the same request (``write[j]`` based on
+    ``read[j]``, which saw the key's ``seen[j]``-th write, -1 for "missing"), in history order, and how many request
+    writes there were."""
 
-    based: list[_Based]
-    stale: list[tuple[_Based, Op]]
+    write: Ints
+    read: Ints
+    seen: Ints
     writes: int
 
 
@@ -56,95 +50,94 @@ def _who(op: Op) -> str:
 
 
 def _writes_based_on_reads(table: OpTable) -> _Bases:
-    requests: dict[str, int] = {}
-    last_read: dict[int, int] = {}  # per key in a request (an int, not a tuple: see OpTable): its last read
-    based: list[_Based] = []
-    stale: list[tuple[_Based, Op]] = []
-    writes = 0
-    for i, (row, writing, slot) in enumerate(zip(table.rows, table.writing, table.slots, strict=True)):
-        request = row.request
-        if request is None:
-            continue
-        number = requests.get(request)
-        if number is None:
-            number = requests[request] = len(requests)
-        if not writing:
-            last_read[slot << 32 | number] = i
-            continue
-        writes += 1
-        read = last_read.get(slot << 32 | number)
-        seen = None if read is None else table.seen[read]
-        if read is None or seen is None:
-            continue  # a blind write, or one based on a read that matches no write (a phantom: its own checker)
-        entry = _Based(table.op(i), table.op(read), seen)
-        based.append(entry)
-        missed = table.missed[read]  # as of the read: a write made after it did not make it stale
-        if missed is not None:
-            stale.append((entry, table.op(missed)))
-    return _Bases(based, stale, writes)
+    asking = np.flatnonzero(table.requests >= 0)
+    requests = table.requests[asking]
+    writing = table.writing[asking]
+    # per key in a request: its last read before each of its writes
+    last_read = latest(pair(table.slots[asking], requests), ~writing)
+    based = writing & (last_read >= 0)
+    write, read = asking[based], asking[last_read[based]]
+    seen = table.seen[read]
+    kept = seen != PHANTOM  # a read that matches no write (a phantom) has its own checker
+    return _Bases(write[kept], read[kept], seen[kept], int(writing.sum()))
 
 
-def _races(bases: _Bases, *, creations: bool) -> Report:
-    groups: dict[tuple[str, str, int], list[_Based]] = {}
-    for entry in bases.based:
-        if (entry.seen == -1) == creations and (not creations or entry.write.value is not None):
-            groups.setdefault((entry.write.ns, entry.write.key, entry.seen), []).append(entry)
+def _races(table: OpTable, bases: _Bases, *, creations: bool) -> Report:
+    if creations:
+        chosen = (bases.seen == -1) & ~table.missing[bases.write]
+    else:
+        chosen = bases.seen != -1
+    write, read, seen = bases.write[chosen], bases.read[chosen], bases.seen[chosen]
+    # Group the writes by key and the write their read saw; each later one of another request races the first.
+    groups = pair(table.slots[write], seen)
+    sort = order(groups)
+    heads = np.ones(len(sort), bool)
+    heads[1:] = groups[sort][1:] != groups[sort][:-1]
+    first = np.empty(len(sort), np.int64)
+    first[sort] = sort[np.flatnonzero(heads)[np.cumsum(heads) - 1]]
+    requests = table.requests[write]
+    racing = np.flatnonzero((first != np.arange(len(sort))) & (requests != requests[first]))
     violations = []
-    for entries in groups.values():
-        first = entries[0]
-        for later in entries[1:]:
-            if later.write.row.request == first.write.row.request:
-                continue
-            a, b = first, later
-            if creations:
-                message = (
-                    f"check-then-act race on {a.write.key!r}: {_who(a.read)} read it as missing at "
-                    f"{a.read.invoke:.3f}s and created it at {a.write.invoke:.3f}s (write #{a.write.id}); "
-                    f"{_who(b.read)} also read it as missing at {b.read.invoke:.3f}s and created it again at "
-                    f"{b.write.invoke:.3f}s (write #{b.write.id}), replacing the first."
-                )
-            else:
-                message = (
-                    f"lost update of {a.write.key!r}: {_who(a.read)} and {_who(b.read)} both read "
-                    f"{_shown(a.read)} (version {a.read.version}) at {a.read.invoke:.3f}s and {b.read.invoke:.3f}s; "
-                    f"write #{b.write.id} ({_shown(b.write)} at {b.write.invoke:.3f}s) replaced write #{a.write.id} "
-                    f"({_shown(a.write)} at {a.write.invoke:.3f}s) without having seen it."
-                )
-            violations.append(Violation((a.read.id, a.write.id, b.read.id, b.write.id), message))
+    for j0, j in sorted(zip(first[racing].tolist(), racing.tolist(), strict=True)):
+        a_read, a_write, b_read, b_write = (table.op(int(i)) for i in (read[j0], write[j0], read[j], write[j]))
+        if creations:
+            message = (
+                f"check-then-act race on {a_write.key!r}: {_who(a_read)} read it as missing at "
+                f"{a_read.invoke:.3f}s and created it at {a_write.invoke:.3f}s (write #{a_write.id}); "
+                f"{_who(b_read)} also read it as missing at {b_read.invoke:.3f}s and created it again at "
+                f"{b_write.invoke:.3f}s (write #{b_write.id}), replacing the first."
+            )
+        else:
+            message = (
+                f"lost update of {a_write.key!r}: {_who(a_read)} and {_who(b_read)} both read "
+                f"{_shown(a_read)} (version {a_read.version}) at {a_read.invoke:.3f}s and {b_read.invoke:.3f}s; "
+                f"write #{b_write.id} ({_shown(b_write)} at {b_write.invoke:.3f}s) replaced write #{a_write.id} "
+                f"({_shown(a_write)} at {a_write.invoke:.3f}s) without having seen it."
+            )
+        violations.append(Violation((a_read.id, a_write.id, b_read.id, b_write.id), message))
     return Report("check_then_act" if creations else "lost_updates", bases.writes, tuple(violations))
 
 
 def lost_updates(history: Rows) -> Report:
     """No two requests read the same version of a key and both wrote it (a read-modify-write losing the other's
     update)."""
-    return _races(_writes_based_on_reads(OpTable.of(history)), creations=False)
+    table = OpTable.of(history)
+    return _races(table, _writes_based_on_reads(table), creations=False)
 
 
 def check_then_act(history: Rows) -> Report:
     """No two requests both read a key as missing and both created it (a double registration)."""
-    return _races(_writes_based_on_reads(OpTable.of(history)), creations=True)
+    table = OpTable.of(history)
+    return _races(table, _writes_based_on_reads(table), creations=True)
 
 
 def stale_write_backs(history: Rows) -> Report:
     """No request writes a key after reading a version that another write had already replaced."""
-    return _stale_write_backs(_writes_based_on_reads(OpTable.of(history)))
+    table = OpTable.of(history)
+    return _stale_write_backs(table, _writes_based_on_reads(table))
 
 
-def _stale_write_backs(bases: _Bases) -> Report:
+def _stale_write_backs(table: OpTable, bases: _Bases) -> Report:
     violations = []
-    for entry, missed in bases.stale:
-        read, write = entry.read, entry.write
-        what = "deleted it" if missed.value is None else f"written {_shown(missed)}"
+    missed = table.missed[bases.read]  # as of the read: a write made after it did not make it stale
+    for j in np.flatnonzero(missed >= 0).tolist():
+        replaced, read, write = (table.op(int(i)) for i in (missed[j], bases.read[j], bases.write[j]))
+        what = "deleted it" if replaced.value is None else f"written {_shown(replaced)}"
         message = (
             f"write based on a stale read of {write.key!r}: {_who(read)} read {_shown(read)} at {read.invoke:.3f}s, "
-            f"but write #{missed.id} at {missed.edge} had already {what} at {missed.invoke:.3f}s; the request then "
-            f"wrote {_shown(write)} at {write.invoke:.3f}s (write #{write.id}), undoing it."
+            f"but write #{replaced.id} at {replaced.edge} had already {what} at {replaced.invoke:.3f}s; the request "
+            f"then wrote {_shown(write)} at {write.invoke:.3f}s (write #{write.id}), undoing it."
         )
-        violations.append(Violation((missed.id, read.id, write.id), message))
+        violations.append(Violation((replaced.id, read.id, write.id), message))
     return Report("stale_write_backs", bases.writes, tuple(violations))
 
 
 def check_anomalies(history: Rows) -> list[Report]:
     """Every application-level checker's report."""
-    bases = _writes_based_on_reads(OpTable.of(history))
-    return [_races(bases, creations=False), _races(bases, creations=True), _stale_write_backs(bases)]
+    table = OpTable.of(history)
+    bases = _writes_based_on_reads(table)
+    return [
+        _races(table, bases, creations=False),
+        _races(table, bases, creations=True),
+        _stale_write_backs(table, bases),
+    ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import attrs
+import numpy as np
 
 from ..core.rows import AnyRow
-from ..core.staleness import OpTable
+from .table import OpTable
 
 
 @attrs.frozen(kw_only=True)
@@ -49,29 +50,25 @@ def staleness(history: Iterable[AnyRow] | OpTable) -> Staleness:
     """How far behind the stale reads of ``history`` (rows, or their ``OpTable``) were: quantiles and counts by
     edge."""
     table = OpTable.of(history)
-    rows = table.rows
-    behind: list[float] = []
-    by_edge: dict[str, list[int]] = {}
-    for row, writing, missed in zip(rows, table.writing, table.missed, strict=True):
-        if writing:
-            continue
-        counts = by_edge.get(row.edge)
-        if counts is None:
-            counts = by_edge[row.edge] = [0, 0]
-        counts[0] += 1
-        if missed is not None:
-            counts[1] += 1
-            behind.append(round((row.invoke - rows[missed].invoke) * 1000) / 1000)  # times are whole milliseconds
-    behind.sort()
+    reads = np.flatnonzero(~table.writing)
+    missed = table.missed[reads]
+    stale = missed >= 0
+    # times are whole milliseconds; np.round, like round, rounds half to even
+    behind = np.sort(np.round((table.invoke[reads[stale]] - table.invoke[missed[stale]]) * 1000) / 1000).tolist()
+    edges = table.edges[reads]
+    counts = np.bincount(edges, minlength=len(table.edge_names))
+    stale_counts = np.bincount(edges[stale], minlength=len(table.edge_names))
+    read_at = np.flatnonzero(counts)  # the edges that read, in the order of their first read
+    seen_edges = read_at[np.argsort([int(np.argmax(edges == edge)) for edge in read_at.tolist()])].tolist()
 
     def quantile(q: float) -> float | None:
         return behind[min(len(behind) - 1, int(q * len(behind)))] if behind else None
 
     return Staleness(
-        reads=sum(reads for reads, _ in by_edge.values()),
+        reads=len(reads),
         stale_reads=len(behind),
         p50=quantile(0.5),
         p99=quantile(0.99),
         max=behind[-1] if behind else None,
-        by_edge={edge: (reads, stale) for edge, (reads, stale) in by_edge.items()},
+        by_edge={table.edge_names[e]: (int(counts[e]), int(stale_counts[e])) for e in seen_edges},
     )

@@ -11,10 +11,10 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import NoReturn
 
-from ..checkers import check_all, check_anomalies, staleness
+from ..checkers import OpTable, check_all, check_anomalies, staleness
 from ..core.errors import HistoryFormatError
-from ..core.staleness import OpTable
 from ..scenarios import load, names, summary
 from ..sim.history import History
 from ..viz import history_html, space_time_svg, timeline
@@ -60,14 +60,26 @@ def _load(path: Path) -> History:
     try:
         return History.from_jsonl(path)
     except (OSError, UnicodeDecodeError, HistoryFormatError) as error:
-        print(f"workersim: cannot read the history {path}: {error}", file=sys.stderr)
-        raise SystemExit(UNREADABLE) from None
+        _unreadable(path, error)
+
+
+def _unreadable(path: Path, error: Exception) -> NoReturn:
+    print(f"workersim: cannot read the history {path}: {error}", file=sys.stderr)
+    raise SystemExit(UNREADABLE) from None
 
 
 def _check(args: argparse.Namespace) -> int:
-    table = OpTable.of(_load(args.history))  # one walk of the history, shared by every checker
-    reports = check_all(table, args.max_delay) + check_anomalies(table)
-    stats = staleness(table)
+    try:
+        stream = open(args.history, "rb")  # noqa: SIM115 - closed below, after the checkers read their violations
+    except OSError as error:
+        _unreadable(args.history, error)
+    with stream:
+        try:  # the file straight into the columns every checker shares, without a row object per line
+            table = OpTable.from_jsonl(stream)
+        except (OSError, UnicodeDecodeError, HistoryFormatError) as error:
+            _unreadable(args.history, error)
+        reports = check_all(table, args.max_delay) + check_anomalies(table)
+        stats = staleness(table)
     if args.json:
         ok = all(report.ok for report in reports)
         print(json.dumps({"ok": ok, "reports": [r.to_json() for r in reports], "staleness": stats.to_json()}))

@@ -6,7 +6,9 @@ opening files is left to the layers above (``workersim.History.to_jsonl``).
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring
 from typing import IO, Any
@@ -204,3 +206,128 @@ class History:
     def from_jsonl_text(cls, text: str) -> History:
         """Parse JSON Lines text into a history."""
         return cls.from_lines(text.splitlines())
+
+
+CHUNK_BYTES = 1 << 16
+"""Bytes ``json_batches`` reads at a time (about 350 lines of a recorded history): small enough that the objects
+of one batch never keep the garbage collector busy."""
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+@attrs.frozen
+class JSONBatch:
+    """The JSON values of consecutive non-blank lines of a JSON Lines stream."""
+
+    values: list[Any]
+    lines: list[int]
+    """Each value's 1-based line number."""
+    offsets: list[int]
+    """Where each value's line starts in the stream, in bytes (``read_line`` reads it again)."""
+    first_position: int
+    """The row number of the first value: how many non-blank lines came before it."""
+
+
+def json_batches(stream: IO[bytes]) -> Iterator[JSONBatch]:
+    """The values of a JSON Lines byte stream, a batch at a time, read as ``History.from_lines`` reads the stream
+    opened as UTF-8 text (universal newlines, blank lines skipped, ``HistoryFormatError`` naming the first line
+    that is not one JSON value), but without a Python call per line beyond the C scanner's.
+
+    A line that the scanner does not read cleanly at its start (leading or trailing spaces, not JSON) is read again
+    alone by ``loads_line``, which then decides. Bytes that are not UTF-8 make it read the whole stream again as
+    text with ``History.from_lines``, so that the error (or an earlier line's) is the one that reading gives.
+    """
+    start = stream.tell()
+    offset, number, position, pending = start, 1, 0, b""
+    while True:
+        data = stream.read(CHUNK_BYTES)
+        if data:
+            data = pending + data
+            cut = data.rfind(b"\n") + 1
+            if not cut:
+                pending = data
+                continue
+            chunk, pending = data[:cut], data[cut:]
+        elif pending:
+            chunk, pending = pending, b""
+        else:
+            return
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            _reread(stream, start)
+            raise
+        batch, number = _batch(text, chunk, offset, number, position)
+        yield batch
+        offset += len(chunk)
+        position += len(batch.values)
+
+
+def _batch(text: str, chunk: bytes, offset: int, number: int, position: int) -> tuple[JSONBatch, int]:
+    """The batch of one chunk of whole lines, ``number`` the first one's; and the number of the line after."""
+    values: list[Any] = []
+    lines: list[int] = []
+    starts: list[int] = []
+    if b"\r" in chunk:  # universal newlines: "\r" and "\r\n" end lines too
+        begin = 0
+        for end in [*(match.start() for match in _LINE_END.finditer(text)), len(text)]:
+            line = text[begin:end]
+            if begin < len(text) and line.strip():
+                values.append(_loads(line, number))
+                lines.append(number)
+                starts.append(begin)
+            if end < len(text):
+                number += 1
+                begin = end + (2 if text.startswith("\r\n", end) else 1)
+    else:
+        scan, find, size = _scan, text.find, len(text)
+        at = 0
+        while at < size:
+            end = find("\n", at)
+            if end < 0:
+                end = size
+            try:
+                value, stop = scan(text, at)
+            except (StopIteration, ValueError):
+                stop = -1
+            if stop != end:  # not one clean value on the line: let loads_line decide, as from_lines does
+                line = text[at:end]
+                if not line.strip():
+                    number, at = number + 1, end + 1
+                    continue
+                value = _loads(line, number)
+            values.append(value)
+            lines.append(number)
+            starts.append(at)
+            number, at = number + 1, end + 1
+    if chunk.isascii():
+        offsets = [offset + at for at in starts]
+    else:  # characters are not bytes: count the bytes before each line
+        offsets, done, before = [], 0, offset
+        for at in starts:
+            before += len(text[done:at].encode("utf-8"))
+            done = at
+            offsets.append(before)
+    return JSONBatch(values, lines, offsets, position), number
+
+
+def _loads(line: str, number: int) -> Any:
+    try:
+        return loads_line(line)
+    except ValueError as error:
+        raise HistoryFormatError(f"not JSON ({error})", number) from None
+
+
+def _reread(stream: IO[bytes], start: int) -> None:
+    """Read ``stream`` from ``start`` as text with ``History.from_lines``, to raise the error that gives."""
+    stream.seek(start)
+    text = io.TextIOWrapper(stream, encoding="utf-8")
+    try:
+        History.from_lines(text)
+    finally:
+        text.detach()
+
+
+def read_line(stream: IO[bytes], offset: int) -> str:
+    """The line of ``stream`` that starts at byte ``offset`` (as ``json_batches`` gave it), without its end."""
+    stream.seek(offset)
+    return _LINE_END.split(stream.readline().decode("utf-8"), 1)[0]
