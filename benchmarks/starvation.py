@@ -26,18 +26,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the load and the server harness
 
-from _hostile_clients import STREAMERS, TRICKLERS, cpu_seconds, hostile_load, server_pinned  # noqa: E402
+from _hostile_clients import STREAMERS, TRICKLERS, cpu_seconds, hostile_load, put_latencies, server_pinned  # noqa: E402
 from _rest_support import ACCOUNT, TOKEN, api_process  # noqa: E402
-
-
-def latencies(client: httpx.Client, url: str, count: int) -> list[float]:
-    """Seconds each of ``count`` small PUTs took, one after another."""
-    times = []
-    for index in range(count):
-        started = time.perf_counter()
-        client.put(f"{url}/values/probe-{index % 10}", content=b"p").raise_for_status()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def percentiles(times: list[float]) -> tuple[float, float, float]:
@@ -63,17 +53,17 @@ def main() -> None:
     ):
         base = f"{server.url}/client/v4/accounts/{ACCOUNT}/storage/kv/namespaces"
         url = f"{base}/{client.post(base, json={'title': 'starvation'}).json()['result']['id']}"
-        latencies(client, url, 50)  # warm up
+        put_latencies(client, url, 50)  # warm up
         print(f"{'round':>5} {'idle p50/p90/p99 ms':>22} {'loaded p50/p90/p99 ms':>24} {'p50 x':>6} {'p99 x':>6} "
               f"{'busy':>5} {'MiB/s':>6}")  # fmt: skip
         ratios = []
         for round_ in range(1, args.rounds + 1):
-            idle = percentiles(latencies(client, url, args.puts))
+            idle = percentiles(put_latencies(client, url, args.puts))
             load = hostile_load(url, TOKEN, streamers=args.streamers, tricklers=args.tricklers, flooders=args.flooders)
             with load as sent:
                 time.sleep(0.5)  # let the load build up
                 cpu, wall, streamed = cpu_seconds(server.process.pid), time.perf_counter(), sent.value
-                loaded = percentiles(latencies(client, url, args.puts))
+                loaded = percentiles(put_latencies(client, url, args.puts))
                 elapsed = time.perf_counter() - wall
                 busy = (cpu_seconds(server.process.pid) - cpu) / elapsed
                 rate = (sent.value - streamed) / elapsed / 2**20

@@ -127,3 +127,13 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user and system) process ``pid`` has used so far, from ``/proc``."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115, PTH123 - one read
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def put_latencies(client: httpx.Client, url: str, count: int) -> list[float]:
+    """Seconds each of ``count`` small PUTs to the namespace at ``url`` took, one after another (ten keys in turn)."""
+    times = []
+    for index in range(count):
+        started = time.perf_counter()
+        client.put(f"{url}/values/probe-{index % 10}", content=b"p").raise_for_status()
+        times.append(time.perf_counter() - started)
+    return times

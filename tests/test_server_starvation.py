@@ -14,22 +14,13 @@ from typing import Any
 import httpx
 import pytest
 import trio
-from _hostile_clients import cpu_seconds, hostile_load, server_pinned
+from _hostile_clients import cpu_seconds, hostile_load, put_latencies, server_pinned
 from _rest_support import ACCOUNT, TOKEN, api_process
 
 from workersim.server._asgi import Receive, Scope, Send
 from workersim.server._serving import _closing_connections_quiet
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def put_latencies(client: httpx.Client, url: str, count: int) -> list[float]:
-    times = []
-    for index in range(count):
-        started = time.perf_counter()
-        client.put(f"{url}/values/k{index}", content=b"v").raise_for_status()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def test_put_latency_under_streaming_and_trickling_clients_stays_near_idle() -> None:
