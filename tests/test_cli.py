@@ -163,3 +163,52 @@ def test_version_prints_the_installed_package_version() -> None:
     done = subprocess.run([sys.executable, "-m", "workersim.cli", "--version"], capture_output=True, text=True)
     # The version the packaging metadata records (pyproject.toml's, as installed), not one written in the CLI.
     assert (done.returncode, done.stdout, done.stderr) == (0, f"workersim {version('workersim')}\n", "")
+
+
+def test_check_imports_neither_the_servers_nor_the_simulation(tmp_path: Path) -> None:
+    # A command loads only its own modules: `check` is the checkers over a file, so it starts without hypercorn,
+    # httpx, trio or the runtime (about a third of a second on this machine).
+    history = write(tmp_path / "h.jsonl", [ROWS[0], {**ROWS[1], "invoke": 12.0, "complete": 12.0}])
+    probe = (
+        "import sys; from workersim.cli import main; status = main(['check', sys.argv[1]]); "
+        "heavy = ('trio', 'hypercorn', 'httpx', 'workersim.sim', 'workersim.runtime', 'workersim.server'); "
+        "print(status, [name for name in heavy if name in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(history)], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "1 []"  # a read 12 s stale: the checkers did run
+
+
+@pytest.mark.parametrize("words", [["--help"], ["dev", "--help"], ["sweep", "--help"], ["import", "--help"]])
+def test_help_lists_every_command_and_defines_the_chosen_ones_arguments(
+    words: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(words)
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    if words[0] == "--help":
+        for command in ("run", "check", "timeline", "api", "dev", "sweep", "staleness", "ctl", "export", "import"):
+            assert f"\n    {command}" in out
+    else:
+        assert out.startswith(f"usage: workersim {words[0]} ")
+        assert {"dev": "--max-body", "sweep": "--seeds", "import": "--namespace"}[words[0]] in out
+
+
+def test_every_command_defines_its_arguments_and_a_handler() -> None:
+    from workersim.cli import build_parser
+
+    parser = build_parser()
+    samples = {
+        "run": ["run", "--list"],
+        "check": ["check", "h.jsonl"],
+        "timeline": ["timeline", "h.jsonl"],
+        "api": ["api", "--port", "0"],
+        "dev": ["dev", "w.py"],
+        "sweep": ["sweep", "stale_read", "--seeds", "0-3"],
+        "staleness": ["staleness"],
+        "ctl": ["ctl", "status"],
+        "export": ["export", "--persist", "s.sqlite3"],
+        "import": ["import", "dump.json"],
+    }
+    handlers = {name: parser.parse_args(words).handler for name, words in samples.items()}
+    assert len(set(handlers.values())) == len(samples)  # ten commands, ten handlers

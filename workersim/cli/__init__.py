@@ -1,149 +1,108 @@
 """The ``workersim`` command line: ``run`` a scenario, ``check`` or draw a recorded history, serve with ``dev``
 and ``api``, control a running dev server with ``ctl``, move persisted data with ``export`` and ``import``,
-``sweep`` a target across seeds and measure ``staleness`` curves."""
+``sweep`` a target across seeds and measure ``staleness`` curves.
+
+Each command's arguments and handler live in a module of their own, imported only when that command runs: ``check``
+then loads the checkers and not the servers, so a command starts in the time its own work needs."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import runpy
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from importlib.metadata import version
-from pathlib import Path
-from typing import NoReturn
-
-from ..checkers import OpTable, check_all, check_anomalies, staleness
-from ..core.errors import HistoryFormatError
-from ..scenarios import load, names, summary
-from ..sim.history import History
-from ..viz import history_html, space_time_svg, timeline
-from ._ctl import add_ctl
-from ._servers import add_api, add_dev
-from ._sweep import add_staleness, add_sweep
-from ._transfer import add_transfer
+from typing import NamedTuple
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.list:
-        for name in names():
-            print(f"{name:<20} {summary(load(name))}")
-        return 0
-    if args.script is None:
-        print("workersim run: give a scenario's name or a script's path (--list shows the scenarios)", file=sys.stderr)
-        return UNREADABLE
-    if args.script in names():
-        sys.argv = [args.script, *args.args]
-        load(args.script).main()
-        return 0
-    if not Path(args.script).is_file():
-        print(
-            f"workersim run: no scenario or file {args.script!r}; the scenarios are {', '.join(names())}",
-            file=sys.stderr,
-        )
-        return UNREADABLE
-    # As `python SCRIPT` would: the script's own folder first on the path, so it can import its neighbours.
-    sys.argv = [args.script, *args.args]
-    sys.path.insert(0, str(Path(args.script).resolve().parent))
-    try:
-        runpy.run_path(args.script, run_name="__main__")
-    finally:
-        sys.path.pop(0)
-    return 0
+class _Command(NamedTuple):
+    module: str
+    """The module (in this package) defining the command's arguments and handler."""
+    arguments: str
+    """That module's function that defines the arguments on the command's parser."""
+    help: str
+    description: str | None = None
 
 
-UNREADABLE = 2
-"""The exit status of ``check`` and ``timeline`` for a file that cannot be read or is not a history."""
+_COMMANDS = {
+    "run": _Command(
+        "_run",
+        "run_arguments",
+        "run a teaching scenario by name (stale_read; --list shows them all) or a Python script's path",
+    ),
+    "check": _Command(
+        "_check",
+        "check_arguments",
+        "run the consistency and application checkers over a recorded history (exit 0: all hold, 1: a violation, "
+        "2: the file cannot be read or is not a history)",
+    ),
+    "timeline": _Command(
+        "_timeline", "timeline_arguments", "print a recorded history as a timeline (and draw it with --svg)"
+    ),
+    "api": _Command("_servers", "api_arguments", "serve the Cloudflare v4 KV REST API (for the SDK, wrangler, curl)"),
+    "dev": _Command(
+        "_servers",
+        "dev_arguments",
+        "serve a worker over HTTP from simulated edges",
+        "Serve a worker over HTTP. The request header X-Workersim-Edge picks the edge; every response carries "
+        "CF-Ray: <id>-<EDGE>.",
+    ),
+    "sweep": _Command(
+        "_sweep",
+        "sweep_arguments",
+        "run a scenario, a scenario file or module:function on many seeds (exit 0: every seed passed, 1: some "
+        "failed, 2: bad usage, 3: --verify found a run that is not deterministic)",
+        "Run TARGET on every seed and aggregate the outcomes. TARGET is a scenario name, a Python file with "
+        'scenario(seed), or module:function taking a seed and returning a JSON-able outcome ("ok", True or None '
+        "pass; anything else, or an exception, fails).",
+    ),
+    "staleness": _Command(
+        "_sweep",
+        "staleness_arguments",
+        "measure how often a read t seconds after a write at another edge sees it, for t from 0 to --max-delay",
+    ),
+    "ctl": _Command(
+        "_ctl",
+        "ctl_arguments",
+        "partition, heal, switch faults and advance time in a running workersim dev",
+        "Control a running workersim dev through its control path /__workersim/.",
+    ),
+    "export": _Command(
+        "_transfer",
+        "export_arguments",
+        "write the KV data of a --persist file as REST bulk-write JSON (for import, curl, wrangler)",
+    ),
+    "import": _Command(
+        "_transfer",
+        "import_arguments",
+        "write a dump's pairs to a running REST API (workersim api or dev, or Cloudflare's)",
+    ),
+}
 
 
-def _load(path: Path) -> History:
-    try:
-        return History.from_jsonl(path)
-    except (OSError, UnicodeDecodeError, HistoryFormatError) as error:
-        _unreadable(path, error)
-
-
-def _unreadable(path: Path, error: Exception) -> NoReturn:
-    print(f"workersim: cannot read the history {path}: {error}", file=sys.stderr)
-    raise SystemExit(UNREADABLE) from None
-
-
-def _check(args: argparse.Namespace) -> int:
-    try:
-        stream = open(args.history, "rb")  # noqa: SIM115 - closed below, after the checkers read their violations
-    except OSError as error:
-        _unreadable(args.history, error)
-    with stream:
-        try:  # the file straight into the columns every checker shares, without a row object per line
-            table = OpTable.from_jsonl(stream)
-        except (OSError, UnicodeDecodeError, HistoryFormatError) as error:
-            _unreadable(args.history, error)
-        reports = check_all(table, args.max_delay) + check_anomalies(table)
-        stats = staleness(table)
-    if args.json:
-        ok = all(report.ok for report in reports)
-        print(json.dumps({"ok": ok, "reports": [r.to_json() for r in reports], "staleness": stats.to_json()}))
-    else:
-        for report in reports:
-            print(report)
-        print(stats)
-    return 0 if all(report.ok for report in reports) else 1
-
-
-def _timeline(args: argparse.Namespace) -> int:
-    history = _load(args.history)
-    print(timeline(history))
-    if args.svg:
-        args.svg.write_text(space_time_svg(history, title=args.history.name), encoding="utf-8")
-        print(f"\nspace-time diagram: {args.svg}")
-    if args.html:
-        args.html.write_text(history_html(history, title=args.history.name), encoding="utf-8")
-        print(f"\ninteractive page: {args.html}")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+def build_parser(defined: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every command listed with its help, and the arguments of the ``defined`` commands (of
+    every command when it is None). Defining a command's arguments imports its module, which may be heavy."""
     parser = argparse.ArgumentParser(prog="workersim", description="Simulate edge Workers and Workers KV.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('workersim')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = commands.add_parser(
-        "run", help="run a teaching scenario by name (stale_read; --list shows them all) or a Python script's path"
-    )
-    run.add_argument("script", nargs="?", help="a scenario's name, or the path of a Python script to run")
-    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed on (--seed N, --svg FILE, --html FILE)")
-    run.add_argument("--list", action="store_true", help="list the scenarios, one a line, with their summaries")
-    run.set_defaults(handler=_run)
-    check = commands.add_parser(
-        "check",
-        help="run the consistency and application checkers over a recorded history (exit 0: all hold, 1: a "
-        "violation, 2: the file cannot be read or is not a history)",
-    )
-    check.add_argument("history", type=Path, help="a history in JSON Lines (sim.history.to_jsonl, --history)")
-    check.add_argument(
-        "--max-delay",
-        type=float,
-        default=10.0,
-        help="the propagation bound the run promised, in seconds (default %(default)s)",
-    )
-    check.add_argument("--json", action="store_true", help="print the reports as one JSON object")
-    check.set_defaults(handler=_check)
-    show = commands.add_parser("timeline", help="print a recorded history as a timeline (and draw it with --svg)")
-    show.add_argument("history", type=Path, help="a history in JSON Lines")
-    show.add_argument("--svg", type=Path, metavar="FILE", help="also write a space-time diagram to FILE")
-    show.add_argument("--html", type=Path, metavar="FILE", help="also write an interactive page to FILE")
-    show.set_defaults(handler=_timeline)
-    add_api(commands)
-    add_dev(commands)
-    add_sweep(commands)
-    add_staleness(commands)
-    add_ctl(commands)
-    add_transfer(commands)
+    for name, spec in _COMMANDS.items():
+        sub = commands.add_parser(name, help=spec.help, description=spec.description or spec.help)
+        if defined is None or name in defined:
+            module = importlib.import_module(f"{__name__}.{spec.module}")
+            define: Callable[[argparse.ArgumentParser], None] = getattr(module, spec.arguments)
+            define(sub)
     return parser
+
+
+def _chosen(argv: Sequence[str]) -> list[str]:
+    # The top-level options (--help, --version) take no value, so the first other word names the command.
+    return [word for word in argv if not word.startswith("-")][:1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workersim`` console script."""
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_chosen(words)).parse_args(words)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)

@@ -67,13 +67,8 @@ def _ctl(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_ctl(commands: Any) -> None:
-    """Register the ``ctl`` subcommand on the CLI's subparsers."""
-    ctl = commands.add_parser(
-        "ctl",
-        help="partition, heal, switch faults and advance time in a running workersim dev",
-        description="Control a running workersim dev through its control path /__workersim/.",
-    )
+def ctl_arguments(ctl: argparse.ArgumentParser) -> None:
+    """Define the ``ctl`` command's arguments on its parser."""
     ctl.add_argument(
         "--url",
         default=os.environ.get(URL_ENV, DEFAULT_URL),

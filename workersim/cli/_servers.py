@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..core.errors import ConfigError
 from ..core.limits import Limits
@@ -18,6 +16,7 @@ from ..server._serving import CannotListen
 from ..server.api import ACCOUNT_ENV, TOKEN_ENV, ApiOptions, run_api_server
 from ..server.dev import BODY_LIMIT, DevOptions, run_dev
 from ..sim.simulation import DEFAULT_EDGES
+from ._common import at_least_one, edge_list, port, positive
 
 
 def _history_option(parser: argparse.ArgumentParser) -> None:
@@ -40,40 +39,6 @@ def _persist_option(parser: argparse.ArgumentParser) -> None:
         help=f"keep the KV state in the SQLite file FILE (default {DEFAULT_PATH}) and continue from it next time; "
         "a write is acknowledged once it is on disk",
     )
-
-
-def _edges_arg(text: str) -> tuple[str, ...]:
-    edges = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not edges:
-        raise argparse.ArgumentTypeError("give at least one edge, e.g. SFO,LHR,NRT")
-    return edges
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535, got {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535 (0: any free one), got {port}")
-    return port
-
-
-def _count(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {count}")
-    return count
 
 
 def _failed(command: str, error: BaseException | str) -> int:
@@ -133,11 +98,10 @@ def _dev(args: argparse.Namespace) -> int:
         return _failed("dev", f"the worker cannot run: {error}")
 
 
-def add_api(commands: Any) -> None:
-    """Register the ``api`` subcommand on the CLI's subparsers."""
-    api = commands.add_parser("api", help="serve the Cloudflare v4 KV REST API (for the SDK, wrangler, curl)")
+def api_arguments(api: argparse.ArgumentParser) -> None:
+    """Define the ``api`` command's arguments on its parser."""
     api.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    api.add_argument("--port", type=_port, default=8787, help="port to listen on (default 8787; 0 picks a free one)")
+    api.add_argument("--port", type=port, default=8787, help="port to listen on (default 8787; 0 picks a free one)")
     api.add_argument("--account", help=f"the account id clients use (default ${ACCOUNT_ENV}, else a random one)")
     api.add_argument(
         "--token", help=f"the API token clients must send (default ${TOKEN_ENV}, else one generated and printed)"
@@ -145,7 +109,7 @@ def add_api(commands: Any) -> None:
     api.add_argument("--seed", type=int, default=0, help="the simulation's seed (namespace ids derive from it)")
     api.add_argument(
         "--max-namespaces",
-        type=_count,
+        type=at_least_one,
         default=Limits().namespaces,
         help="namespaces per account (default %(default)s)",
     )
@@ -155,14 +119,8 @@ def add_api(commands: Any) -> None:
     api.set_defaults(handler=_api)
 
 
-def add_dev(commands: Any) -> None:
-    """Register the ``dev`` subcommand on the CLI's subparsers."""
-    dev = commands.add_parser(
-        "dev",
-        help="serve a worker over HTTP from simulated edges",
-        description="Serve a worker over HTTP. The request header X-Workersim-Edge picks the edge; every "
-        "response carries CF-Ray: <id>-<EDGE>.",
-    )
+def dev_arguments(dev: argparse.ArgumentParser) -> None:
+    """Define the ``dev`` command's arguments on its parser."""
     dev.add_argument(
         "target",
         nargs="?",
@@ -171,11 +129,11 @@ def add_dev(commands: Any) -> None:
     )
     dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     dev.add_argument(
-        "--port", type=_port, default=8787, help="port to listen on (default %(default)s; 0 picks a free one)"
+        "--port", type=port, default=8787, help="port to listen on (default %(default)s; 0 picks a free one)"
     )
     dev.add_argument(
         "--edges",
-        type=_edges_arg,
+        type=edge_list,
         default=DEFAULT_EDGES,
         help=f"comma-separated edge names (default {','.join(DEFAULT_EDGES)})",
     )
@@ -191,7 +149,7 @@ def add_dev(commands: Any) -> None:
     )
     dev.add_argument(
         "--time-scale",
-        type=_positive,
+        type=positive,
         default=1.0,
         help="simulated seconds per real second (default %(default)s: real time)",
     )
@@ -204,7 +162,7 @@ def add_dev(commands: Any) -> None:
     )
     dev.add_argument(
         "--max-body",
-        type=_count,
+        type=at_least_one,
         default=BODY_LIMIT,
         metavar="BYTES",
         help="refuse request bodies over BYTES with a 413 (default %(default)s: Cloudflare's 100 MB)",
@@ -212,7 +170,7 @@ def add_dev(commands: Any) -> None:
     dev.add_argument("--env", metavar="NAME", help="use the configuration's [env.NAME] section, as wrangler --env does")
     dev.add_argument(
         "--cpu-ms",
-        type=_count,
+        type=at_least_one,
         metavar="MS",
         help="stop a request that uses more CPU milliseconds than this with error 1102 (default: the "
         "configuration's [limits] cpu_ms, else 30000, Cloudflare's default)",

@@ -33,7 +33,7 @@ from ..sweep import (
     sweep,
     verify,
 )
-from ._servers import _count, _positive
+from ._common import at_least_one, positive
 
 USAGE = 2
 """Exit status for bad usage, an unreadable results file, a target that does not load, an unreachable cluster."""
@@ -234,31 +234,25 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _executor_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", type=_count, metavar="N", help="local worker processes (default: one per core)")
+    parser.add_argument("--jobs", type=at_least_one, metavar="N", help="local worker processes (default: one per core)")
     parser.add_argument(
         "--executor", metavar="URL", help="local (the default: a process pool) or dask://HOST:PORT (a Dask scheduler)"
     )
 
 
-def add_sweep(commands: Any) -> None:
-    """Register the ``sweep`` subcommand on the CLI's subparsers."""
-    sweep_ = commands.add_parser(
-        "sweep",
-        help="run a scenario, a scenario file or module:function on many seeds (exit 0: every seed passed, 1: "
-        "some failed, 2: bad usage, 3: --verify found a run that is not deterministic)",
-        description="Run TARGET on every seed and aggregate the outcomes. TARGET is a scenario name, a Python "
-        'file with scenario(seed), or module:function taking a seed and returning a JSON-able outcome ("ok", '
-        "True or None pass; anything else, or an exception, fails).",
-    )
+def sweep_arguments(sweep_: argparse.ArgumentParser) -> None:
+    """Define the ``sweep`` command's arguments on its parser."""
     sweep_.add_argument("target", metavar="TARGET", help="a scenario name, a scenario file, or module:function")
     sweep_.add_argument("--seeds", type=_seeds, required=True, metavar="A-B", help="the seeds, both ends included")
     _executor_options(sweep_)
     sweep_.add_argument(
         "--out", type=Path, metavar="FILE", help="append a JSON line per seed to FILE; seeds already there are skipped"
     )
-    sweep_.add_argument("--chunk", type=_count, metavar="N", help="seeds per task (default: about 8 tasks per worker)")
+    sweep_.add_argument(
+        "--chunk", type=at_least_one, metavar="N", help="seeds per task (default: about 8 tasks per worker)"
+    )
     verify_help = "rerun K seeds on a worker and in this process; exit 3 if a history differs"
-    sweep_.add_argument("--verify", type=_count, metavar="K", help=verify_help)
+    sweep_.add_argument("--verify", type=at_least_one, metavar="K", help=verify_help)
     sweep_.add_argument("--json", action="store_true", help="print the aggregate as one JSON object")
     sweep_.set_defaults(handler=_sweep)
 
@@ -326,14 +320,10 @@ def _plot(points: Iterable[dict[str, float]], path: Path, kind: str, args: argpa
     print(f"curve: {path}")
 
 
-def add_staleness(commands: Any) -> None:
-    """Register the ``staleness`` subcommand on the CLI's subparsers."""
-    parser = commands.add_parser(
-        "staleness",
-        help="measure how often a read t seconds after a write at another edge sees it, for t from 0 to --max-delay",
-    )
-    parser.add_argument("--edges", type=_count, default=4, help="edges in the simulation, at least 2 (default 4)")
-    parser.add_argument("--max-delay", type=_positive, metavar="S", help="the last t, and the propagation bound")
+def staleness_arguments(parser: argparse.ArgumentParser) -> None:
+    """Define the ``staleness`` command's arguments on its parser."""
+    parser.add_argument("--edges", type=at_least_one, default=4, help="edges in the simulation, at least 2 (default 4)")
+    parser.add_argument("--max-delay", type=positive, metavar="S", help="the last t, and the propagation bound")
     parser.add_argument(
         "--delays",
         type=_delays,
@@ -342,12 +332,12 @@ def add_staleness(commands: Any) -> None:
     )
     parser.add_argument(
         "--cache-ttl",
-        type=_count,
+        type=at_least_one,
         metavar="SECONDS",
         help="measure the edge-cache model with this cacheTtl instead of push propagation",
     )
-    parser.add_argument("--seeds", type=_count, default=200, metavar="K", help="seeds 0..K-1 (default 200)")
-    parser.add_argument("--points", type=_count, default=41, help="values of t, evenly spaced (default 41)")
+    parser.add_argument("--seeds", type=at_least_one, default=200, metavar="K", help="seeds 0..K-1 (default 200)")
+    parser.add_argument("--points", type=at_least_one, default=41, help="values of t, evenly spaced (default 41)")
     _executor_options(parser)
     parser.add_argument("--json", action="store_true", help='print [{"t": seconds, "p": probability}, ...]')
     parser.add_argument("--svg", type=Path, metavar="FILE", help="draw the curve to FILE as SVG (needs matplotlib)")

@@ -121,20 +121,18 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_transfer(commands: Any) -> None:
-    """Register the ``export`` and ``import`` subcommands on the CLI's subparsers."""
-    export = commands.add_parser(
-        "export", help="write the KV data of a --persist file as REST bulk-write JSON (for import, curl, wrangler)"
-    )
+def export_arguments(export: argparse.ArgumentParser) -> None:
+    """Define the ``export`` command's arguments on its parser."""
     export.add_argument("--persist", type=Path, required=True, metavar="FILE", help="the state file to read")
     export.add_argument("--out", type=Path, metavar="FILE", help="where to write the dump (default: standard output)")
     export.add_argument(
         "--namespace", metavar="TITLE", help="only this namespace, as a bare array of pairs (PUT .../bulk's body)"
     )
     export.set_defaults(handler=_export)
-    imports = commands.add_parser(
-        "import", help="write a dump's pairs to a running REST API (workersim api or dev, or Cloudflare's)"
-    )
+
+
+def import_arguments(imports: argparse.ArgumentParser) -> None:
+    """Define the ``import`` command's arguments on its parser."""
     imports.add_argument("dump", type=Path, help="a dump written by workersim export (or any bulk-write array)")
     imports.add_argument(
         "--url",
