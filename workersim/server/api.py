@@ -17,7 +17,7 @@ from hypercorn.config import Config
 
 from ..core.limits import Limits
 from ..sim.simulation import Simulation
-from ._asgi import Receive, Scope, Send
+from ._asgi import BodyPacing, Receive, Scope, Send
 from ._durable import Durable, Persistence, open_state
 from ._history import keep_history, save_history
 from ._persist import Saved, StateFile
@@ -100,11 +100,11 @@ def describe(base: str, credentials: Credentials) -> str:
 
 class ApiMount:
     """An ASGI app that serves the REST API under ``/client/v4/`` and everything else with ``app`` (the dev
-    server's worker), over the same simulation."""
+    server's worker), over the same simulation; the API reads request bodies as ``pacing`` says."""
 
-    def __init__(self, app: ASGIApp, sim: Simulation, credentials: Credentials) -> None:
+    def __init__(self, app: ASGIApp, sim: Simulation, credentials: Credentials, *, pacing: BodyPacing) -> None:
         self.app = app
-        self.api = RestApp.for_simulation(sim, credentials.account, credentials.token)
+        self.api = RestApp.for_simulation(sim, credentials.account, credentials.token, pacing=pacing)
         self.credentials = credentials
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

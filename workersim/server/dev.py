@@ -22,7 +22,7 @@ from hypercorn.config import Config
 from ..core.delays import FixedDelay
 from ..runtime import CONFIG_NAMES, ConfigError, Request, Simulation, find_config
 from ..sim.simulation import DEFAULT_EDGES
-from ._asgi import ClientGone, Receive, Scope, Send, lifespan
+from ._asgi import BodyPacing, BodyTooLarge, ClientGone, Receive, Scope, Send, lifespan, read_body
 from ._durable import open_state
 from ._history import keep_history, save_history
 from ._live import LiveDev
@@ -55,11 +55,19 @@ class WorkerApp:
     gives the edge, method, path, status, the virtual time and the wall-clock time it took. The simulation must
     be running (``async with sim:``) while requests arrive. A request body over ``body_limit`` bytes is refused
     with a 413, as Cloudflare refuses bodies over its plan's limit (100 MB by default), without being held whole.
+    Bodies are read as ``pacing`` says.
     """
 
-    def __init__(self, sim: Simulation, *, body_limit: int = BODY_LIMIT) -> None:
+    def __init__(
+        self,
+        sim: Simulation,
+        *,
+        body_limit: int = BODY_LIMIT,
+        pacing: BodyPacing = BodyPacing(),  # noqa: B008 - a frozen value, shared safely
+    ) -> None:
         self.sim = sim
         self.body_limit = body_limit
+        self.pacing = pacing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -80,7 +88,9 @@ class WorkerApp:
             log.info("%-4s %s %s -> 400 (%s)", "-", method, path, message.strip())
             return
         try:
-            body = await _read_body(receive, self.body_limit, _header(scope, "content-length"))
+            declared = _header(scope, "content-length")
+            size = int(declared) if declared is not None and declared.isdigit() else None
+            body = await read_body(receive, self.body_limit, declared=size, pacing=self.pacing)
         except ClientGone:
             return
         except BodyTooLarge:
@@ -143,32 +153,10 @@ def _header(scope: Scope, name: str) -> str | None:
     return None
 
 
-class BodyTooLarge(Exception):
-    """A request body over the dev server's limit."""
-
-
 def _printable(text: str) -> str:
     # A decoded path can hold newlines and escape sequences: logged as they are, they would forge log lines or
     # reach the terminal.
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
-
-
-async def _read_body(receive: Receive, limit: int, declared: str | None) -> bytes:
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _request(scope: Scope, body: bytes) -> Request:
@@ -271,9 +259,10 @@ async def serve_dev(sim: Simulation, options: DevOptions, *, grace: float = 5.0,
     """Serve ``sim``'s worker until SIGINT or SIGTERM, then stop taking requests and give waitUntil work ``grace``
     real seconds to finish before cancelling it. ``state``: the open ``--persist`` file."""
     credentials = Credentials.resolve(saved_account=None if state is None or state[1] is None else state[1].account)
-    app = ApiMount(
-        WorkerApp(sim, body_limit=options.body_limit), sim, credentials
-    )  # the REST API under /client/v4/, the worker elsewhere
+    # Bodies paced in real time: the trio clock runs time_scale times as fast.
+    pacing = BodyPacing().scaled(options.time_scale)
+    # the REST API under /client/v4/, the worker elsewhere
+    app = ApiMount(WorkerApp(sim, body_limit=options.body_limit, pacing=pacing), sim, credentials, pacing=pacing)
     live = LiveDev(sim, app, state, reload=options.reload)
     on_real_clock(sim)
     with trio.CancelScope() as scope:

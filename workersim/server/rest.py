@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import KVError
 from ..sim.simulation import engine
 from ._accounts import Account, Accounts, Namespace, binding_namespace_id
-from ._asgi import ClientGone, Receive, Reply, Request, Scope, Send, failure, lifespan, success
+from ._asgi import BodyPacing, ClientGone, Receive, Reply, Request, Scope, Send, failure, lifespan, success
 from ._errors import BAD_REQUEST, METHOD_NOT_ALLOWED, NO_ROUTE, ApiError, bad_request, from_kv
 from ._kv_api import SMALL_BODY, Call, KVEndpoints
 
@@ -57,20 +57,36 @@ class RestApp:
     """The REST API over ``sim`` for ``accounts``; an ASGI application.
 
     All reads and writes go through the simulation's engine, so they are ordered by its conductor and recorded
-    in its history; the simulation must be running (``async with sim:``) while requests arrive.
+    in its history; the simulation must be running (``async with sim:``) while requests arrive. Request bodies are
+    read as ``pacing`` says.
     """
 
-    def __init__(self, sim: Simulation, accounts: Accounts, *, bulk_body_limit: int = BULK_BODY) -> None:
+    def __init__(
+        self,
+        sim: Simulation,
+        accounts: Accounts,
+        *,
+        bulk_body_limit: int = BULK_BODY,
+        pacing: BodyPacing = BodyPacing(),  # noqa: B008 - a frozen value, shared safely
+    ) -> None:
         self._engine = engine(sim)
         self.accounts = accounts
         self._kv = KVEndpoints(self._engine, bulk_body_limit)
+        self._pacing = pacing
 
     @classmethod
-    def for_simulation(cls, sim: Simulation, account_id: str, token: str) -> RestApp:
+    def for_simulation(
+        cls,
+        sim: Simulation,
+        account_id: str,
+        token: str,
+        *,
+        pacing: BodyPacing = BodyPacing(),  # noqa: B008 - a frozen value, shared safely
+    ) -> RestApp:
         """The API for one account reached with ``token``, owning the simulation's KV bindings."""
         accounts = Accounts(sim.seed, sim.limits.namespaces)
         accounts.add(account_id, token, bindings=sim.kv_namespaces)
-        return cls(sim, accounts)
+        return cls(sim, accounts, pacing=pacing)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -84,7 +100,7 @@ class RestApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = None
         try:
-            request = Request.from_scope(scope, receive)
+            request = Request.from_scope(scope, receive, self._pacing)
             reply = await self._answer(request)
         except ApiError as error:
             reply = failure(error)
