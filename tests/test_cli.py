@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -212,3 +213,42 @@ def test_every_command_defines_its_arguments_and_a_handler() -> None:
     }
     handlers = {name: parser.parse_args(words).handler for name, words in samples.items()}
     assert len(set(handlers.values())) == len(samples)  # ten commands, ten handlers
+
+
+SET_ORDER = """
+import os, workersim
+
+async def worker(request, env, ctx):
+    for tag in {"alpha", "beta", "gamma", "delta", "epsilon", "zeta"}:  # a set of strings: order from the hash
+        await env.KV.put(tag, "x")
+    return workersim.Response("ok")
+
+async def main():
+    sim = workersim.Simulation(edges=("SFO",), kv_namespaces=("KV",), worker=worker)
+    async with sim:
+        await sim.fetch("https://x.example/", edge="SFO")
+    print(os.environ.get("PYTHONHASHSEED"), [row.key for row in sim.history.rows if row.op == "put"])
+
+workersim.run(main)
+"""
+
+
+@pytest.mark.parametrize("hash_seed", [None, "5"])
+def test_run_replays_a_worker_that_iterates_a_set_in_every_process(tmp_path: Path, hash_seed: str | None) -> None:
+    script = tmp_path / "sets.py"
+    script.write_text(SET_ORDER, encoding="utf-8")
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONHASHSEED"}
+    if hash_seed is not None:
+        env["PYTHONHASHSEED"] = hash_seed
+    command = [sys.executable, "-m", "workersim.cli", "run", str(script)]
+    outputs = {subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout for _ in range(4)}
+    # Four processes, one order: unset, the command fixes the salt to 0; set, the user's value is kept.
+    [output] = outputs
+    assert output.startswith("0 [" if hash_seed is None else "5 [")
+    # Without the command, four salts give more than one order of the six tags: the fix is what makes them one.
+    bare = {
+        subprocess.run([sys.executable, str(script)], env={**env, "PYTHONHASHSEED": str(salt)}, capture_output=True,
+                       text=True, check=True).stdout.split(" ", 1)[1]
+        for salt in (1, 2, 3, 4)
+    }  # fmt: skip
+    assert len(bare) > 1

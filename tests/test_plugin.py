@@ -103,3 +103,18 @@ def test_a_property_test_on_virtual_time_under_given(project: pytest.Pytester) -
     )
     result.stdout.fnmatch_lines(["*Draw 1 (delay (ms) of write #1 (put 'count' at SFO) to LHR): 1001*"])
     assert "FailedHealthCheck" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("hash_seed", [None, "0"])
+def test_the_header_says_when_string_hashes_are_salted_at_random(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, hash_seed: str | None
+) -> None:
+    if hash_seed is None:
+        monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    else:
+        monkeypatch.setenv("PYTHONHASHSEED", hash_seed)
+    project.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
+    told = any("PYTHONHASHSEED is not set" in line for line in result.outlines)
+    assert told is (hash_seed is None)

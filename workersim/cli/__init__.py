@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Collection, Sequence
 from importlib.metadata import version
@@ -100,9 +101,28 @@ def _chosen(argv: Sequence[str]) -> list[str]:
     return [word for word in argv if not word.startswith("-")][:1]
 
 
+RUNS_USER_CODE = frozenset({"run", "dev", "sweep", "staleness"})
+"""The commands that run a worker's, a script's or a scenario's code, which may iterate a set of strings."""
+
+
+def _fix_hash_seed() -> None:
+    # Python salts the hash of str and bytes afresh in each process unless PYTHONHASHSEED is set, so a worker that
+    # iterates a set of strings (`for tag in {"a", "b"}: await env.KV.put(tag, ...)`) would make its KV calls in
+    # another order in each process, and one seed would not replay one run. workersim's own code never depends on
+    # that order; user code may. The salt is fixed when the interpreter starts, so the command starts again with
+    # PYTHONHASHSEED=0 (the same process id; sweep workers inherit it). A value the user set is kept.
+    if "PYTHONHASHSEED" in os.environ or os.name != "posix":
+        return
+    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, "PYTHONHASHSEED": "0"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``workersim`` console script."""
+    """Entry point of the ``workersim`` console script. Run as a command (``argv`` None), a command that runs user
+    code first fixes ``PYTHONHASHSEED`` to 0 when it is not set, so that a run replays in any process."""
     words = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(_chosen(words)).parse_args(words)
+    chosen = _chosen(words)
+    if argv is None and chosen and chosen[0] in RUNS_USER_CODE:
+        _fix_hash_seed()
+    args = build_parser(chosen).parse_args(words)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)

@@ -47,6 +47,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+HASH_SEED_NOTE = (
+    "workersim: PYTHONHASHSEED is not set, so each process orders sets of strings its own way: a worker that "
+    "iterates one replays a failure exactly only with PYTHONHASHSEED set (e.g. PYTHONHASHSEED=0 pytest)"
+)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say once, at the top of the run, when the process's string hashes are salted at random (see ``workersim
+    run``, which fixes them itself)."""
+    return HASH_SEED_NOTE if "PYTHONHASHSEED" not in os.environ else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker."""
     config.addinivalue_line("markers", "workersim_allow_worker_errors: a worker raising in this test does not fail it")
