@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -205,6 +206,35 @@ def test_randomness_and_time_replay_from_the_seed_across_processes(tmp_path: Pat
     assert [response[-1] for response in first] == [workersim.sim.DEFAULT_START_TIME + 1.5 * (i + 1) for i in range(6)]
     other = run_driver(worker, 8, "0")
     assert [response[:5] for response in other] != [response[:5] for response in first]
+
+
+UNSEEDED_WORKER = """
+import random, uuid
+from workers import Response
+
+
+async def fetch(request, env, ctx):
+    first, second = uuid.uuid1(), uuid.uuid1()
+    fresh = random.Random().random()
+    random.seed()  # reseeds the module's generator: from the OS on a real machine
+    return Response.json([str(first), str(second), uuid.getnode(), fresh, random.random(),
+                          random.SystemRandom().random()])
+"""
+
+
+def test_uuid1_and_generators_seeded_without_a_seed_replay_too(tmp_path: Path) -> None:
+    worker = write(tmp_path, "worker.py", UNSEEDED_WORKER)
+    first, second = run_driver(worker, 7, "0"), run_driver(worker, 7, "1")
+    assert first == second  # nothing came from the machine's clock, address or entropy
+    for i, (one, two, node, *draws) in enumerate(first):
+        a, b = uuid.UUID(one), uuid.UUID(two)
+        assert (a.version, b.version) == (1, 1)
+        # The time of a version-1 UUID counts 100 ns from 1582-10-15; the request ran at start + 1.5 s * (i + 1).
+        planned = (workersim.sim.DEFAULT_START_TIME + 1.5 * (i + 1)) * 10**7 + 0x01B21DD213814000
+        assert a.time == planned and b.time > a.time  # the clock stands still in a request: uuid1 moves on
+        assert a.node == b.node == node and node >> 40 & 1  # a random node, marked as one (multicast bit)
+        assert len(set(draws)) == 3
+    assert len({response[2] for response in first}) == 3  # a node per isolate: three edges
 
 
 async def test_a_worker_object_keeps_its_callers_module(autojump_clock: trio.abc.Clock) -> None:

@@ -86,7 +86,7 @@ class Isolate:
         self._substitutes: dict[str, ModuleType] = {
             "time": time_module(clock, services.monotonic),
             "datetime": datetime_module(clock),
-            **random_modules(random.Random(seed)),
+            **random_modules(random.Random(seed), clock),
             "workers": workers_compat,
             "js": js_module(host),
             "asgi": asgi_module(),

@@ -98,14 +98,33 @@ def datetime_module(clock: Clock) -> Shim:
     return Shim(_datetime, datetime=datetime, date=date)
 
 
-def random_modules(rng: _random.Random) -> dict[str, Shim]:
-    """``random``, ``uuid``, ``os`` and ``secrets`` drawing from ``rng``."""
+_UUID_EPOCH = 0x01B21DD213814000
+"""100-nanosecond intervals from the Gregorian reform (1582-10-15), where version-1 UUIDs count from, to 1970."""
+
+
+def random_modules(rng: _random.Random, clock: Clock) -> dict[str, Shim]:
+    """``random``, ``uuid``, ``os`` and ``secrets`` drawing from ``rng`` (and ``uuid1`` reading ``clock``)."""
+
+    def fresh_seed(seed: Any) -> Any:
+        # Where the real modules would seed from the operating system, draw the seed from the isolate's generator.
+        return rng.getrandbits(64) if seed is None else seed
+
+    class Random(_random.Random):
+        """``random.Random``, seeded from the isolate's generator when no seed is given."""
+
+        def seed(self, a: Any = None, version: int = 2) -> None:
+            """Seed with ``a``, or with a draw from the isolate's generator (not from the operating system)."""
+            super().seed(fresh_seed(a), version)
 
     def system_random(*_: Any) -> _random.Random:
-        return _random.Random(rng.getrandbits(64))
+        return Random()
+
+    def seed(a: Any = None, version: int = 2) -> None:
+        rng.seed(fresh_seed(a), version)
 
     names = [name for name in _random.__all__ if callable(getattr(rng, name, None)) and not name[0].isupper()]
-    random_shim = Shim(_random, **{name: getattr(rng, name) for name in names}, SystemRandom=system_random)
+    methods = {name: getattr(rng, name) for name in names}
+    random_shim = Shim(_random, **{**methods, "seed": seed}, Random=Random, SystemRandom=system_random)
 
     def token_bytes(nbytes: int | None = None) -> bytes:
         return rng.randbytes(32 if nbytes is None else nbytes)
@@ -126,6 +145,36 @@ def random_modules(rng: _random.Random) -> dict[str, Shim]:
         choice=rng.choice,
         SystemRandom=system_random,
     )
-    uuid_shim = Shim(_uuid, uuid4=lambda: _uuid.UUID(int=rng.getrandbits(128), version=4))
+    uuid_shim = Shim(_uuid, uuid4=lambda: _uuid.UUID(int=rng.getrandbits(128), version=4), **_uuid1(rng, clock))
     os_shim = Shim(_os, urandom=rng.randbytes)
     return {"random": random_shim, "secrets": secrets_shim, "uuid": uuid_shim, "os": os_shim}
+
+
+def _uuid1(rng: _random.Random, clock: Clock) -> dict[str, Callable[..., Any]]:
+    """``uuid1`` and ``getnode`` for an isolate: the simulated clock for the time, and, for the node, a random
+    48-bit number with the multicast bit set (as RFC 4122 says a host without a hardware address uses, and as the
+    real ``getnode`` falls back to), drawn from ``rng`` when first asked for, never the machine's address."""
+    drawn: list[int] = []
+    last = [0]
+
+    def getnode() -> int:
+        if not drawn:
+            drawn.append(rng.getrandbits(48) | (1 << 40))
+        return drawn[0]
+
+    def uuid1(node: int | None = None, clock_seq: int | None = None) -> _uuid.UUID:
+        # The clock stands still while a handler runs, so, as the real uuid1 does, a repeated time moves on by one.
+        timestamp = max(round(clock() * 10_000_000) + _UUID_EPOCH, last[0] + 1)
+        last[0] = timestamp
+        sequence = rng.getrandbits(14) if clock_seq is None else clock_seq
+        fields = (
+            timestamp & 0xFFFFFFFF,
+            timestamp >> 32 & 0xFFFF,
+            timestamp >> 48 & 0x0FFF,
+            sequence >> 8 & 0x3F,
+            sequence & 0xFF,
+            getnode() if node is None else node,
+        )
+        return _uuid.UUID(fields=fields, version=1)
+
+    return {"uuid1": uuid1, "getnode": getnode}
