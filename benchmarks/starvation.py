@@ -1,6 +1,6 @@
 """A small PUT's latency on a real `workersim api` while other clients keep it busy, against the same PUT idle.
 
-    python benchmarks/starvation.py [--puts 300] [--rounds 3]
+    python benchmarks/starvation.py [--puts 300] [--rounds 3] [--server api|dev]
 
 Starts the server on a free port and measures ``--puts`` sequential small PUTs (one keep-alive connection) idle,
 then under load from another process (``tests/_hostile_clients.py``, the load of
@@ -16,9 +16,11 @@ pointing at that checkout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +29,21 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the load and the server harness
 
 from _hostile_clients import STREAMERS, TRICKLERS, cpu_seconds, hostile_load, put_latencies, server_pinned  # noqa: E402
-from _rest_support import ACCOUNT, TOKEN, api_process  # noqa: E402
+from _rest_support import ACCOUNT, TOKEN, ApiProcess, api_process, workersim_process  # noqa: E402
+
+DEV_WORKER = """
+from workers import Response
+
+
+async def fetch(request, env, ctx):
+    await env.KV.put("body", await request.text())
+    return Response("stored")
+"""
+
+
+def dev_process(worker: Path, env: dict[str, str]) -> contextlib.AbstractContextManager[ApiProcess]:
+    """``workersim dev WORKER --port 0 --kv KV --quiet``."""
+    return workersim_process("dev", str(worker), "--port", "0", "--kv", "KV", "--quiet", "--no-reload", env=env)
 
 
 def percentiles(times: list[float]) -> tuple[float, float, float]:
@@ -43,11 +59,23 @@ def main() -> None:
     parser.add_argument("--streamers", type=int, default=STREAMERS, help=f"default {STREAMERS}")
     parser.add_argument("--tricklers", type=int, default=TRICKLERS, help=f"default {TRICKLERS}")
     parser.add_argument("--flooders", type=int, default=0, help="default 0")
+    parser.add_argument(
+        "--server",
+        choices=("api", "dev"),
+        default="api",
+        help="workersim api, or workersim dev (a worker that stores its request body) measured through its REST "
+        "mount (default api)",
+    )
     args = parser.parse_args()
     env = {**os.environ, "WORKERSIM_ACCOUNT_ID": ACCOUNT, "WORKERSIM_API_TOKEN": TOKEN}
     auth = {"Authorization": f"Bearer {TOKEN}"}
+    folder = tempfile.TemporaryDirectory()
+    worker = Path(folder.name) / "worker.py"
+    worker.write_text(DEV_WORKER, encoding="utf-8")
+    start = api_process("--quiet", env=env) if args.server == "api" else dev_process(worker, env)
     with (
-        api_process("--quiet", env=env) as server,
+        folder,
+        start as server,
         server_pinned(server.process.pid),
         httpx.Client(headers=auth) as client,
     ):
