@@ -192,3 +192,36 @@ async def test_a_user_invariant_is_checked_like_a_checker(autojump_clock: trio.a
     assert all(report.ok for report in check_invariants(calm.history, every_increment_counts, lambda rows: True))
     with pytest.raises(TypeError, match="returned int"):
         check_invariants(calm.history, lambda rows: 3)
+
+
+@pytest.mark.parametrize("second", ["ada", "bob"])
+def test_a_write_that_replaced_an_equal_value_is_told_apart(second: str) -> None:
+    # A write over one its request had not seen: with the same value it undid nothing, but the history cannot say
+    # whether a change was lost (two increments to 6), so the message says both; with another value, it undid it.
+    race = rows(
+        [
+            {"edge": "A", "op": "get", "key": "user:x", "value": None, "version": None, "request": "r1"},
+            {"edge": "B", "op": "get", "key": "user:x", "value": None, "version": None, "request": "r2"},
+            {"edge": "A", "op": "put", "key": "user:x", "value": "ada", "version": 1, "request": "r1"},
+            {"edge": "B", "op": "put", "key": "user:x", "value": second, "version": 2, "invoke": 0.5, "request": "r2"},
+        ]
+    )
+    same = second == "ada"
+    [created] = check_then_act(race).violations
+    again = "created it again with the same value at 0.500s" if same else "created it again at 0.500s"
+    assert again in created.message
+    assert created.message.endswith("(as two increments do)." if same else "(write #3), replacing the first.")
+    back = rows(
+        [
+            {"edge": "A", "op": "put", "key": "user:x", "value": "ada", "version": 1, "request": "r1"},
+            {"edge": "C", "op": "get", "key": "user:x", "value": None, "version": None, "invoke": 2.0, "request": "r3"},
+            {"edge": "C", "op": "put", "key": "user:x", "value": second, "version": 2, "invoke": 2.0, "request": "r3"},
+        ]
+    )
+    [written] = stale_write_backs(back).violations
+    assert written.message.endswith(
+        "wrote the same value, 'ada', at 2.000s (write #2), without having seen it: harmless if both meant the same "
+        "change, a lost one if each meant its own (as two increments do)."
+        if same
+        else "wrote 'bob' at 2.000s (write #2), undoing it."
+    )

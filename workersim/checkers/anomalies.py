@@ -62,6 +62,10 @@ def _writes_based_on_reads(table: OpTable) -> _Bases:
     return _Bases(write[kept], read[kept], seen[kept], int(writing.sum()))
 
 
+_SAME = ": harmless if both meant the same change, a lost one if each meant its own (as two increments do)"
+"""Said of a write that replaced another with an equal value, which the history alone cannot judge."""
+
+
 def _races(table: OpTable, bases: _Bases, *, creations: bool) -> Report:
     if creations:
         chosen = (bases.seen == -1) & ~table.missing[bases.write]
@@ -81,11 +85,12 @@ def _races(table: OpTable, bases: _Bases, *, creations: bool) -> Report:
     for j0, j in sorted(zip(first[racing].tolist(), racing.tolist(), strict=True)):
         a_read, a_write, b_read, b_write = (table.op(int(i)) for i in (read[j0], write[j0], read[j], write[j]))
         if creations:
+            again = "with the same value " if a_write.value == b_write.value else ""
             message = (
                 f"check-then-act race on {a_write.key!r}: {_who(a_read)} read it as missing at "
                 f"{a_read.invoke:.3f}s and created it at {a_write.invoke:.3f}s (write #{a_write.id}); "
-                f"{_who(b_read)} also read it as missing at {b_read.invoke:.3f}s and created it again at "
-                f"{b_write.invoke:.3f}s (write #{b_write.id}), replacing the first."
+                f"{_who(b_read)} also read it as missing at {b_read.invoke:.3f}s and created it again {again}at "
+                f"{b_write.invoke:.3f}s (write #{b_write.id}), replacing the first{_SAME if again else ''}."
             )
         else:
             message = (
@@ -123,10 +128,14 @@ def _stale_write_backs(table: OpTable, bases: _Bases) -> Report:
     for j in np.flatnonzero(missed >= 0).tolist():
         replaced, read, write = (table.op(int(i)) for i in (missed[j], bases.read[j], bases.write[j]))
         what = "deleted it" if replaced.value is None else f"written {_shown(replaced)}"
+        same = write.value == replaced.value
+        # Writing back the very value it missed undoes nothing, but may still lose a change (two increments to 6).
+        outcome = f"without having seen it{_SAME}" if same else "undoing it"
         message = (
             f"write based on a stale read of {write.key!r}: {_who(read)} read {_shown(read)} at {read.invoke:.3f}s, "
             f"but write #{replaced.id} at {replaced.edge} had already {what} at {replaced.invoke:.3f}s; the request "
-            f"then wrote {_shown(write)} at {write.invoke:.3f}s (write #{write.id}), undoing it."
+            f"then wrote {f'the same value, {_shown(write)},' if same else _shown(write)} at {write.invoke:.3f}s "
+            f"(write #{write.id}), {outcome}."
         )
         violations.append(Violation((replaced.id, read.id, write.id), message))
     return Report("stale_write_backs", bases.writes, tuple(violations))
