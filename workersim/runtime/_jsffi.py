@@ -10,6 +10,7 @@ runs; code that works on Cloudflare never depends on a proxy refusing something.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -272,6 +273,21 @@ def create_proxy(obj: Any, *, capture_this: bool = False, roundtrip: bool = True
     return _PyProxy(obj)
 
 
+def create_once_callable(obj: Callable[..., Any], /) -> Callable[..., Any]:
+    """Pyodide's ``create_once_callable``: ``obj`` as a function JavaScript may call once (Pyodide frees it after
+    the first call); a second call raises a ``JsException``."""
+    called = False
+
+    def once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal called
+        if called:
+            raise JsException("Error", "a function made by create_once_callable was called a second time")
+        called = True
+        return obj(*args, **kwargs)
+
+    return once
+
+
 def destroy_proxies(proxies: Iterable[Any]) -> None:
     """Pyodide's ``destroy_proxies``: nothing to free here."""
 
@@ -324,6 +340,20 @@ def js_value(value: Any) -> Any:
     if isinstance(value, list):
         return JsArray(js_value(item) for item in value)
     return value
+
+
+def parse_json(text: str) -> Any:
+    """JavaScript's ``JSON.parse`` (and ``await request.json()`` in JavaScript): ``text`` as a JavaScript value;
+    text that is not JSON raises ``JsException`` with the ``SyntaxError`` V8 throws, as Python code catches it
+    through Pyodide."""
+    try:
+        return js_value(json.loads(text))
+    except json.JSONDecodeError as error:
+        if not text.strip():
+            raise JsException("SyntaxError", "Unexpected end of JSON input") from None
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        token = text[error.pos] if error.pos < len(text) else ""
+        raise JsException("SyntaxError", f"Unexpected token '{token}', \"{shown}\" is not valid JSON") from None
 
 
 def from_entries(entries: Iterable[Any]) -> JsObject:
