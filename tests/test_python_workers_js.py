@@ -398,3 +398,18 @@ async def test_an_awaitable_a_handler_returns_is_awaited_as_a_promise_is(
         assert wrong.status == 500
         assert "which gave NoneType None, not a Response" in await wrong.text()
     assert len(sim.worker_errors) == 1
+
+
+async def test_a_javascript_object_is_not_iterable_and_says_what_to_use(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    source = """
+    from js import JSON, Response
+
+    async def on_fetch(request, env):
+        data = JSON.parse('{"a": 1}')
+        return Response.new(str(sorted(dict(data))))
+    """
+    sim = workersim.Simulation(edges=("LHR",), worker=worker_file(tmp_path, source))
+    async with sim:
+        response = await sim.fetch("https://example.com/")
+    assert response.status == 500
+    assert "use obj.to_py() for a dict" in await response.text()

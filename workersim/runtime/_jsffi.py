@@ -4,8 +4,9 @@ On Cloudflare a worker's Python code reaches JavaScript objects through proxies:
 ``obj.to_py()`` converts deeply, ``to_js(value, dict_converter=Object.fromEntries)`` goes the other way. Here
 there is no JavaScript: a JavaScript object is a ``JsObject`` (a ``dict`` that also answers attribute access and
 ``to_py()``), an array a ``JsArray`` (a ``list`` likewise), a ``Map`` a ``JsMap``. They are deliberately more
-forgiving than Pyodide's proxies (``obj["name"]`` and ``json.dumps(obj)`` work too), so code written either way
-runs; code that works on Cloudflare never depends on a proxy refusing something.
+forgiving than Pyodide's proxies (``obj["name"]`` works too), so code written either way runs; code that works on
+Cloudflare never depends on a proxy refusing something. Iterating a plain object raises a ``TypeError`` that says
+what to use instead, as Pyodide's proxy of one is not iterable either.
 """
 
 from __future__ import annotations
@@ -113,6 +114,13 @@ class JsObject(JsProxy):
 
     def __contains__(self, name: object) -> bool:
         return name in self._properties
+
+    def __iter__(self) -> Any:
+        # Without this, dict(obj) or list(obj) would try obj[0], obj[1]... and fail with a puzzling KeyError.
+        raise TypeError(
+            "a JavaScript object is not iterable (nor is its proxy in Pyodide): use obj.to_py() for a dict, or "
+            "Object.entries(obj)"
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, JsObject) and other._properties == self._properties
