@@ -275,3 +275,141 @@ async def test_a_cors_preflight_written_with_nested_conversions(autojump_clock: 
     assert preflight.headers["access-control-allow-methods"] == "GET, POST, OPTIONS"
     assert other.status == 405 and other.headers["access-control-allow-origin"] == "*"
     assert sim.worker_errors == []
+
+
+PASS_THROUGH = """
+from js import Headers, Object, Request, Response, URL, fetch
+
+
+async def on_fetch(request, env):
+    url = URL.new(request.url)
+    target = url.searchParams["to"] or "https://origin.example/default"
+    if url.pathname == "/copy":
+        # A request made from the incoming one: its method, headers and body come along.
+        outbound = Request.new(target, request)
+        outbound.headers["x-relayed"] = "yes"
+        reply = await fetch(outbound)
+        relayed = Response.new(reply.body, reply)
+        relayed.headers["x-relayed-status"] = str(reply.status)
+        return relayed
+    if url.pathname == "/form":
+        form = await request.formData()
+        return Response.new(JSON_TEXT(Object.fromEntries(form.entries())))
+    return Response.new("missing" if "to" not in url.searchParams else "has to")
+
+
+def JSON_TEXT(value):
+    from js import JSON
+    return JSON.stringify(value)
+"""
+
+
+async def test_a_request_and_a_response_built_from_others_move_their_bodies(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+):
+    async def origin(request: workersim.Request) -> workersim.Response:
+        text = await request.text()
+        return workersim.Response(
+            f"{request.method} {text} {request.headers.get('x-relayed')}", status=203, headers={"x-from": "origin"}
+        )
+
+    sim = workersim.Simulation(edges=("LHR",), worker=worker_file(tmp_path, PASS_THROUGH))
+    sim.route("https://origin.example/", origin)
+    async with sim:
+        relayed = await sim.fetch("https://edge.example/copy?to=https://origin.example/x", method="POST", body="hi")
+        assert (relayed.status, await relayed.text()) == (203, "POST hi yes")
+        assert (relayed.headers["x-from"], relayed.headers["x-relayed-status"]) == ("origin", "203")
+        form = await sim.fetch(
+            "https://edge.example/form",
+            method="POST",
+            body="a=1&b=two&a=3",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert json.loads(await form.text()) == {"a": "3", "b": "two"}  # fromEntries: the last value wins
+        assert await (await sim.fetch("https://edge.example/?to=x")).text() == "has to"
+        assert await (await sim.fetch("https://edge.example/")).text() == "missing"
+    assert sim.worker_errors == []
+
+
+BODIES_AND_ERRORS = """
+from js import Response, JSON
+from pyodide.ffi import JsException, create_once_callable
+
+
+async def on_fetch(request, env):
+    if request.method == "POST":
+        try:
+            data = await request.json()
+        except JsException as error:
+            return Response.new({"error": error.name}, status=400)
+        return Response.new(data.name)
+    once = create_once_callable(lambda: "called")
+    first = once()
+    try:
+        once()
+    except JsException:
+        second = "refused"
+    try:
+        JSON.parse("")
+    except JsException as error:
+        return Response.new(f"{first} {second} {error.message}")
+"""
+
+
+async def test_javascript_errors_and_bodies_as_pyodide_gives_them(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    sim = workersim.Simulation(edges=("LHR",), worker=worker_file(tmp_path, BODIES_AND_ERRORS))
+    async with sim:
+        bad = await sim.fetch("https://example.com/", method="POST", body="not json")
+        # JSON that does not parse is a JavaScript SyntaxError; a dict given as a body becomes its str().
+        assert (bad.status, await bad.text()) == (400, "{'error': 'SyntaxError'}")
+        good = await sim.fetch("https://example.com/", method="POST", body='{"name": "Ada"}')
+        assert await good.text() == "Ada"
+        read = await sim.fetch("https://example.com/")
+        assert await read.text() == "called refused Unexpected end of JSON input"
+    assert sim.worker_errors == []
+
+
+RETURNS_AWAITABLES = """
+from workers import Response, fetch
+
+
+async def answer(text):
+    return Response(text)
+
+
+async def on_fetch(request, env):
+    if request.url.endswith("/origin"):
+        return fetch("https://origin.example/")   # not awaited: JavaScript resolves the promise
+    if request.url.endswith("/value"):
+        return env.KV.get("k")                   # resolves, but to no Response
+    return answer("from a coroutine")
+"""
+
+
+async def test_an_awaitable_a_handler_returns_is_awaited_as_a_promise_is(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+):
+    sim = workersim.Simulation(edges=("LHR",), kv_namespaces=("KV",), worker=worker_file(tmp_path, RETURNS_AWAITABLES))
+    sim.route("https://origin.example/", "origin text")
+    async with sim:
+        assert await (await sim.fetch("https://example.com/")).text() == "from a coroutine"
+        assert await (await sim.fetch("https://example.com/origin")).text() == "origin text"
+        wrong = await sim.fetch("https://example.com/value")
+        assert wrong.status == 500
+        assert "which gave NoneType None, not a Response" in await wrong.text()
+    assert len(sim.worker_errors) == 1
+
+
+async def test_a_javascript_object_is_not_iterable_and_says_what_to_use(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    source = """
+    from js import JSON, Response
+
+    async def on_fetch(request, env):
+        data = JSON.parse('{"a": 1}')
+        return Response.new(str(sorted(dict(data))))
+    """
+    sim = workersim.Simulation(edges=("LHR",), worker=worker_file(tmp_path, source))
+    async with sim:
+        response = await sim.fetch("https://example.com/")
+    assert response.status == 500
+    assert "use obj.to_py() for a dict" in await response.text()

@@ -540,3 +540,112 @@ async def test_form_data_from_urlencoded_and_multipart_bodies(autojump_clock: tr
         assert not_a_form.status == 500
     [failure] = sim.worker_errors
     assert isinstance(failure.error, TypeError) and "Failed to parse body as FormData" in str(failure.error)
+
+
+WSGI_WORKER = """
+import json
+
+from workers import WorkerEntrypoint, wsgi
+
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/boom":
+        raise RuntimeError("the app failed")
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    start_response("201 Created", [("Content-Type", "application/json"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+    yield json.dumps({
+        "method": environ["REQUEST_METHOD"],
+        "path": environ["PATH_INFO"],
+        "query": environ["QUERY_STRING"],
+        "body": environ["wsgi.input"].read(length).decode(),
+        "tag": environ.get("HTTP_X_TAG"),
+        "greeting": environ["workers.env"].GREETING,
+    }).encode()
+
+
+if __name__ == "entry":
+    Default = wsgi.entrypoint(app)
+else:
+    class Default(WorkerEntrypoint):
+        async def fetch(self, request):
+            return await wsgi.fetch(app, request, self.env)
+"""
+
+
+@pytest.mark.parametrize("form", ["entry", "worker"])
+async def test_a_wsgi_app_through_workers_wsgi(autojump_clock: trio.abc.Clock, tmp_path: Path, form: str) -> None:
+    path = write(tmp_path, f"{form}.py", WSGI_WORKER)
+    sim = workersim.Simulation(edges=("LHR",), vars={"GREETING": "hi"}, worker=path)
+    async with sim:
+        response = await sim.fetch(
+            "https://example.com/caf%C3%A9?x=1", method="POST", body="data", headers={"x-tag": "t"}
+        )
+        assert (response.status, response.status_text) == (201, "Created")
+        assert response.headers.multi_items().count(("set-cookie", "a=1")) == 1
+        assert ("set-cookie", "b=2") in response.headers.multi_items()
+        assert json.loads(await response.text()) == {
+            "method": "POST",
+            "path": "/café".encode().decode("latin-1"),  # a WSGI native string, as PEP 3333 asks
+            "query": "x=1",
+            "body": "data",
+            "tag": "t",
+            "greeting": "hi",
+        }
+        failed = await sim.fetch("https://example.com/boom")
+        assert failed.status == 500 and "RuntimeError: the app failed" in await failed.text()
+
+
+STARLETTE_ENTRYPOINT = """
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from workers import Response, WorkerEntrypoint, asgi, fetch
+
+
+async def hello(request):
+    return PlainTextResponse(f"hello from {request.scope['env'].GREETING} at {request.url.path}")
+
+
+Default = asgi.entrypoint(Starlette(routes=[Route("/hello", hello)]))
+"""
+
+
+async def test_an_asgi_app_as_the_whole_worker(autojump_clock: trio.abc.Clock, tmp_path: Path) -> None:
+    sim = workersim.Simulation(
+        edges=("LHR",), vars={"GREETING": "env"}, worker=write(tmp_path, "entry.py", STARLETTE_ENTRYPOINT)
+    )
+    async with sim:
+        response = await sim.fetch("https://example.com/hello")
+        assert await response.text() == "hello from env at /hello"
+        assert (await sim.fetch("https://example.com/nope")).status == 404
+        socket = await sim.fetch("https://example.com/hello", headers={"upgrade": "websocket"})
+        assert "WebSocket requests are not simulated" in await socket.text()
+
+
+PROXY_BODY = """
+from workers import Response, WorkerEntrypoint, fetch
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        upstream = await fetch("https://origin.example/page")
+        headers = dict(upstream.headers)
+        headers["x-proxied"] = "1"
+        if request.url.endswith("/twice"):
+            relayed = Response(upstream.body, headers=headers)
+            return Response(upstream.body)    # the stream was read by the first: an error, as in JavaScript
+        return Response(upstream.body, status=upstream.status, headers=headers)
+"""
+
+
+async def test_a_response_body_stream_becomes_another_responses_body(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    sim = workersim.Simulation(edges=("LHR",), worker=write(tmp_path, "entry.py", PROXY_BODY))
+    sim.route("https://origin.example/", workersim.Response("page", status=202, headers={"x-origin": "o"}))
+    async with sim:
+        response = await sim.fetch("https://example.com/")
+        assert (response.status, await response.text()) == (202, "page")
+        assert (response.headers["x-origin"], response.headers["x-proxied"]) == ("o", "1")
+        twice = await sim.fetch("https://example.com/twice")
+        assert twice.status == 500 and "Body already used" in await twice.text()

@@ -17,8 +17,10 @@ from urllib.parse import unquote, urlsplit
 
 import trio
 
+from ._entrypoint import WorkerEntrypoint
 from ._request import JsRequest, Request
 from ._response import Response
+from ._wsgi_bridge import python_request
 
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 _inline_users = 0
@@ -155,9 +157,7 @@ async def _serve(app: Any, scope: dict[str, Any], body: bytes) -> Response:
 
 async def fetch(app: Any, req: Request | JsRequest, env: Any, ctx: Any = None) -> Response:
     """Run the ASGI ``app`` on ``req`` (a request or its ``js_object``) with ``env`` in the scope; its response."""
-    request = req.python_request if isinstance(req, JsRequest) else req
-    if not isinstance(request, Request):
-        raise TypeError(f"asgi.fetch takes the worker's request (or request.js_object), got {type(req).__name__}")
+    request = python_request(req, "asgi")
     body = await request.bytes()
     with _threads_inline():
         async with trio.open_nursery() as nursery:
@@ -167,6 +167,19 @@ async def fetch(app: Any, req: Request | JsRequest, env: Any, ctx: Any = None) -
                 return await _serve(app, _scope(request, env, lifespan.state), body)
             finally:
                 await lifespan.stop()
+
+
+def entrypoint(app: Any) -> type[WorkerEntrypoint]:
+    """The worker's ``Default`` class for an ASGI application: ``Default = asgi.entrypoint(app)``. A WebSocket
+    upgrade raises ``NotImplementedError``: workersim does not simulate WebSockets."""
+
+    class Default(WorkerEntrypoint):
+        async def fetch(self, request: Request) -> Response:
+            if (request.headers.get("upgrade") or "").lower() == "websocket":
+                raise NotImplementedError("asgi.entrypoint: WebSocket requests are not simulated by workersim")
+            return await fetch(app, request, self.env, self.ctx)
+
+    return Default
 
 
 class AsgiModule(ModuleType):
@@ -187,5 +200,5 @@ class AsgiModule(ModuleType):
 def asgi_module() -> AsgiModule:
     """A fresh ``asgi`` module."""
     module = AsgiModule("asgi", __doc__)
-    module.__dict__["fetch"] = fetch
+    module.__dict__.update(fetch=fetch, entrypoint=entrypoint)
     return module

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
 
 from ..core.errors import BodyUsedError
-
-BodyInit = str | bytes | bytearray | memoryview | None
-"""What a body can be made of: text (sent as UTF-8), bytes-like data, or ``None`` for no body."""
+from ._jsffi import JsBuffer, JsProxy
 
 
 def body_bytes(body: object, owner: str) -> bytes | None:
@@ -21,7 +20,42 @@ def body_bytes(body: object, owner: str) -> bytes | None:
         return body.encode("utf-8")
     if isinstance(body, bytes | bytearray | memoryview):
         return bytes(body)
+    if isinstance(body, ReadableStream):
+        return body.take()
     raise TypeError(f"Unsupported type in {owner}: {type(body).__name__} (a body is str, bytes or None)")
+
+
+class ReadableStream(JsProxy):
+    """A message's ``body`` as JavaScript's ``ReadableStream``, which is what ``response.body`` is on Cloudflare,
+    in Python and JavaScript alike. Its use is to become another message's body (``Response(response.body,
+    headers=...)``, ``Response.new(response.body, response)``): that reads it, so the message it came from is used
+    up, as in JavaScript. ``async for chunk in stream`` reads it as ``Uint8Array`` chunks."""
+
+    __slots__ = ("_owner",)
+    js_type = "ReadableStream"
+
+    def __init__(self, owner: Body) -> None:
+        self._owner = owner
+
+    @property
+    def locked(self) -> bool:
+        """Whether the stream has been read."""
+        return self._owner.body_used
+
+    def take(self) -> bytes:
+        """The bytes of the stream, read to the end (once: a second read raises ``BodyUsedError``)."""
+        return self._owner._take()
+
+    async def __aiter__(self) -> AsyncIterator[JsBuffer]:
+        await trio.lowlevel.checkpoint()
+        data = self.take()
+        if data:
+            yield JsBuffer(data)
+
+
+BodyInit = str | bytes | bytearray | memoryview | ReadableStream | None
+"""What a body can be made of: text (sent as UTF-8), bytes-like data, another message's ``body`` stream, or
+``None`` for no body."""
 
 
 class Body:
@@ -39,6 +73,12 @@ class Body:
         return self._used
 
     bodyUsed = body_used  # noqa: N815 - the Fetch API's name
+
+    @property
+    def body(self) -> ReadableStream | None:
+        """The body as a stream (``None`` when there is no body), as ``.body`` is on Cloudflare: pass it as another
+        message's body to move the bytes over unread."""
+        return None if self._body is None else ReadableStream(self)
 
     def _take(self) -> bytes:
         if self._used:

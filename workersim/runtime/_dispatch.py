@@ -67,17 +67,32 @@ class WorkerFailure:
         return f"request {self.request} at {self.edge} ({self.phase}): {type(self.error).__name__}: {self.error}"
 
 
-def not_a_response(result: object) -> TypeError:
-    """The error for a handler that returned ``result`` instead of a ``Response``, with the likely cause."""
+def not_a_response(result: object, awaited: object = None) -> TypeError:
+    """The error for a handler that returned ``result`` instead of a ``Response`` (through the awaitable
+    ``awaited`` it returned, if it returned one), with the likely cause."""
+    if awaited is not None:
+        return TypeError(
+            f"the worker's fetch handler returned {type(awaited).__name__} {reprlib.repr(awaited)}, which gave "
+            f"{type(result).__name__} {reprlib.repr(result)}, not a Response: is an `await` missing?"
+        )
     if result is None:
         hint = "does the handler end without a `return`?"
-    elif inspect.isawaitable(result):
-        hint = "is an `await` missing?"
     else:
         hint = "wrap it, e.g. `return Response(text)` or `return Response.json(data)`"
     return TypeError(
         f"the worker's fetch handler returned {type(result).__name__} {reprlib.repr(result)}, not a Response: {hint}"
     )
+
+
+async def resolved(result: Any) -> tuple[Any, Any]:
+    """What a handler's result comes to, and the awaitable it returned (``None`` if none): as JavaScript resolves
+    a promise whose value is itself a promise, an awaitable a handler returns (``return fetch(url)`` or
+    ``return handle(request)`` without ``await``) is awaited in turn, on Cloudflare as here."""
+    awaited = None
+    while inspect.isawaitable(result):
+        awaited = result
+        result = await result
+    return result, awaited
 
 
 class ExceededResources(BaseException):
@@ -166,11 +181,9 @@ class Dispatcher:
         failure: BaseException | None = None
         with _Serving(self, ray, edge, None) as scope:
             try:
-                result = await self.worker_for(edge).fetch(request, place.env, ctx)
+                result, awaited = await resolved(await self.worker_for(edge).fetch(request, place.env, ctx))
                 if not isinstance(result, Response):
-                    if inspect.iscoroutine(result):
-                        result.close()  # never awaited: close it rather than leave a warning for later
-                    raise not_a_response(result)
+                    raise not_a_response(result, awaited)
                 response = result
             except BaseException as error:
                 if _is_cancellation(error):

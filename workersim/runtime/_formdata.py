@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from urllib.parse import parse_qsl
 
+from ._jsffi import JsArray
 from ._multipart import multipart_parts
 
 FormValue = "str | File | Blob"
@@ -104,6 +105,11 @@ class FormData(MutableMapping[str, "str | Blob"]):
     def keys(self) -> Iterator[str]:  # type: ignore[override]
         """Every name, repeats included."""
         return iter(self)
+
+    def entries(self) -> Iterator[JsArray]:
+        """JavaScript's ``formData.entries()``: every ``[name, value]`` pair, as arrays
+        (``Object.fromEntries(form.entries())`` makes an object of them)."""
+        return iter([JsArray(entry) for entry in self._entries])
 
     def append(self, name: str, value: str | Blob, filename: str | None = None) -> None:
         """Add an entry (``filename`` makes a ``Blob`` a ``File``)."""

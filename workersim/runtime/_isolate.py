@@ -32,6 +32,7 @@ from ._loading import Worker, worker_from_module
 from ._outbound import httpx_module, outbound_fetch
 from ._pyodide import pyodide_modules
 from ._shims import Clock, Monotonic, datetime_module, random_modules, time_module
+from ._wsgi_bridge import wsgi_module
 
 _real_import = builtins.__import__
 _real_print = builtins.print
@@ -88,8 +89,11 @@ class Isolate:
             "datetime": datetime_module(clock),
             **random_modules(random.Random(seed), clock),
             "workers": workers_compat,
+            "workers.asgi": workers_compat.asgi,
+            "workers.wsgi": workers_compat.wsgi,
             "js": js_module(host),
             "asgi": asgi_module(),
+            "wsgi": wsgi_module(),
             "asyncio": asyncio_module(),
             **pyodide_modules(),
         }

@@ -21,8 +21,9 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 import attrs
 
+from ._body import ReadableStream
 from ._headers import Headers
-from ._jsffi import JsArray, JsBuffer, JsMap, JsObject, JsProxy, from_entries, js_value, to_py
+from ._jsffi import JsArray, JsBuffer, JsMap, JsObject, JsProxy, from_entries, parse_json, to_py
 from ._outbound import Fetch
 from ._request import JsRequest, Request
 from ._response import Response
@@ -70,8 +71,13 @@ def _init_fields(init: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if isinstance(init, JsObject):
         init = init.to_py()
+    if isinstance(init, JsRequest):
+        init = init.python_request
     if isinstance(init, Response):
         fields = {"status": init.status, "statusText": init.status_text, "headers": init.headers}
+    elif isinstance(init, Request):
+        # A request read as an init dictionary, as JavaScript reads one: its method, headers and body stream.
+        fields = {"method": init.method, "headers": init.headers, "body": init.body}
     elif isinstance(init, Mapping):
         fields = dict(init)
     elif init is not None:
@@ -90,14 +96,18 @@ def _headers(value: Any) -> Headers | None:
     return Headers([(str(name), str(item)) for name, item in value])
 
 
-def _body(body: Any) -> str | bytes | None:
-    if body is None or isinstance(body, str | bytes):
+def _body(body: Any) -> str | bytes | ReadableStream | None:
+    if body is None or isinstance(body, str | bytes | ReadableStream):
         return body
     if isinstance(body, JsBuffer | bytearray | memoryview):
         return bytes(body)
     if isinstance(body, URLSearchParams):
         return str(body)
-    raise TypeError(f"Unsupported body type in Response.new: {type(body).__name__} (text, bytes or a Uint8Array)")
+    if isinstance(body, JsProxy):
+        raise TypeError(f"Unsupported body type: a {body.js_type} is not simulated as a body")
+    # Any other Python value reaches JavaScript as a proxy, and the Fetch API turns a body it does not know into
+    # text with toString(), which for a Python object is str(): Response.new({"a": 1}) has the body "{'a': 1}".
+    return str(body)
 
 
 class _ResponseClass:
@@ -182,8 +192,8 @@ class JsResponse(Response):
         return cls(response._copy_body(), response.status, response.status_text, response.headers)
 
     async def json(self) -> Any:  # an instance method only, as in JavaScript
-        """The body parsed as JSON, as a JavaScript value."""
-        return js_value(await self._read_json())
+        """The body parsed as JSON, as a JavaScript value (a ``JsException`` ``SyntaxError`` if it is not JSON)."""
+        return parse_json(await self.text())
 
     async def arrayBuffer(self) -> JsBuffer:  # noqa: N802 - JavaScript's name
         """The body as an ``ArrayBuffer``."""
@@ -193,6 +203,9 @@ class JsResponse(Response):
     def statusText(self) -> str:  # noqa: N802 - JavaScript's name
         """The reason phrase."""
         return self.status_text
+
+    redirected = False
+    """Whether the response came through a redirect: outbound requests do not follow redirects here."""
 
 
 class URLSearchParams(JsProxy):
@@ -228,12 +241,19 @@ class URLSearchParams(JsProxy):
         """Whether ``name`` is present."""
         return any(key == name for key, _ in self._pairs)
 
+    # Pyodide maps subscripting and `in` onto an object's own get/set/has, as for a Map: `params["q"]` is
+    # `params.get("q")` (None when missing, since get gives null, not undefined), `params["q"] = v` is set.
+    __getitem__ = get
+    __contains__ = has
+
     def set(self, name: str, value: Any) -> None:
         """Replace every value of ``name`` with ``value``."""
         index = next((i for i, (key, _) in enumerate(self._pairs) if key == name), len(self._pairs))
         self._pairs = [pair for pair in self._pairs if pair[0] != name]
         self._pairs.insert(min(index, len(self._pairs)), (name, str(value)))
         self._changed()
+
+    __setitem__ = set
 
     def append(self, name: str, value: Any) -> None:
         """Add a value for ``name``."""
@@ -429,7 +449,7 @@ def js_module(host: JsHost) -> JsModule:
         Request=_RequestClass,
         URL=_namespace("URL", new=URL),
         URLSearchParams=_namespace("URLSearchParams", new=URLSearchParams),
-        JSON=_namespace("JSON", stringify=_stringify, parse=lambda text: js_value(json.loads(text))),
+        JSON=_namespace("JSON", stringify=_stringify, parse=parse_json),
         Object=_namespace(
             "Object",
             new=JsObject,

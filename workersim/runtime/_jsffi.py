@@ -4,12 +4,14 @@ On Cloudflare a worker's Python code reaches JavaScript objects through proxies:
 ``obj.to_py()`` converts deeply, ``to_js(value, dict_converter=Object.fromEntries)`` goes the other way. Here
 there is no JavaScript: a JavaScript object is a ``JsObject`` (a ``dict`` that also answers attribute access and
 ``to_py()``), an array a ``JsArray`` (a ``list`` likewise), a ``Map`` a ``JsMap``. They are deliberately more
-forgiving than Pyodide's proxies (``obj["name"]`` and ``json.dumps(obj)`` work too), so code written either way
-runs; code that works on Cloudflare never depends on a proxy refusing something.
+forgiving than Pyodide's proxies (``obj["name"]`` works too), so code written either way runs; code that works on
+Cloudflare never depends on a proxy refusing something. Iterating a plain object raises a ``TypeError`` that says
+what to use instead, as Pyodide's proxy of one is not iterable either.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -112,6 +114,13 @@ class JsObject(JsProxy):
 
     def __contains__(self, name: object) -> bool:
         return name in self._properties
+
+    def __iter__(self) -> Any:
+        # Without this, dict(obj) or list(obj) would try obj[0], obj[1]... and fail with a puzzling KeyError.
+        raise TypeError(
+            "a JavaScript object is not iterable (nor is its proxy in Pyodide): use obj.to_py() for a dict, or "
+            "Object.entries(obj)"
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, JsObject) and other._properties == self._properties
@@ -272,6 +281,21 @@ def create_proxy(obj: Any, *, capture_this: bool = False, roundtrip: bool = True
     return _PyProxy(obj)
 
 
+def create_once_callable(obj: Callable[..., Any], /) -> Callable[..., Any]:
+    """Pyodide's ``create_once_callable``: ``obj`` as a function JavaScript may call once (Pyodide frees it after
+    the first call); a second call raises a ``JsException``."""
+    called = False
+
+    def once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal called
+        if called:
+            raise JsException("Error", "a function made by create_once_callable was called a second time")
+        called = True
+        return obj(*args, **kwargs)
+
+    return once
+
+
 def destroy_proxies(proxies: Iterable[Any]) -> None:
     """Pyodide's ``destroy_proxies``: nothing to free here."""
 
@@ -324,6 +348,20 @@ def js_value(value: Any) -> Any:
     if isinstance(value, list):
         return JsArray(js_value(item) for item in value)
     return value
+
+
+def parse_json(text: str) -> Any:
+    """JavaScript's ``JSON.parse`` (and ``await request.json()`` in JavaScript): ``text`` as a JavaScript value;
+    text that is not JSON raises ``JsException`` with the ``SyntaxError`` V8 throws, as Python code catches it
+    through Pyodide."""
+    try:
+        return js_value(json.loads(text))
+    except json.JSONDecodeError as error:
+        if not text.strip():
+            raise JsException("SyntaxError", "Unexpected end of JSON input") from None
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        token = text[error.pos] if error.pos < len(text) else ""
+        raise JsException("SyntaxError", f"Unexpected token '{token}', \"{shown}\" is not valid JSON") from None
 
 
 def from_entries(entries: Iterable[Any]) -> JsObject:

@@ -34,6 +34,7 @@ def pyodide_modules() -> dict[str, ModuleType]:
                 "JsException",
                 "JsMap",
                 "JsProxy",
+                "create_once_callable",
                 "create_proxy",
                 "destroy_proxies",
                 "jsnull",

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ._body import Body, BodyInit, body_bytes
+from ._body import Body, BodyInit, ReadableStream, body_bytes
 from ._formdata import FormData
 from ._headers import Headers, HeadersInit
-from ._jsffi import JsBuffer, JsObject, JsProxy, js_value
+from ._jsffi import JsBuffer, JsObject, JsProxy, parse_json
 from ._url import absolute_url
 
 _METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -184,8 +184,13 @@ class JsRequest(JsProxy):
         return await self.python_request.text()
 
     async def json(self) -> Any:
-        """The body parsed as JSON, as a JavaScript value."""
-        return js_value(await self.python_request.json())
+        """The body parsed as JSON, as a JavaScript value (a ``JsException`` ``SyntaxError`` if it is not JSON)."""
+        return parse_json(await self.python_request.text())
+
+    @property
+    def body(self) -> ReadableStream | None:
+        """The body as a stream (``None`` when there is none): another message's body, unread."""
+        return self.python_request.body
 
     async def arrayBuffer(self) -> JsBuffer:  # noqa: N802 - JavaScript's name
         """The body as an ``ArrayBuffer`` (``.to_bytes()``)."""

@@ -2,8 +2,9 @@
 (``workers-runtime-sdk``) that real code imports, backed by workersim's own classes.
 
 A worker file written for Cloudflare (``from workers import WorkerEntrypoint, Response, fetch``) therefore runs
-unchanged. ``DurableObject`` and ``WorkflowEntrypoint`` exist so that a file defining such classes loads; the
-bindings that would reach them are not simulated (using one raises an error that says so).
+unchanged, and so does one serving a web framework through ``from workers import asgi`` or ``wsgi``.
+``DurableObject`` and ``WorkflowEntrypoint`` exist so that a file defining such classes loads; the bindings that
+would reach them are not simulated (using one raises an error that says so).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from ._asgi_bridge import asgi_module
 from ._context import ExecutionContext as Context
 from ._entrypoint import PYTHON_REQUEST, WorkerEntrypoint
 from ._formdata import Blob, File, FormData
@@ -20,6 +22,7 @@ from ._js import make_request
 from ._outbound import outbound_fetch
 from ._request import Request
 from ._response import Response
+from ._wsgi_bridge import wsgi_module
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -47,13 +50,20 @@ __all__ = [
     "Response",
     "WorkerEntrypoint",
     "WorkflowEntrypoint",
+    "asgi",
     "fetch",
     "handler",
     "import_from_javascript",
     "patch_env",
     "python_from_rpc",
     "python_to_rpc",
+    "wsgi",
 ]
+
+asgi = asgi_module()
+"""``workers.asgi``: ``fetch(app, request, env)`` and ``entrypoint(app)`` for an ASGI application."""
+wsgi = wsgi_module()
+"""``workers.wsgi``: ``fetch(app, request, env)`` and ``entrypoint(app)`` for a WSGI application."""
 
 
 def handler(func: F) -> F:
