@@ -75,7 +75,7 @@ async def test_nan_is_not_json_as_javascript_reads_it(autojump_clock: trio.abc.C
         kv = sim.env("SFO").KV
         for text in ("NaN", "[Infinity]", '{"x": -Infinity}'):
             await kv.put("n", text)
-            with pytest.raises(json.JSONDecodeError, match="is not JSON"):
+            with pytest.raises(json.JSONDecodeError, match="is not valid JSON"):
                 await kv.get("n", "json")
             reply = await client.post(f"/{BOUND}/bulk/get", json={"keys": ["n"], "type": "json"})
             refused(reply, 400, "non-json value")

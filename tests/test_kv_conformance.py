@@ -17,6 +17,7 @@ import trio
 
 import workersim
 from workersim import KVError, Limits, ReadableStream
+from workersim.core.errors import JsException
 from workersim.sim import engine
 
 START = 1000  # mirror Miniflare's fake clock: now = 1000 s
@@ -63,8 +64,15 @@ async def raises_kv(awaitable: Any, method: str, status: int, detail: str) -> No
 async def raises_type(awaitable: Any, message: str) -> None:
     with pytest.raises(TypeError, match=re.escape(message)) as info:
         await awaitable
-    assert type(info.value) is TypeError
+    assert_js_type_error(info.value)
     assert str(info.value) == message
+
+
+def assert_js_type_error(error: BaseException) -> None:
+    """A client-side refusal: JavaScript's TypeError, which a Python Worker catches as a JsException named
+    "TypeError" (Pyodide), and never a backend KVError."""
+    assert isinstance(error, TypeError) and isinstance(error, JsException) and not isinstance(error, KVError)
+    assert error.name == "TypeError"
 
 
 async def agen(*chunks: bytes) -> AsyncIterator[bytes]:
@@ -291,7 +299,7 @@ async def test_unknown_option_is_type_error_naming_it(make_sim, autojump_clock, 
         kv = kv_of(sim)
         with pytest.raises(TypeError) as info:
             await getattr(kv, method)(*args, **kwargs)
-        assert type(info.value) is TypeError
+        assert_js_type_error(info.value)
         assert re.search(rf"\b{re.escape(name)}\b", str(info.value))
         assert await kv.get("key") is None  # a put with a misspelt option stored nothing
 
@@ -1088,13 +1096,16 @@ async def test_rejected_call_changes_nothing(make_sim, autojump_clock, method, a
         count = len(sim.history)
         with pytest.raises(error) as info:
             await getattr(kv, method)(*args, **kwargs)
-        assert type(info.value) is error
+        if error is TypeError:
+            assert_js_type_error(info.value)
+        else:
+            assert type(info.value) is error
         assert len(sim.history) == count + 1
         row = sim.history[count]
         assert isinstance(row, workersim.KVRejected)
         assert row.op == method
         assert row.edge == "SFO"
-        assert row.error == f"{type(info.value).__name__}: {info.value}"
+        assert row.error == f"{error.__name__}: {info.value}"
         assert await _state(sim, kv) == before
         assert await kv.getWithMetadata("existing") == {"value": "old", "metadata": {"m": 1}, "cacheStatus": None}
 

@@ -8,18 +8,62 @@ Workers; ``ConfigError`` is a ``ValueError``).
 
 from __future__ import annotations
 
+import json
+
 
 class WorkersimError(Exception):
     """The base of the errors workersim raises itself."""
 
 
-class KVError(WorkersimError):
+class JsException(Exception):  # noqa: N818 - Pyodide's name
+    """A JavaScript error as Python code catches it through Pyodide (``pyodide.ffi.JsException``): ``.name``
+    (``"TypeError"``, ``"SyntaxError"``, ``"Error"``...) and ``.message``.
+
+    What the Workers runtime throws at a Python Worker arrives as one, so ``except JsException`` catches the KV
+    binding's errors as it does on Cloudflare; each of them is also the Python exception workersim documents
+    (``TypeError``, ``KVError``, ``json.JSONDecodeError``).
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+class JsTypeError(JsException, TypeError):
+    """JavaScript's ``TypeError`` (a bad argument, refused before anything is sent): a ``TypeError`` and a
+    ``JsException`` named ``"TypeError"``; ``str(error)`` is the message alone."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("TypeError", message)
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class JsSyntaxError(JsException, json.JSONDecodeError):
+    """JavaScript's ``SyntaxError`` from ``JSON.parse``, with V8's wording: a ``json.JSONDecodeError`` (a
+    ``ValueError``) and a ``JsException`` named ``"SyntaxError"``; ``str(error)`` is the message alone."""
+
+    def __init__(self, message: str, doc: str, pos: int) -> None:
+        json.JSONDecodeError.__init__(self, message, doc, pos)
+        self.name = "SyntaxError"
+        self.message = message
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class KVError(WorkersimError, JsException):
     """A Workers KV backend error, worded exactly as the Workers runtime words it.
 
     ``str(error)`` is ``KV <METHOD> failed: <status> <detail>``, for example
     ``KV PUT failed: 413 Value length of 1025 exceeds limit of 1024.``. ``method`` is one of ``GET``
     (also used by ``list``), ``GET_BULK``, ``PUT`` and ``DELETE``; ``status`` is the HTTP status the backend
-    answered with and ``detail`` its status text.
+    answered with and ``detail`` its status text. It is also the ``JsException`` (named ``"Error"``) a Python
+    Worker catches on Cloudflare.
     """
 
     method: str
@@ -27,7 +71,10 @@ class KVError(WorkersimError):
     detail: str
 
     def __init__(self, method: str, status: int, detail: str) -> None:
-        super().__init__(f"KV {method} failed: {status} {detail}")
+        message = f"KV {method} failed: {status} {detail}"
+        Exception.__init__(self, message)
+        self.name = "Error"
+        self.message = message
         self.method = method
         self.status = status
         self.detail = detail

@@ -11,7 +11,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from .errors import JsSyntaxError
+
 _SPACE = " \t\n\r"
+_TOO_DEEP = "JSON nested too deeply"
 
 
 def _no_constant(name: str) -> Any:
@@ -36,11 +39,26 @@ def parse(text: str) -> Any:
     try:
         return _DECODER.decode(text)
     except RecursionError:
-        raise json.JSONDecodeError("JSON nested too deeply", text, 0) from None
+        raise json.JSONDecodeError(_TOO_DEEP, text, 0) from None
     except json.JSONDecodeError:
         raise
     except ValueError as error:  # NaN or Infinity
         raise json.JSONDecodeError(str(error), text, 0) from None
+
+
+def parse_js(text: str) -> Any:
+    """``parse(text)`` as ``JSON.parse`` fails in a Worker: a ``JsSyntaxError`` (a ``json.JSONDecodeError`` and a
+    ``JsException``) worded as V8 words it."""
+    try:
+        return parse(text)
+    except json.JSONDecodeError as error:
+        if error.msg == _TOO_DEEP:  # V8 would overflow its stack: say what is wrong instead
+            raise JsSyntaxError(_TOO_DEEP, text, error.pos) from None
+        if not text.strip():
+            raise JsSyntaxError("Unexpected end of JSON input", text, error.pos) from None
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        token = text[error.pos] if error.pos < len(text) else ""
+        raise JsSyntaxError(f"Unexpected token '{token}', \"{shown}\" is not valid JSON", text, error.pos) from None
 
 
 def parse_array(text: str, max_items: int) -> list[Any]:
@@ -60,7 +78,7 @@ def parse_array(text: str, max_items: int) -> list[Any]:
             except StopIteration as stop:
                 raise json.JSONDecodeError("Expecting value", text, stop.value) from None
             except RecursionError:
-                raise json.JSONDecodeError("JSON nested too deeply", text, i) from None
+                raise json.JSONDecodeError(_TOO_DEEP, text, i) from None
             except json.JSONDecodeError:
                 raise
             except ValueError as error:

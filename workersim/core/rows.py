@@ -27,7 +27,7 @@ from typing import Any, ClassVar, TypeAlias
 import attrs
 
 from ._fastinit import maker
-from .errors import HistoryFormatError
+from .errors import HistoryFormatError, JsSyntaxError, JsTypeError
 
 READ_OPS = frozenset({"get", "getWithMetadata"})
 WRITE_OPS = frozenset({"put", "delete"})
@@ -316,8 +316,10 @@ def row_size(row: AnyRow) -> int:
 
 
 def error_text(error: BaseException) -> str:
-    """How a row names a failure: ``"<class>: <message>"``."""
-    return f"{type(error).__name__}: {error}"
+    """How a row names a failure: ``"<class>: <message>"``, a JavaScript built-in error by its own name
+    (``TypeError``, as the Python class it also is)."""
+    name = error.name if isinstance(error, JsTypeError | JsSyntaxError) else type(error).__name__
+    return f"{name}: {error}"
 
 
 def jsonable_target(target: Any) -> Any:

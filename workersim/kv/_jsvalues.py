@@ -1,10 +1,12 @@
 """What the KV binding returns where Cloudflare's binding returns JavaScript values: ``get(key, "json")``,
-``get(key, "arrayBuffer")``, ``getWithMetadata`` and ``list`` results.
+``get(key, "arrayBuffer")``, bulk ``get``, ``getWithMetadata`` and ``list`` results.
 
 Python code on Cloudflare reaches those through Pyodide proxies (``result.keys``, ``value.to_py()``,
-``buffer.to_bytes()``); code written for workersim treats them as plain ``dict``/``list``/``bytes``. These
-subclasses serve both: they are the plain types, with ``to_py()`` and, on objects, attribute access to
-properties whose names are not ``dict`` methods. A list result's ``keys`` is its array of keys either way.
+``buffer.to_bytes()``) or, with the Workers SDK that wraps ``env``'s bindings, as converted Python values (a
+``dict`` with attribute access, a ``memoryview``); code written for workersim treats them as plain
+``dict``/``list``/``bytes``. These subclasses serve all three: they are the plain types, with ``to_py()`` and, on
+objects, attribute access to properties whose names are not ``dict`` methods. A list result's ``keys`` is its
+array of keys either way.
 """
 
 from __future__ import annotations
@@ -37,6 +39,24 @@ class ListResult(JsonObject):
         return self["keys"]
 
 
+class JsonMap(dict[str, Any]):
+    """A bulk read's JavaScript ``Map`` of key to value: a ``dict`` in request order, with ``to_py()`` and the
+    ``Map`` methods a Pyodide proxy of one answers (``has``, ``size``)."""
+
+    def to_py(self, **_options: Any) -> dict[str, Any]:
+        """A plain ``dict``, deeply."""
+        return {key: _plain(value) for key, value in self.items()}
+
+    def has(self, key: str) -> bool:
+        """Whether ``key`` was read (a missing key is present, with ``None``)."""
+        return key in self
+
+    @property
+    def size(self) -> int:
+        """The number of keys."""
+        return len(self)
+
+
 class JsonArray(list[Any]):
     """A JSON array from KV: a ``list`` with ``to_py()`` and ``length``."""
 
@@ -51,11 +71,35 @@ class JsonArray(list[Any]):
 
 
 class ArrayBuffer(bytes):
-    """An ``arrayBuffer`` read: ``bytes`` with Pyodide's ``to_bytes()``, ``to_py()`` and ``byteLength``."""
+    """An ``arrayBuffer`` read: ``bytes`` with Pyodide's ``to_bytes()``, ``to_py()`` and ``byteLength``, and the
+    ``memoryview`` methods code written for the Workers SDK uses (it gives a ``memoryview``): ``tobytes()``,
+    ``tolist()``, ``nbytes``, ``release()`` and ``with``."""
 
     def to_bytes(self) -> bytes:
         """The bytes."""
         return bytes(self)
+
+    def tobytes(self) -> bytes:
+        """The bytes (``memoryview.tobytes``)."""
+        return bytes(self)
+
+    def tolist(self) -> list[int]:
+        """The bytes as a list of ints (``memoryview.tolist``)."""
+        return list(self)
+
+    @property
+    def nbytes(self) -> int:
+        """The number of bytes (``memoryview.nbytes``)."""
+        return len(self)
+
+    def release(self) -> None:
+        """Nothing to release (``memoryview.release``)."""
+
+    def __enter__(self) -> ArrayBuffer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
 
     def to_py(self, **_options: Any) -> memoryview:
         """A ``memoryview`` of the bytes, as Pyodide converts a buffer."""
@@ -67,7 +111,7 @@ class ArrayBuffer(bytes):
         return len(self)
 
 
-def js_json(value: Any, top: type[JsonObject] = JsonObject) -> Any:
+def js_json(value: Any, top: type[JsonObject | JsonMap] = JsonObject) -> Any:
     """``value`` (parsed JSON) with its objects and arrays made ``JsonObject`` and ``JsonArray``."""
     if isinstance(value, dict):
         return top({key: js_json(item) for key, item in value.items()})
@@ -88,6 +132,6 @@ def js_metadata(text: str) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, JsonObject | JsonArray):
+    if isinstance(value, JsonObject | JsonArray | JsonMap):
         return value.to_py()
     return value

@@ -1,4 +1,8 @@
-"""Parsing of the JS-style options argument: a dict, keywords, or (for get) a bare type string."""
+"""Parsing of the JS-style options argument: a dict, keywords, or (for get) a bare type string.
+
+A Python Worker may also pass JavaScript values it made with ``pyodide.ffi.to_js``: an object (``dict_converter=
+Object.fromEntries``) is read as the dict it holds, at any depth (``metadata=to_js(...)`` too).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ def parse_options(
     if positional is None and not keywords:
         return {}
     options: dict[str, Any] = {}
+    positional = _from_js(method, positional)
     if positional is None:
         pass
     elif type_string and isinstance(positional, str):
@@ -39,7 +44,26 @@ def parse_options(
     for name in options:
         if name not in allowed:
             raise TypeError(f"KV {method}() got an unknown option {name!r}; the options are: {', '.join(allowed)}.")
-    return {name: value for name, value in options.items() if value is not None}
+    return {name: _from_js(method, value) for name, value in options.items() if value is not None}
+
+
+def _from_js(method: str, value: Any) -> Any:
+    """A JavaScript value a Python Worker made (anything with Pyodide's ``to_py``) as the Python value it holds.
+
+    A ``Map`` (what ``to_js(a_dict)`` makes without ``dict_converter``) is refused: the Workers runtime reads an
+    options object's properties, and a ``Map``'s entries are not properties, so on Cloudflare every option in it
+    would be silently ignored (a ``Map`` is not JSON either: ``JSON.stringify`` gives ``{}`` for metadata).
+    """
+    if getattr(value, "js_type", None) == "Map":
+        raise TypeError(
+            f"KV {method}() got a JavaScript Map, whose entries the Workers runtime does not read as options or "
+            "as JSON (on Cloudflare they would be ignored): pass a dict, or "
+            "to_js(value, dict_converter=Object.fromEntries)"
+        )
+    to_py = getattr(value, "to_py", None)
+    if to_py is None or isinstance(value, str | bytes):
+        return value
+    return to_py()
 
 
 def int_option(options: Mapping[str, Any], name: str) -> int | None:

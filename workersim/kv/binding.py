@@ -17,7 +17,7 @@ from types import CodeType
 from typing import Any, NamedTuple, NoReturn, Protocol, TypeVar
 
 from ..core import jsontext
-from ..core.errors import KVError
+from ..core.errors import JsException, JsTypeError, KVError
 from ..core.listing import decode_cursor, list_result
 from ..core.store import Store
 from ..core.validation import (
@@ -30,7 +30,7 @@ from ..core.validation import (
     list_limit,
     metadata_json,
 )
-from ._jsvalues import ArrayBuffer, JsonObject, js_json, js_list_page, js_metadata
+from ._jsvalues import ArrayBuffer, JsonMap, JsonObject, js_json, js_list_page, js_metadata
 from ._options import GET_OPTIONS, LIST_OPTIONS, PUT_OPTIONS, int_option, parse_options, str_option
 from .streams import ReadableStream
 
@@ -138,6 +138,9 @@ class KVNamespace:
         return self._edge
 
     async def _reject(self, op: str, subject: str, target: Any, error: Exception) -> NoReturn:
+        if isinstance(error, TypeError) and not isinstance(error, JsException):
+            # Thrown by the Workers runtime, it reaches a Python Worker as a JsException named TypeError.
+            error = JsTypeError(str(error))
         reject = partial(
             self._store.reject,
             ns=self._ns,
@@ -204,7 +207,7 @@ class KVNamespace:
 
     async def _get_bulk(
         self, op: str, keys: Any, positional: Any, keywords: dict[str, Any], *, with_metadata: bool
-    ) -> dict[str, Any]:
+    ) -> JsonMap:
         try:
             options = parse_options(op, positional, keywords, GET_OPTIONS, type_string=True)
             cache_ttl = int_option(options, "cacheTtl")
@@ -224,7 +227,8 @@ class KVNamespace:
             op=op,
             request=REQUEST.get(),
         )
-        return await self._host.apply(read)
+        found: JsonMap = js_json(await self._host.apply(read), top=JsonMap)
+        return found
 
     # --- put / delete ------------------------------------------------------------------------------------
 
@@ -303,7 +307,7 @@ def _convert(value: bytes, kind: str) -> Any:
     if kind == "text":
         return value.decode("utf-8", "replace")
     if kind == "json":
-        return js_json(jsontext.parse(value.decode("utf-8", "replace")))
+        return js_json(jsontext.parse_js(value.decode("utf-8", "replace")))
     if kind == "arrayBuffer":
         return ArrayBuffer(value)
     return ReadableStream(value)
@@ -316,7 +320,11 @@ def _buffer_bytes(value: Any) -> bytes:
     try:
         return memoryview(value).tobytes()
     except TypeError:
-        raise TypeError(BAD_VALUE) from None
+        pass
+    to_bytes = getattr(value, "to_bytes", None)  # a JavaScript ArrayBuffer or typed array a Python Worker made
+    if callable(to_bytes) and not isinstance(value, int):
+        return bytes(to_bytes())
+    raise TypeError(BAD_VALUE) from None
 
 
 async def _drain(stream: AsyncIterable[Any], limit: int) -> tuple[bytes, int]:

@@ -46,6 +46,17 @@ class ReadableStream:
                 await trio.lowlevel.checkpoint()
                 yield chunk
 
+    def take(self) -> bytes:
+        """The whole stream at once, when its bytes are already in memory (a ``get(key, "stream")`` read), as a
+        message body takes it: ``Response(stream)``. A stream fed by an async source is a ``TypeError`` here,
+        since workersim's message bodies are whole."""
+        if self._locked:
+            raise TypeError("This ReadableStream is currently locked to a reader.")
+        if isinstance(self._source, AsyncIterable):
+            raise TypeError("a ReadableStream fed by an async source cannot be a message body in workersim")
+        self._locked = True
+        return b"".join(self._source)
+
     async def read_all(self) -> bytes:
         """Read the whole stream and return its bytes."""
         parts = [bytes(chunk) async for chunk in self]

@@ -9,6 +9,7 @@ from typing import Any
 import trio
 
 from ..core.errors import BodyUsedError
+from ..kv.streams import ReadableStream as KVStream
 from ._jsffi import JsBuffer, JsProxy
 
 
@@ -20,7 +21,7 @@ def body_bytes(body: object, owner: str) -> bytes | None:
         return body.encode("utf-8")
     if isinstance(body, bytes | bytearray | memoryview):
         return bytes(body)
-    if isinstance(body, ReadableStream):
+    if isinstance(body, ReadableStream | KVStream):  # KVStream: a get(key, "stream") read
         return body.take()
     raise TypeError(f"Unsupported type in {owner}: {type(body).__name__} (a body is str, bytes or None)")
 

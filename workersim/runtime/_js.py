@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 import attrs
 
+from ..kv.streams import ReadableStream as KVStream
 from ._body import ReadableStream
 from ._headers import Headers
 from ._jsffi import JsArray, JsBuffer, JsMap, JsObject, JsProxy, from_entries, parse_json, to_py
@@ -101,6 +102,8 @@ def _body(body: Any) -> str | bytes | ReadableStream | None:
         return body
     if isinstance(body, JsBuffer | bytearray | memoryview):
         return bytes(body)
+    if isinstance(body, KVStream):  # a get(key, "stream") read
+        return body.take()
     if isinstance(body, URLSearchParams):
         return str(body)
     if isinstance(body, JsProxy):

@@ -11,18 +11,11 @@ what to use instead, as Pyodide's proxy of one is not iterable either.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-
-class JsException(Exception):  # noqa: N818 - Pyodide's name
-    """A JavaScript error as Python code catches it: ``.name`` (``"TypeError"``, ...) and ``.message``."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-        self.message = message
+from ..core.errors import JsException as JsException  # pyodide.ffi's; defined in core for the KV binding too
+from ..core.jsontext import parse_js
 
 
 class _JsNull:
@@ -354,14 +347,7 @@ def parse_json(text: str) -> Any:
     """JavaScript's ``JSON.parse`` (and ``await request.json()`` in JavaScript): ``text`` as a JavaScript value;
     text that is not JSON raises ``JsException`` with the ``SyntaxError`` V8 throws, as Python code catches it
     through Pyodide."""
-    try:
-        return js_value(json.loads(text))
-    except json.JSONDecodeError as error:
-        if not text.strip():
-            raise JsException("SyntaxError", "Unexpected end of JSON input") from None
-        shown = text if len(text) <= 40 else text[:40] + "..."
-        token = text[error.pos] if error.pos < len(text) else ""
-        raise JsException("SyntaxError", f"Unexpected token '{token}', \"{shown}\" is not valid JSON") from None
+    return js_value(parse_js(text))
 
 
 def from_entries(entries: Iterable[Any]) -> JsObject:
