@@ -9,6 +9,7 @@ Workers; ``ConfigError`` is a ``ValueError``).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 
 class WorkersimError(Exception):
@@ -29,6 +30,13 @@ class JsException(Exception):  # noqa: N818 - Pyodide's name
         self.name = name
         self.message = message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from what __init__ takes, not from args: errors cross processes in sweeps (pickle).
+        return type(self), self._made_from()
+
+    def _made_from(self) -> tuple[Any, ...]:
+        return (self.name, self.message)
+
 
 class JsTypeError(JsException, TypeError):
     """JavaScript's ``TypeError`` (a bad argument, refused before anything is sent): a ``TypeError`` and a
@@ -37,6 +45,9 @@ class JsTypeError(JsException, TypeError):
     def __init__(self, message: str) -> None:
         super().__init__("TypeError", message)
         self.args = (message,)
+
+    def _made_from(self) -> tuple[Any, ...]:
+        return (self.message,)
 
     def __str__(self) -> str:
         return self.message
@@ -51,6 +62,9 @@ class JsSyntaxError(JsException, json.JSONDecodeError):
         self.name = "SyntaxError"
         self.message = message
         self.args = (message,)
+
+    def _made_from(self) -> tuple[Any, ...]:
+        return (self.message, self.doc, self.pos)
 
     def __str__(self) -> str:
         return self.message
@@ -79,6 +93,9 @@ class KVError(WorkersimError, JsException):
         self.status = status
         self.detail = detail
 
+    def _made_from(self) -> tuple[Any, ...]:
+        return (self.method, self.status, self.detail)
+
 
 class ConfigError(WorkersimError, ValueError):
     """A wrangler configuration that workersim cannot use; the message names the file and what is wrong."""
@@ -97,3 +114,7 @@ class HistoryFormatError(WorkersimError, ValueError):
     def __init__(self, message: str, line: int = 0) -> None:
         super().__init__(f"line {line}: {message}" if line else message)
         self.line = line
+        self._message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self._message, self.line)
