@@ -300,3 +300,38 @@ def test_dev_server_runs_crons_on_the_scaled_clock_serves_assets_and_reads_env_s
         logs = server.process.communicate(timeout=20)[1]
     assert "0 12 * * *" in runs and runs.count("* * * * *") >= 2, runs
     assert "scheduled run for 0 12 * * *" in logs
+
+
+PROJECT_ENTRY = """
+from workers import Response, WorkerEntrypoint
+
+from greeting import greet
+import wsim_dev_vendored
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        return Response(greet(self.env.NAME) + " " + self.env.TOKEN + " " + wsim_dev_vendored.WORD)
+"""
+
+
+def test_dev_serves_a_project_folder_as_pywrangler_lays_it_out(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "entry.py").write_text(PROJECT_ENTRY, encoding="utf-8")
+    (tmp_path / "src" / "greeting.py").write_text("def greet(name):\n    return 'hi ' + name\n", encoding="utf-8")
+    (tmp_path / "python_modules").mkdir()
+    (tmp_path / "python_modules" / "wsim_dev_vendored.py").write_text("WORD = 'vendored'\n", encoding="utf-8")
+    (tmp_path / ".dev.vars").write_text("TOKEN=from-dev-vars\n", encoding="utf-8")
+    (tmp_path / "wrangler.jsonc").write_text(
+        '{\n  // pywrangler init\n  "name": "p",\n  "main": "src/entry.py",\n'
+        '  "compatibility_flags": ["python_workers"],\n  "vars": { "NAME": "ada", },\n}\n',
+        encoding="utf-8",
+    )
+    with workersim_process("dev", str(tmp_path), "--port", "0") as server:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            assert client.get("/").text == "hi ada from-dev-vars vendored"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = subprocess.run(dev_command(str(empty)), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert f"workersim dev: {empty}: no wrangler.toml, wrangler.jsonc, wrangler.json in this folder" in result.stderr

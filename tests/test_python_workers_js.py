@@ -8,6 +8,7 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import pytest
 import trio
 
 import workersim
@@ -192,21 +193,32 @@ async def test_js_and_pyodide_import_inside_a_handler(autojump_clock: trio.abc.C
 
 
 UNSIMULATED_GLOBAL = """
-from js import Response
+from js import HTMLRewriter, Response
 
 
 async def on_fetch(request, env):
-    from js import HTMLRewriter
-    return Response.new("unreachable")
+    if request.url.endswith("/rewrite"):
+        return HTMLRewriter.new().transform(Response.new("<head></head>"))
+    return Response.new("a route that does not rewrite")
 """
 
 
-async def test_a_javascript_global_that_is_not_simulated_says_so(autojump_clock: trio.abc.Clock, tmp_path: Path):
+async def test_a_javascript_global_that_is_not_simulated_loads_and_says_so_when_used(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+):
+    # As Cloudflare's opengraph example does: imported at the top, so every route needs the import to work.
     sim = workersim.Simulation(edges=("LHR",), worker=worker_file(tmp_path, UNSIMULATED_GLOBAL))
     async with sim:
-        assert (await sim.fetch("https://example.com/")).status == 500
+        assert await (await sim.fetch("https://example.com/")).text() == "a route that does not rewrite"
+        assert (await sim.fetch("https://example.com/rewrite")).status == 500
     [failure] = sim.worker_errors
-    assert isinstance(failure.error, ImportError) and "HTMLRewriter" in str(failure.error)
+    assert isinstance(failure.error, NotImplementedError)
+    assert str(failure.error) == "js.HTMLRewriter is not simulated by workersim (HTMLRewriter.new cannot be used)"
+
+
+def test_a_name_javascript_does_not_have_is_an_import_error(tmp_path: Path):
+    with pytest.raises(ImportError, match="NoSuchGlobal"):
+        workersim.Simulation(worker=worker_file(tmp_path, "from js import NoSuchGlobal\nasync def on_fetch(r): pass\n"))
 
 
 KV_JS_STYLE = """

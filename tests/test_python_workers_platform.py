@@ -649,3 +649,144 @@ async def test_a_response_body_stream_becomes_another_responses_body(
         assert (response.headers["x-origin"], response.headers["x-proxied"]) == ("o", "1")
         twice = await sim.fetch("https://example.com/twice")
         assert twice.status == 500 and "Body already used" in await twice.text()
+
+
+# --- whole projects, laid out as pywrangler and C3 make them ------------------------------------------------------
+
+PROJECT_JSONC = """
+// A project as `pywrangler init` / C3 lay it out: comments, trailing commas, keys that change nothing here.
+{
+  "$schema": "node_modules/wrangler/config-schema.json",
+  "name": "notes",
+  "main": "src/entry.py",
+  "compatibility_date": "2025-11-02",
+  "compatibility_flags": ["python_workers"],
+  "upload_source_maps": true,
+  "observability": { "enabled": true, },
+  /* bindings */
+  "vars": { "GREETING": "hello", },
+  "kv_namespaces": [{ "binding": "NOTES", "id": "0f2ac74b498b48028cb68387c421e279" },],
+  "routes": [{ "pattern": "notes.example.com/*", "zone_name": "example.com" }],
+  "rules": [{ "type": "Data", "globs": ["**/*.txt"], "fallthrough": true }],
+}
+"""
+
+PROJECT_ENTRY = """
+from workers import Response, WorkerEntrypoint
+
+import wordcount
+from notes.render import render
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        await self.env.NOTES.put("n", "a b c")
+        text = await self.env.NOTES.get("n")
+        return Response(render(self.env.GREETING, self.env.TOKEN, wordcount.count(text)))
+"""
+
+
+def python_project(folder: Path) -> Path:
+    write(folder, "wrangler.jsonc", PROJECT_JSONC)
+    write(folder, "pyproject.toml", '[project]\nname = "notes"\nversion = "0.1.0"\ndependencies = []\n')
+    write(folder, ".dev.vars", "TOKEN=t0k\n")
+    write(folder, "src/entry.py", PROJECT_ENTRY)
+    write(folder, "src/wordcount.py", "def count(text):\n    return len(text.split())\n")
+    write(folder, "src/notes/__init__.py", "")
+    write(folder, "src/notes/render.py", "from .shape import line\n\n\ndef render(*parts):\n    return line(parts)\n")
+    write(folder, "src/notes/shape.py", "def line(parts):\n    return ' '.join(map(str, parts))\n")
+    return folder
+
+
+@pytest.mark.parametrize("target", [".", "wrangler.jsonc"])
+async def test_a_project_folder_or_its_configuration_is_the_worker(
+    autojump_clock: trio.abc.Clock, tmp_path: Path, target: str
+) -> None:
+    folder = python_project(tmp_path)
+    sim = workersim.Simulation(worker=folder / target, edges=("LHR",))
+    assert (sim.kv_namespaces, sim.secrets, sim.worker) == (("NOTES",), {"TOKEN": "t0k"}, folder / "src/entry.py")
+    assert sim.config is not None and sim.config.name == "notes"
+    async with sim:
+        assert await (await sim.fetch("https://notes.example.com/")).text() == "hello t0k 3"
+
+
+def test_what_is_not_a_worker_project_is_named(tmp_path: Path) -> None:
+    with pytest.raises(workersim.ConfigError, match="no wrangler.toml, wrangler.jsonc, wrangler.json in this folder"):
+        workersim.Simulation(worker=tmp_path)
+    with pytest.raises(workersim.ConfigError, match="no such worker file, configuration or project folder"):
+        workersim.Simulation(worker=tmp_path / "missing")
+    with pytest.raises(workersim.ConfigError, match=r"a worker is a Python file \(\*\.py\), a wrangler configuration"):
+        workersim.Simulation(worker=write(tmp_path, "worker.js", "export default {}\n"))
+    with pytest.raises(ValueError, match="environment= picks a section of a wrangler configuration"):
+        workersim.Simulation(worker=write(tmp_path, "entry.py", "async def on_fetch(request): pass\n"), environment="x")
+
+
+async def test_kv_namespaces_given_in_python_add_to_the_file(autojump_clock: trio.abc.Clock, tmp_path: Path) -> None:
+    sim = workersim.Simulation(worker=python_project(tmp_path), kv_namespaces=("EXTRA", "NOTES"))
+    assert sim.kv_namespaces == ("NOTES", "EXTRA")
+
+
+VENDORED = """
+from workers import Response, WorkerEntrypoint
+import wsim_vendored_markup
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        return Response(wsim_vendored_markup.bold("hi") + " " + wsim_vendored_legacy_name())
+
+
+def wsim_vendored_legacy_name():
+    import wsim_vendored_legacy
+    return wsim_vendored_legacy.NAME
+"""
+
+
+async def test_python_modules_and_the_older_vendor_folder_are_importable(
+    autojump_clock: trio.abc.Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))  # the folders are added to sys.path
+    for name in ("wsim_vendored_markup", "wsim_vendored_escape", "wsim_vendored_legacy"):
+        monkeypatch.delitem(__import__("sys").modules, name, raising=False)
+    write(tmp_path, "wrangler.toml", 'name = "v"\nmain = "src/entry.py"\ncompatibility_flags = ["python_workers"]\n')
+    write(tmp_path, "src/entry.py", VENDORED)
+    # What `pywrangler sync` leaves: packages beside the configuration, one importing another.
+    write(tmp_path, "python_modules/pyvenv.cfg", "")
+    write(tmp_path, "python_modules/wsim_vendored_escape.py", "def escape(text):\n    return text.upper()\n")
+    write(
+        tmp_path,
+        "python_modules/wsim_vendored_markup/__init__.py",
+        "from wsim_vendored_escape import escape\n\n\ndef bold(text):\n    return '<b>' + escape(text) + '</b>'\n",
+    )
+    write(tmp_path, "src/vendor/wsim_vendored_legacy.py", "NAME = 'legacy'\n")  # the 06-vendoring layout
+    sim = workersim.Simulation(worker=tmp_path, edges=("LHR",))
+    async with sim:
+        assert await (await sim.fetch("https://example.com/")).text() == "<b>HI</b> legacy"
+
+
+def test_a_relative_import_in_the_main_module_says_how_to_write_it(tmp_path: Path) -> None:
+    write(tmp_path, "src/utils.py", "X = 1\n")
+    entry = write(tmp_path, "src/entry.py", "from .utils import X\n\n\nasync def on_fetch(request):\n    pass\n")
+    with pytest.raises(ImportError, match="no known parent package.*write `from utils import ...` without the dot"):
+        workersim.Simulation(worker=entry)
+
+
+IMAGE = """
+from pyodide.ffi import to_js
+from workers import Response, WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        data = to_js(b"\\x89PNG-bytes")
+        data.buffer[0] = 0x88  # the ArrayBuffer under the Uint8Array: the same bytes
+        return Response(data.buffer, headers={"Content-Type": "image/png"})
+"""
+
+
+async def test_an_array_buffer_is_a_response_body(autojump_clock: trio.abc.Clock, tmp_path: Path) -> None:
+    # As Cloudflare's image-generation example returns its PNG: Response(to_js(image_bytes).buffer, ...).
+    sim = workersim.Simulation(worker=write(tmp_path, "entry.py", IMAGE), edges=("LHR",))
+    async with sim:
+        response = await sim.fetch("https://example.com/")
+        assert (response.headers["content-type"], await response.bytes()) == ("image/png", b"\x88PNG-bytes")

@@ -88,7 +88,7 @@ def test_strip_jsonc_keeps_strings_and_line_numbers() -> None:
         ("wrangler.toml", 'kv_namespaces = "A"', "must be a list"),
         ("wrangler.toml", "[vars]\nwhen = 1979-05-27", "vars.when must be a string or a JSON value"),
         ("wrangler.json", "[1, 2]", "must be a table/object"),
-        ("wrangler.yaml", "main: x", "is a .toml, .jsonc or .json file"),
+        ("wrangler.yaml", "main: x", r"a wrangler configuration \(\.toml, \.jsonc, \.json\)"),
     ],
 )
 def test_bad_configurations_name_the_file_and_the_problem(project: Path, name: str, text: str, message: str) -> None:

@@ -125,7 +125,10 @@ def dev_arguments(dev: argparse.ArgumentParser) -> None:
         "target",
         nargs="?",
         metavar="WORKER_OR_CONFIG",
-        help=f"a worker file (.py) or wrangler configuration (default: {' / '.join(CONFIG_NAMES)} here)",
+        help=(
+            "a worker file (.py), a wrangler configuration or a project folder "
+            f"(default: {' / '.join(CONFIG_NAMES)} here)"
+        ),
     )
     dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     dev.add_argument(

@@ -23,7 +23,11 @@ def body_bytes(body: object, owner: str) -> bytes | None:
         return bytes(body)
     if isinstance(body, ReadableStream | KVStream):  # KVStream: a get(key, "stream") read
         return body.take()
-    raise TypeError(f"Unsupported type in {owner}: {type(body).__name__} (a body is str, bytes or None)")
+    if isinstance(body, JsBuffer):  # an ArrayBuffer or Uint8Array, which the SDK hands to JavaScript as it is
+        return body.to_bytes()
+    raise TypeError(
+        f"Unsupported type in {owner}: {type(body).__name__} (a body is str, bytes, an ArrayBuffer, a stream or None)"
+    )
 
 
 class ReadableStream(JsProxy):

@@ -299,3 +299,37 @@ def find_config(folder: str | os.PathLike[str] = ".") -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def config_file(target: str | os.PathLike[str]) -> Path:
+    """The configuration ``target`` names: the file itself, or the one in a project folder (as ``wrangler dev`` run
+    there finds it); a ``ConfigError`` when a folder holds none."""
+    path = Path(target)
+    if not path.exists():
+        raise ConfigError(f"{target}: no such worker file, configuration or project folder")
+    if not path.is_dir():
+        if path.suffix not in (".toml", ".jsonc", ".json"):
+            raise ConfigError(
+                f"{target}: a worker is a Python file (*.py), a wrangler configuration (.toml, .jsonc, .json) "
+                "or a project folder holding one"
+            )
+        return path
+    found = find_config(path)
+    if found is None:
+        raise ConfigError(f"{target}: no {', '.join(CONFIG_NAMES)} in this folder, so it is not a worker project")
+    return found
+
+
+def vendor_folders(main: Path, project: Path | None = None) -> tuple[Path, ...]:
+    """The folders of vendored packages a worker whose entry file is ``main`` can import from, as Cloudflare puts
+    them on ``sys.path``: ``python_modules`` (what ``pywrangler sync`` fills, in the ``project`` folder, else in
+    the nearest folder above ``main`` holding a ``pyproject.toml`` or a wrangler configuration) and the older
+    ``vendor`` folder beside ``main``."""
+    if project is None:
+        ancestors = (main.parent, *main.parent.parents)
+        marked = (folder for folder in ancestors if find_config(folder) or (folder / "pyproject.toml").is_file())
+        project = next(marked, main.parent)
+    candidates = (project / "python_modules", main.parent / "python_modules", main.parent / "vendor")
+    # A `vendor` package (with an __init__.py) is one of the worker's own modules, not a folder of packages.
+    found = (folder for folder in candidates if folder.is_dir() and not (folder / "__init__.py").is_file())
+    return tuple(dict.fromkeys(found))

@@ -63,6 +63,18 @@ def _printer(log: Callable[[str, str, bool], None]) -> Callable[..., None]:
     return print
 
 
+def add_vendored_packages(folders: Sequence[Path]) -> None:
+    """Make the packages in ``folders`` (a project's ``python_modules``) importable by every worker, once each.
+
+    They go at the end of ``sys.path``, after site-packages (Cloudflare puts ``python_modules`` before them): a
+    package installed in this environment wins over a vendored copy of it, since ``pywrangler sync`` vendors
+    Pyodide's builds, whose compiled parts cannot load in CPython. Like site-packages, they are shared by all isolates.
+    """
+    for folder in map(str, folders):
+        if folder not in sys.path:
+            sys.path.append(folder)
+
+
 class Isolate:
     """One edge's instance of the worker file at ``path``: ``worker`` runs it."""
 
@@ -154,6 +166,14 @@ class Isolate:
         absolute = name
         if level:
             package = (globals or {}).get("__package__") or ""
+            if not package:
+                # CPython's words; the main module is a top-level module on Cloudflare too.
+                raise ImportError(
+                    f"attempted relative import with no known parent package: the worker's main module and the "
+                    f"files beside it are top-level modules, so write `from {name or '.'} import ...` without the dot"
+                    if name
+                    else "attempted relative import with no known parent package"
+                )
             absolute = importlib.util.resolve_name("." * level + name, package)
         top = absolute.partition(".")[0]
         if absolute in self._lazy_substitutes:

@@ -3,8 +3,9 @@
 ``Response.new``, ``Headers.new``, ``Request.new``, ``URL.new``, ``URLSearchParams.new``, ``JSON``, ``Object``,
 ``console``, ``Date``, ``crypto``, ``Math.random``, ``fetch``, ``Uint8Array``, ``TextEncoder``/``TextDecoder``:
 enough for a worker's logic. Each isolate gets its own module, bound to its edge's host: the simulated clock, the
-isolate's seeded randomness, the simulation's log and its outbound routes. A global this module does not simulate
-(``HTMLRewriter``, ``WebSocketPair``, ``caches``...) raises an ``AttributeError`` that says so.
+isolate's seeded randomness, the simulation's log and its outbound routes. Cloudflare's globals that it does not
+simulate (``HTMLRewriter``, ``WebSocketPair``, ``caches``...) can be imported, and using one raises a
+``NotImplementedError`` that says so; any other missing name raises an ``AttributeError`` listing what there is.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ._jsffi import JsArray, JsBuffer, JsMap, JsObject, JsProxy, from_entries, p
 from ._outbound import Fetch
 from ._request import JsRequest, Request
 from ._response import Response
+from ._unsimulated import NotSimulated
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
@@ -410,12 +412,20 @@ def _namespace(name: str, **members: Any) -> Any:
     return type(name, (), {key: staticmethod(value) if callable(value) else value for key, value in members.items()})
 
 
+_CLOUDFLARE_GLOBALS = frozenset({"HTMLRewriter", "WebSocketPair", "WebSocket", "caches", "EventSource", "scheduler"})
+"""Globals of the Workers runtime that workersim does not simulate."""
+
+
 class JsModule(ModuleType):
-    """One isolate's ``js`` module. Globals it does not simulate raise an ``AttributeError`` that says so."""
+    """One isolate's ``js`` module. Cloudflare's globals it does not simulate are stand-ins whose use raises a
+    ``NotImplementedError``; other missing names raise an ``AttributeError``."""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        if name in _CLOUDFLARE_GLOBALS:
+            # `from js import HTMLRewriter` at a module's top loads, as on Cloudflare; only a use fails.
+            return NotSimulated(name, f"js.{name} is not simulated by workersim", NotImplementedError)
         raise AttributeError(
             f"js.{name} is not simulated by workersim: the simulated JavaScript globals are "
             f"{', '.join(sorted(k for k in self.__dict__ if not k.startswith('_')))}"

@@ -228,6 +228,13 @@ class JsBuffer(JsProxy):
 
     byteLength = length  # noqa: N815 - JavaScript's name
 
+    @property
+    def buffer(self) -> JsBuffer:
+        """The ``ArrayBuffer`` under a ``Uint8Array`` (``to_js(data).buffer``): the same bytes, not a copy."""
+        whole = JsBuffer.__new__(JsBuffer)
+        whole._data = self._data
+        return whole
+
     def __len__(self) -> int:
         return len(self._data)
 

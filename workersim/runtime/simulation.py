@@ -19,14 +19,15 @@ from ..sim.simulation import Simulation as StoreSimulation
 from ..sim.simulation import engine
 from ._assets import AssetsBinding, AssetServer
 from ._cf import cf_properties
-from ._config import Assets, load_config
+from ._config import Assets, WorkerConfig, config_file, load_config, vendor_folders
 from ._cron import check_cron
 from ._dispatch import Dispatcher, WorkerFailure
-from ._isolate import Isolate, Isolates, Services
+from ._isolate import Isolate, Isolates, Services, add_vendored_packages
 from ._loading import load_worker
 from ._outbound import Origin, Route, answer, check_route, find_route, not_routed, real_fetch
 from ._request import Request
 from ._response import Response
+from ._unsimulated import NotSimulated
 
 worker_log = logging.getLogger("workersim.worker")
 """Where a worker's ``console`` lines are logged (``workersim dev`` shows them)."""
@@ -38,25 +39,6 @@ class BindingNotSimulated(WorkersimError):
 
 class UnsimulatedBindingWarning(UserWarning):
     """A configuration declares bindings workersim does not simulate."""
-
-
-class NotSimulated:
-    """Stands for a declared binding workersim does not simulate: any use raises ``BindingNotSimulated``."""
-
-    def __init__(self, name: str, what: str) -> None:
-        self._name = name
-        self._what = what
-
-    def __getattr__(self, attribute: str) -> Any:
-        if attribute.startswith("__"):
-            raise AttributeError(attribute)
-        raise BindingNotSimulated(
-            f"env.{self._name} is {self._what}, which workersim does not simulate (env.{self._name}.{attribute} "
-            "cannot be used); only KV namespaces, variables, secrets and static assets are simulated"
-        )
-
-    def __repr__(self) -> str:
-        return f"<{self._what} binding {self._name}: not simulated>"
 
 
 @attrs.frozen(kw_only=True)
@@ -82,7 +64,7 @@ def _discard(edge: str, level: str, text: str, echo: bool) -> None:
 
 NO_WORKER = (
     "this simulation has no worker: pass worker= (a fetch function, a WorkerEntrypoint subclass, a module or a "
-    'file path) or use Simulation.from_config("wrangler.toml")'
+    "file path, a wrangler configuration or a project folder)"
 )
 
 
@@ -93,8 +75,9 @@ class Simulation(StoreSimulation):
     Use it as ``async with sim:``; virtual time 0 is the moment it is entered. Under trio's ``MockClock``
     (``workersim.run`` or pytest-trio's ``autojump_clock``) simulated hours pass in wall-clock milliseconds, and
     the same seed always gives the same history. ``worker`` is a fetch function, a ``WorkerEntrypoint``
-    subclass, a module or a worker file's path (see ``workersim.load_worker``); the other arguments are those of
-    ``workersim.sim.Simulation``, the simulation of the store alone.
+    subclass, a module or a worker file's path (see ``workersim.load_worker``), or a wrangler configuration or the
+    project folder holding one (see ``from_config``, whose ``environment`` it takes too); the other arguments are
+    those of ``workersim.sim.Simulation``, the simulation of the store alone.
     """
 
     def __init__(
@@ -110,8 +93,25 @@ class Simulation(StoreSimulation):
         assets: Assets | None = None,
         unsimulated: Mapping[str, str] | None = None,
         cpu_ms: int | None = None,
+        environment: str | None = None,
         **options: Any,
     ) -> None:
+        config = None
+        if isinstance(worker, str | os.PathLike) and Path(worker).suffix != ".py":
+            # A wrangler configuration, or a project folder holding one: what `wrangler dev` would run.
+            config = load_config(config_file(worker), environment)
+            worker = config.main
+            options["kv_namespaces"] = tuple(dict.fromkeys((*config.kv_namespaces, *options.get("kv_namespaces", ()))))
+            options["vars"] = {**config.vars, **(options.get("vars") or {})}
+            secrets = {**config.secrets, **(secrets or {})}
+            crons = tuple(crons) or config.crons
+            assets = config.assets if assets is None else assets
+            unsimulated = config.unsimulated if unsimulated is None else unsimulated
+            cpu_ms = config.cpu_ms if cpu_ms is None else cpu_ms
+        elif environment is not None:
+            raise ValueError(f"environment= picks a section of a wrangler configuration; the worker is {worker!r}")
+        self.config: WorkerConfig | None = config
+        """The wrangler configuration the worker came from, when ``worker`` named one (or its project folder)."""
         self.secrets = dict(secrets or {})
         self.cpu_ms = cpu_ms
         """The CPU milliseconds a request may use (``[limits] cpu_ms``): enforced by ``workersim dev``, which has a
@@ -160,6 +160,7 @@ class Simulation(StoreSimulation):
                 raise FileNotFoundError(f"worker file not found: {worker}")
             if path.suffix != ".py":
                 raise ValueError(f"a worker file is a Python file (*.py), got {worker}")
+            add_vendored_packages(vendor_folders(path, None if config is None else config.path.parent))
             services = Services(clock=self._worker_clock, monotonic=self._worker_monotonic, log=self._log)
             self._isolates = Isolates(
                 path,
@@ -177,25 +178,19 @@ class Simulation(StoreSimulation):
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], *, environment: str | None = None, **options: Any) -> Simulation:
-        """A simulation of the worker a wrangler configuration describes, as ``wrangler dev`` would run it.
+        """A simulation of the worker a wrangler configuration describes, as ``wrangler dev`` would run it: the same
+        as ``Simulation(worker=path, environment=environment, **options)``.
 
-        ``path`` is a ``wrangler.toml``, ``wrangler.jsonc`` or ``wrangler.json``; ``environment`` picks an
-        ``[env.NAME]`` section. Its ``main`` file becomes the worker, its ``kv_namespaces`` the KV bindings, its
-        ``vars`` and the secrets in ``.dev.vars`` (or ``.env``) beside it the variables on ``env``, its
-        ``[triggers] crons`` the cron triggers and its ``[assets]`` the static files. ``options`` are the other
-        ``Simulation`` arguments (``edges``, ``seed``, ...); ``vars=`` and ``secrets=`` are merged over the
-        file's. Bindings it declares that workersim does not simulate (D1, R2, Durable Objects, queues,
-        services...) give one ``UnsimulatedBindingWarning`` naming them, and using one raises
-        ``BindingNotSimulated``. A bad file raises ``workersim.ConfigError`` naming the file and the problem.
+        ``path`` is a ``wrangler.toml``, ``wrangler.jsonc`` or ``wrangler.json`` (or the project folder holding
+        one); ``environment`` picks an ``[env.NAME]`` section. Its ``main`` file becomes the worker, its
+        ``kv_namespaces`` the KV bindings, its ``vars`` and the secrets in ``.dev.vars`` (or ``.env``) beside it the
+        variables on ``env``, its ``[triggers] crons`` the cron triggers and its ``[assets]`` the static files.
+        ``options`` are the other ``Simulation`` arguments (``edges``, ``seed``, ...); ``vars=``, ``secrets=`` and
+        ``kv_namespaces=`` are merged with the file's. Bindings it declares that workersim does not simulate (D1,
+        R2, Durable Objects, queues, services...) give one ``UnsimulatedBindingWarning`` naming them, and using one
+        raises ``BindingNotSimulated``. A bad file raises ``workersim.ConfigError`` naming the file and the problem.
         """
-        config = load_config(path, environment)
-        options["vars"] = {**config.vars, **(options.get("vars") or {})}
-        options["secrets"] = {**config.secrets, **(options.get("secrets") or {})}
-        options.setdefault("crons", config.crons)
-        options.setdefault("assets", config.assets)
-        options.setdefault("unsimulated", config.unsimulated)
-        options.setdefault("cpu_ms", config.cpu_ms)
-        return cls(kv_namespaces=config.kv_namespaces, worker=config.main, **options)
+        return cls(worker=config_file(path), environment=environment, **options)
 
     async def __aenter__(self) -> Simulation:
         await super().__aenter__()
@@ -212,7 +207,15 @@ class Simulation(StoreSimulation):
             await super().__aexit__(*exc_info)
 
     def _more_bindings(self, edge: str) -> dict[str, Any]:
-        bindings: dict[str, Any] = {name: NotSimulated(name, what) for name, what in self._unsimulated.items()}
+        bindings: dict[str, Any] = {
+            name: NotSimulated(
+                f"env.{name}",
+                f"env.{name} is {what}, which workersim does not simulate",
+                BindingNotSimulated,
+                tail="; only KV namespaces, variables, secrets and static assets are simulated",
+            )
+            for name, what in self._unsimulated.items()
+        }
         if self._assets is not None and self._assets.assets.binding:
             bindings[self._assets.assets.binding] = AssetsBinding(self._assets)
         return bindings

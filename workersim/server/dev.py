@@ -184,7 +184,8 @@ class DevOptions:
     """The settings of ``workersim dev``."""
 
     target: str | None = None
-    """A worker file (``.py``) or a wrangler configuration; ``None``: the configuration in this folder."""
+    """A worker file (``.py``), a wrangler configuration or a project folder holding one; ``None``: the
+    configuration in this folder."""
     host: str = "127.0.0.1"
     port: int = 8787
     edges: tuple[str, ...] = DEFAULT_EDGES
@@ -237,7 +238,7 @@ def build_simulation(options: DevOptions) -> Simulation:
         return Simulation(kv_namespaces=options.kv, worker=target, **settings)
     if options.kv:
         raise ConfigError(f"--kv is for a worker file; {target} names its bindings in kv_namespaces")
-    sim = Simulation.from_config(target, environment=options.environment, **settings)
+    sim = Simulation(worker=target, environment=options.environment, **settings)  # a configuration, or its folder
     if sim.worker is None:
         raise ConfigError(f'{target}: main is missing: name the worker\'s entry file, e.g. main = "src/entry.py"')
     return sim
