@@ -21,57 +21,50 @@ PACING = BodyPacing()
 
 
 class Pieces:
-    """An ASGI ``receive`` that hands out ``pieces`` as one body, counting how often it was called."""
+    """An ASGI ``receive`` that hands out ``pieces`` as one body, each ``gap`` seconds after the reader asked for
+    it (how fast the client sends), counting how often it was called."""
 
-    def __init__(self, pieces: Sequence[bytes], *, disconnect_after: int | None = None) -> None:
+    def __init__(self, pieces: Sequence[bytes], *, gap: float = 0.0, disconnect_after: int | None = None) -> None:
         self.pieces = list(pieces)
+        self.gap = gap
         self.calls = 0
         self.disconnect_after = disconnect_after
 
     async def __call__(self) -> dict[str, Any]:
         self.calls += 1
+        if self.gap:
+            await trio.sleep(self.gap)
         if self.calls == self.disconnect_after:
             return {"type": "http.disconnect"}
         last = self.calls == len(self.pieces)
         return {"type": "http.request", "body": self.pieces[self.calls - 1], "more_body": not last}
 
 
-def planned_waits(sizes: Sequence[int], pacing: BodyPacing) -> int:
-    """The waits the rule asks for: after each piece but the last that ends a run of ``after`` or more small ones."""
-    waits, run = 0, 0
-    for size in sizes[:-1]:
-        run = run + 1 if size < pacing.small else 0
-        waits += run >= pacing.after
-    return waits
+# The waits each plan calls for, worked out by hand from the rule: a wait follows each piece but the last that ends
+# a run of 8 or more pieces under 4096 bytes, when the run has come in at under 64 KiB a second.
+PLANS = {
+    "trickle": ([1] * 100, 0.001, 92),  # a byte a millisecond: pieces 8 to 99 wait
+    "quick-small-pieces": ([1] * 100, 0.0, 0),  # all there at once: never
+    "chunked-lines": ([1024] * 100, 0.001, 0),  # 1 KiB a millisecond (1 MiB/s): a fast upload, never
+    "slow-lines": ([1024] * 20, 0.05, 12),  # 1 KiB every 50 ms (20 KiB/s): pieces 8 to 19 wait
+    "typical": ([5, 0], 0.0, 0),  # almost every request: a piece and the end of the body
+    "large": ([65536] * 20, 0.001, 0),  # large pieces, however slow
+    "broken-runs": ([1] * 7 + [8192] + [1] * 7 + [0], 0.001, 0),  # runs broken before their eighth piece
+    "two-runs": ([1] * 9 + [8192] + [1] * 9, 0.001, 3),  # pieces 8 and 9 of the first run, 8 of the second
+    "bound": ([4095] * 10 + [4096] * 10, 0.1, 3),  # under 4096 bytes is small (at 41 KiB/s: slow)
+}
 
 
-@pytest.mark.parametrize(
-    "sizes",
-    [
-        [1] * 100,  # a byte at a time: every piece from the eighth waits
-        [5, 0],  # almost every request: a piece and the end of the body
-        [65536] * 20,  # a fast upload in large pieces
-        [1] * 7 + [8192] + [1] * 7 + [0],  # small runs broken by a large piece before they reach eight
-        [1] * 9 + [8192] + [1] * 9,  # two runs of nine: each waits from its eighth piece
-        [4095] * 10 + [4096] * 10,  # the bound: under 4096 bytes is small
-    ],
-    ids=["trickle", "typical", "large", "broken-runs", "two-runs", "bound"],
-)
-async def test_the_body_is_whole_and_only_runs_of_small_pieces_wait(
-    sizes: list[int], autojump_clock: trio.abc.Clock
+@pytest.mark.parametrize("plan", list(PLANS))
+async def test_the_body_is_whole_and_only_slow_runs_of_small_pieces_wait(
+    plan: str, autojump_clock: trio.abc.Clock
 ) -> None:
+    sizes, gap, waits = PLANS[plan]
     pieces = [bytes([65 + i % 26]) * size for i, size in enumerate(sizes)]
     started = trio.current_time()
-    body = await read_body(Pieces(pieces), 10**9, pacing=PACING)
+    body = await read_body(Pieces(pieces, gap=gap), 10**9, pacing=PACING)
     assert body == b"".join(pieces)
-    assert trio.current_time() - started == pytest.approx(planned_waits(sizes, PACING) * PACING.wait)
-
-
-async def test_the_trickle_waits_92_times_for_100_bytes(autojump_clock: trio.abc.Clock) -> None:
-    # The plan above, worked by hand once: pieces 8 to 99 are each followed by a wait; the 100th ends the body.
-    started = trio.current_time()
-    await read_body(Pieces([b"x"] * 100), 10**9, pacing=PACING)
-    assert trio.current_time() - started == pytest.approx(92 * 0.005)
+    assert trio.current_time() - started == pytest.approx(len(sizes) * gap + waits * PACING.wait)
 
 
 async def test_over_the_limit_is_refused_before_more_is_read(autojump_clock: trio.abc.Clock) -> None:
@@ -91,7 +84,8 @@ async def test_a_client_that_leaves_mid_trickle_is_gone(autojump_clock: trio.abc
 
 
 def test_pacing_scales_with_a_faster_trio_clock() -> None:
-    assert BodyPacing().scaled(4) == BodyPacing(wait=0.02)
+    # Four times as fast a clock: a wait is four times as many of its seconds, and a byte rate a quarter.
+    assert BodyPacing().scaled(4) == BodyPacing(wait=0.02, slow=16384.0)
 
 
 async def test_both_servers_read_a_trickled_body_whole_at_the_pace_they_were_given(
@@ -115,9 +109,9 @@ async def test_both_servers_read_a_trickled_body_whole_at_the_pace_they_were_giv
     }  # fmt: skip
     async with sim:
         started = trio.current_time()
-        await WorkerApp(sim, pacing=pacing)(scope, Pieces(pieces), send)
+        await WorkerApp(sim, pacing=pacing)(scope, Pieces(pieces, gap=0.01), send)
         assert b"".join(answers) == b"60 bytes"
-        assert trio.current_time() - started >= planned_waits([2] * 30, pacing) * 0.5  # 22 waits of half a second
+        assert trio.current_time() - started >= 22 * 0.5  # two bytes every 10 ms: pieces 8 to 29 wait
 
         account, token = "a" * 32, "t" * 40
         rest = RestApp.for_simulation(sim, account, token, pacing=pacing)
@@ -131,7 +125,7 @@ async def test_both_servers_read_a_trickled_body_whole_at_the_pace_they_were_giv
                 (b"authorization", auth["Authorization"].encode())]}  # fmt: skip
             answers.clear()
             started = trio.current_time()
-            await rest(put, Pieces(pieces), send)
+            await rest(put, Pieces(pieces, gap=0.01), send)
             assert json.loads(b"".join(answers))["success"] is True
             assert trio.current_time() - started >= 22 * 0.5
             assert (await client.get(path)).content == b"ab" * 30

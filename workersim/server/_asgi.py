@@ -38,22 +38,24 @@ class BodyTooLarge(Exception):
 
 @attrs.frozen(kw_only=True)
 class BodyPacing:
-    """How the servers read a request body that arrives in many small pieces, as a client trickling it (a
+    """How the servers read a request body that arrives slowly in many small pieces, as a client trickling it (a
     slowloris) sends it. Handling each piece as it comes costs the server two task steps a piece, which every
     other request then waits behind: twenty clients sending a byte a millisecond made a small PUT take about 10
-    times as long as on an idle server. So once ``after`` pieces in a row were each under ``small`` bytes, the
-    reader waits ``wait`` seconds (of the server's trio clock) before it takes the next piece: the bytes gather
-    meanwhile (in hypercorn's queue, then in the socket), and the next read takes them at once. A body that comes
-    in a piece or two (almost every request), or in large pieces, is never made to wait; a slow one finishes at
-    most a few waits later than it would have."""
+    times as long as on an idle server. So once ``after`` pieces in a row were each under ``small`` bytes and came
+    in at under ``slow`` bytes a second, the reader waits ``wait`` seconds (of the server's trio clock) before it
+    takes the next piece: the bytes gather meanwhile (in hypercorn's queue, then in the socket), and the next read
+    takes them at once. A body that comes in a piece or two (almost every request), in large pieces, or quickly in
+    small ones (a chunked upload of short lines) is never made to wait; a slow one ends a few waits later than it
+    would have."""
 
     small: int = 4096
     after: int = 8
+    slow: float = 65536.0
     wait: float = 0.005
 
     def scaled(self, rate: float) -> BodyPacing:
         """The same pacing on a trio clock that runs ``rate`` times as fast as the real one (``dev --time-scale``)."""
-        return attrs.evolve(self, wait=self.wait * rate)
+        return attrs.evolve(self, wait=self.wait * rate, slow=self.slow / rate)
 
 
 async def read_body(receive: Receive, limit: int, *, declared: int | None = None, pacing: BodyPacing) -> bytes:
@@ -64,7 +66,8 @@ async def read_body(receive: Receive, limit: int, *, declared: int | None = None
         raise BodyTooLarge(declared)
     chunks: list[bytes] = []
     size = 0
-    small = 0  # small pieces in a row
+    run = run_bytes = 0  # the small pieces in a row, and their bytes
+    run_start = 0.0  # when the first of them came
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -76,8 +79,15 @@ async def read_body(receive: Receive, limit: int, *, declared: int | None = None
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
-        small = small + 1 if len(chunk) < pacing.small else 0
-        if small >= pacing.after:
+        if len(chunk) >= pacing.small:
+            run = 0
+            continue
+        now = trio.current_time()
+        if not run:
+            run_start, run_bytes = now, 0
+        run += 1
+        run_bytes += len(chunk)
+        if run >= pacing.after and run_bytes < pacing.slow * (now - run_start):
             await trio.sleep(pacing.wait)
 
 
