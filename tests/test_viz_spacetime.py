@@ -200,3 +200,30 @@ def test_the_time_of_a_lone_operation_stands_over_it() -> None:
     [read] = [g for g in groups(root, "op") if g.get("data-t") == "10"]
     [tick] = [el for el in root.iter(f"{SVG}text") if el.get("class") == "tick" and el.text == "10s"]
     assert tick.get("text-anchor") == "middle" and float(tick.get("x", "")) == position(read)[0] + 4  # square's middle
+
+
+def labels(root: ET.Element) -> dict[str, str]:
+    """Each operation's label, by its group's data-id (a label follows its operation's group)."""
+    found, last = {}, ""
+    for el in root.iter():
+        if el.tag == f"{SVG}g" and (el.get("class") or "").startswith("op "):
+            last = el.get("data-id", "")
+        elif el.tag == f"{SVG}text" and el.get("class") == "label":
+            found[last] = el.text or ""
+    return found
+
+
+def test_a_stale_read_names_the_write_it_missed_and_a_read_of_an_expired_write_says_so() -> None:
+    # The plan of delete_race: LHR puts #0 at 0 s, SFO puts '2 items' at 10 s, LHR deletes at 10.5 s (arriving at
+    # SFO 2 s later): SFO's reads at 11 and 12 s saw SFO's put and missed the delete.
+    sim, text = draw("delete_race")
+    put, delete = [row for row in sim.history if isinstance(row, workersim.KVWrite)][1:]
+    at = {row.invoke: row.id for row in sim.history if isinstance(row, workersim.KVRead) and row.edge == "SFO"}
+    shown = labels(ET.fromstring(text))
+    assert [shown[str(at[t])] for t in (11.0, 12.0)] == [f"'2 items' saw #{put.id} missed #{delete.id}"] * 2
+    # The plan of expiry: '493 112' written with expirationTtl=60 at 0 s; the reads at 60 s find it expired.
+    sim, text = draw("expiry")
+    [write] = [row for row in sim.history if isinstance(row, workersim.KVWrite)]
+    expired = [row.id for row in sim.history if isinstance(row, workersim.KVRead) and row.invoke >= 60]
+    shown = labels(ET.fromstring(text))
+    assert {shown[str(i)] for i in expired} == {f"(missing) saw #{write.id} (expired)"}

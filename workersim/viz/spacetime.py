@@ -93,9 +93,15 @@ def _mark(row: AnyRow, step: int, details: str, writes: WriteIndex) -> Mark:
         seen = writes.seen(read)
         saw = writes.writes(read.ns, read.key)[seen].row if seen is not None and seen >= 0 else None
         assert saw is None or isinstance(saw, KVWrite)
-        stale = writes.newer_than_seen(read) is not None
-        label = shown(row.value) + ("" if saw is None else f" saw #{saw.id}") + (" stale" if stale else "")
-        kind = "read stale" if stale else "read fresh"
+        missed = writes.newer_than_seen(read)
+        expired = saw is not None and row.value is None and saw.value is not None
+        label = (
+            shown(row.value)
+            + ("" if saw is None else f" saw #{saw.id}")
+            + (" (expired)" if expired else "")
+            + ("" if missed is None else f" missed #{missed.id}")
+        )
+        kind = "read fresh" if missed is None else "read stale"
         return Mark(row=row, step=step, kind=kind, key=row.key, label=label, details=details, saw=saw)
     if isinstance(row, KVBulkRead):
         label = f"get {len(row.keys)} keys"
@@ -329,7 +335,12 @@ class _Drawing:
 
     def svg(self) -> str:
         text = max([_CHAR * 1.35 * len(self.title)] + [_CHAR * 1.1 * len(line) for line in self.lesson])
-        width = round(max(_MIN_WIDTH, self.axis.end + _RIGHT, 20 + _LEGEND_COLUMNS * _LEGEND_WIDTH, 20 + text))
+        legend = max(
+            (i % _LEGEND_COLUMNS) * _LEGEND_WIDTH + _CHAR * len(words) for i, (_, _, words) in enumerate(self.legend())
+        )
+        width = round(
+            max(_MIN_WIDTH, self.axis.end + _RIGHT, 20 + _LEGEND_COLUMNS * _LEGEND_WIDTH, 20 + text, 40 + legend)
+        )
         height = self.y(self.lanes[-1]) + 50 if self.lanes else self.top + 40
         self.out = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -378,7 +389,7 @@ class _Drawing:
         items = [
             ("write", f'<circle cx="6" cy="0" r="5" fill="{_WRITE}"/>', "write #id key=value"),
             ("fresh", square.format(_FRESH), "read of the newest write (saw #id)"),
-            ("stale", square.format(_STALE), "stale read; red arrow to the write it saw"),
+            ("stale", square.format(_STALE), "stale read (missed #id); red arrow to the write it saw"),
         ]
         if self.cache is None:
             items.append(("arrival", self._legend_arrow("arrival", _ARRIVAL, ""), "a write reaches an edge"))
