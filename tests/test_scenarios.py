@@ -164,7 +164,7 @@ def test_last_writer_wins_even_where_the_older_write_arrives_last() -> None:
     assert lessons(out) == [
         "write #1 ('blue', made at 0.5s) reached SFO at 1.500s",
         "write #0 ('red', made at 0s) reached SFO last, at 5.000s, and lost: it is the older write",
-        "SFO read 'blue' from 5s on: last writer wins",
+        "once both had arrived, SFO read 'blue' (at 5.5s, 6.5s): last writer wins",  # reads after 5 s
     ]
 
 
@@ -361,3 +361,40 @@ def test_the_tutorials_own_scenario_runs_as_it_says(tmp_path: Path, monkeypatch:
         assert cli(["run", str(script)]) == 0
     assert [line.result for line in parse(out.getvalue())] == [None, None, "'from LHR'"]
     assert (tmp_path / "mine.svg").stat().st_size > 0 and (tmp_path / "mine.html").stat().st_size > 0
+
+
+BARE = '''"""A user sees the new price at LHR, then the old one at SFO."""
+
+import trio
+
+import workersim
+
+
+async def scenario(seed: int) -> workersim.Simulation:
+    sim = workersim.Simulation(edges=("LHR", "SFO"), kv_namespaces=("KV",), seed=seed, delays=workersim.FixedDelay(3))
+    async with sim:
+        await sim.env("LHR").KV.put("price", "12")
+        await trio.sleep(1)
+        await sim.env("LHR").KV.get("price")
+        await sim.env("SFO").KV.get("price")
+    return sim
+'''
+
+
+@pytest.mark.parametrize("lesson", ["", "\n\ndef lessons(sim):\n    return ['SFO went back in time']\n"])
+def test_run_runs_a_file_that_only_defines_a_scenario_as_it_runs_a_scenario(
+    lesson: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "monotonic.py"
+    script.write_text(BARE + lesson, encoding="utf-8")
+    svg = tmp_path / "run.svg"
+    assert cli(["run", str(script), "--seed", "3", "--svg", str(svg)]) == 0
+    out = capsys.readouterr().out
+    # The plan: LHR writes at 0 s; at 1 s LHR reads it, SFO misses it (it arrives at 3 s).
+    assert [(line.time, line.edge, line.result) for line in parse(out)] == [
+        (0.0, "LHR", None),
+        (1.0, "LHR", "'12'"),
+        (1.0, "SFO", "(missing)"),
+    ]
+    assert lessons(out) == (["SFO went back in time"] if lesson else [])
+    assert "A user sees the new price at LHR, then the old one at SFO." in svg.read_text(encoding="utf-8")

@@ -136,3 +136,94 @@ def test_every_kind_of_row_gets_a_mark_of_its_own() -> None:
     assert len({position(g) for g in marks}) == len(rows)  # one instant, one edge: side by side
     texts = {el.text for el in root.iter(f"{SVG}text")}
     assert {"cron * * * * *", "console.warn", "GET /a", "200"} <= texts
+
+
+CHAR = 6.2
+"""About how wide one character of an 11-pixel sans-serif label is (a generous estimate for the font used)."""
+
+
+def boxes(root: ET.Element, *classes: str) -> list[tuple[float, float, float, str]]:
+    """(left, right, baseline, text) of each text element of ``classes``, its width estimated from its length."""
+    found = []
+    for el in root.iter(f"{SVG}text"):
+        if el.get("class") in classes:
+            x, width = float(el.get("x", "")), CHAR * len(el.text or "")
+            left = {"middle": x - width / 2, "end": x - width}.get(el.get("text-anchor", "start"), x)
+            found.append((left, left + width, float(el.get("y", "")), el.text or ""))
+    return found
+
+
+def overlapping(found: list[tuple[float, float, float, str]]) -> list[tuple[str, str]]:
+    return [
+        (a[3], b[3])
+        for i, a in enumerate(found)
+        for b in found[i + 1 :]
+        if abs(a[2] - b[2]) < 11 and a[0] < b[1] and b[0] < a[1]
+    ]
+
+
+@pytest.mark.parametrize("name", scenarios.names())
+def test_labels_and_time_ticks_do_not_overlap(name: str) -> None:
+    root = ET.fromstring(draw(name)[1])
+    assert overlapping(boxes(root, "label", "arrival-note")) == []
+    assert overlapping(boxes(root, "tick")) == []
+
+
+def test_an_ignored_arrival_is_noted_clear_of_the_write_it_lost_to() -> None:
+    # The plan of lost_update: SFO writes #5 and SIN #6 at 10 s, SIN's applied last; #5 reaches SIN after #6 was
+    # made there, so it is noted as ignored right where #6's label stands.
+    root = ET.fromstring(draw("lost_update")[1])
+    [note] = [b for b in boxes(root, "arrival-note")]
+    assert note[3] == "#5 older: ignored"
+    assert overlapping([note, *boxes(root, "label")]) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "times"),
+    [
+        # rate_limit: a write at 0 s; a refused write, a write and a read at 0.5 s; a write and a read at 1 s.
+        ("rate_limit", [0, 0.5, 1]),
+        # last_writer_wins: writes at 0 and 0.5 s, then every edge reads each second from 1.5 s to 6.5 s.
+        ("last_writer_wins", [0, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5]),
+    ],
+)
+def test_every_instant_with_an_operation_is_labelled_on_the_time_axis(name: str, times: list[float]) -> None:
+    root = ET.fromstring(draw(name)[1])
+    ticks = [b[3] for b in boxes(root, "tick")]
+    assert {f"{t:g}s" for t in times} <= set(ticks)
+    assert ticks == sorted(ticks, key=lambda text: float(text.removesuffix("s")))  # in time order
+
+
+def test_the_time_of_a_lone_operation_stands_over_it() -> None:
+    # The plan of stale_read: SFO reads alone at 10 s.
+    root = ET.fromstring(draw("stale_read")[1])
+    [read] = [g for g in groups(root, "op") if g.get("data-t") == "10"]
+    [tick] = [el for el in root.iter(f"{SVG}text") if el.get("class") == "tick" and el.text == "10s"]
+    assert tick.get("text-anchor") == "middle" and float(tick.get("x", "")) == position(read)[0] + 4  # square's middle
+
+
+def labels(root: ET.Element) -> dict[str, str]:
+    """Each operation's label, by its group's data-id (a label follows its operation's group)."""
+    found, last = {}, ""
+    for el in root.iter():
+        if el.tag == f"{SVG}g" and (el.get("class") or "").startswith("op "):
+            last = el.get("data-id", "")
+        elif el.tag == f"{SVG}text" and el.get("class") == "label":
+            found[last] = el.text or ""
+    return found
+
+
+def test_a_stale_read_names_the_write_it_missed_and_a_read_of_an_expired_write_says_so() -> None:
+    # The plan of delete_race: LHR puts #0 at 0 s, SFO puts '2 items' at 10 s, LHR deletes at 10.5 s (arriving at
+    # SFO 2 s later): SFO's reads at 11 and 12 s saw SFO's put and missed the delete.
+    sim, text = draw("delete_race")
+    put, delete = [row for row in sim.history if isinstance(row, workersim.KVWrite)][1:]
+    at = {row.invoke: row.id for row in sim.history if isinstance(row, workersim.KVRead) and row.edge == "SFO"}
+    shown = labels(ET.fromstring(text))
+    assert [shown[str(at[t])] for t in (11.0, 12.0)] == [f"'2 items' saw #{put.id} missed #{delete.id}"] * 2
+    # The plan of expiry: '493 112' written with expirationTtl=60 at 0 s; the reads at 60 s find it expired.
+    sim, text = draw("expiry")
+    [write] = [row for row in sim.history if isinstance(row, workersim.KVWrite)]
+    expired = [row.id for row in sim.history if isinstance(row, workersim.KVRead) and row.invoke >= 60]
+    shown = labels(ET.fromstring(text))
+    assert {shown[str(i)] for i in expired} == {f"(missing) saw #{write.id} (expired)"}

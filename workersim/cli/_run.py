@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import runpy
 import sys
 from pathlib import Path
 
-from ..scenarios import load, names, summary
+from ..scenarios import load, names, run_module, summary
 from ._common import UNREADABLE
 
 
@@ -29,6 +30,10 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return UNREADABLE
+    if _bare_scenario(Path(args.script)):
+        sys.argv = [args.script, *args.args]
+        run_module(load(args.script))
+        return 0
     # As `python SCRIPT` would: the script's own folder first on the path, so it can import its neighbours.
     sys.argv = [args.script, *args.args]
     sys.path.insert(0, str(Path(args.script).resolve().parent))
@@ -37,6 +42,24 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         sys.path.pop(0)
     return 0
+
+
+def _bare_scenario(path: Path) -> bool:
+    """Whether ``path`` defines ``scenario(seed)`` at its top level and has no ``if __name__ == "__main__"``
+    block: run as a script it would do nothing, so ``run`` runs it as it runs a built-in scenario."""
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError):
+        return False  # runpy reports it as Python would
+    defines = any(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "scenario" for node in tree.body
+    )
+    guarded = any(
+        isinstance(node, ast.If)
+        and any(isinstance(name, ast.Name) and name.id == "__name__" for name in ast.walk(node.test))
+        for node in tree.body
+    )
+    return defines and not guarded
 
 
 def run_arguments(run: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ import pkgutil
 import sys
 import types
 
-__all__ = ["UnknownScenarioError", "load", "names", "summary"]
+__all__ = ["UnknownScenarioError", "load", "names", "run_module", "summary"]
 
 
 class UnknownScenarioError(LookupError):
@@ -48,6 +48,18 @@ def load(name_or_path: str) -> types.ModuleType:
     raise UnknownScenarioError(
         f"no scenario {name_or_path!r}: give a scenario's name ({', '.join(names())}) or the path of a .py file"
     )
+
+
+def run_module(module: types.ModuleType) -> None:
+    """Run a loaded scenario as ``workersim run NAME`` does, with the command line in ``sys.argv`` (``--seed N``,
+    ``--svg FILE``, ``--html FILE``): its timeline, then the lines its ``lessons(sim)`` gives, if it has one."""
+    from ._common import run_scenario  # imports the simulator: only when a scenario is run
+
+    run_scenario(module.scenario, module.__doc__, getattr(module, "lessons", _no_lessons))
+
+
+def _no_lessons(sim: object) -> list[str]:
+    return []
 
 
 def _from_file(path: pathlib.Path) -> types.ModuleType:

@@ -91,8 +91,9 @@ def run_scenario(scenario: Scenario, doc: str | None, lessons: Lessons) -> worke
     sim = workersim.run(scenario, args.seed)
     lesson = lessons(sim)
     print(timeline(sim.history, sim.arrival, cache=sim.edge_cache))
-    print()
-    print("\n".join(f"lesson: {line}" for line in lesson))
+    if lesson:
+        print()
+        print("\n".join(f"lesson: {line}" for line in lesson))
     for path, draw, what in (
         (args.svg, space_time_svg, "space-time diagram"),
         (args.html, history_html, "interactive page"),

@@ -43,8 +43,8 @@ def lessons(sim: workersim.Simulation) -> list[str]:
         f"write #{first.id} ({shown(first.value)}, made at {first.invoke:g}s) reached SFO at {at[first.id]:.3f}s",
         f"write #{last.id} ({shown(last.value)}, made at {last.invoke:g}s) reached SFO last, at {at[last.id]:.3f}s, "
         + verdict,
-        f"SFO read {', '.join(sorted({shown(row.value) for row in settled}))} from {at[last.id]:g}s on: "
-        "last writer wins",
+        f"once both had arrived, SFO read {', '.join(sorted({shown(row.value) for row in settled}))} "
+        f"(at {', '.join(f'{row.invoke:g}s' for row in settled)}): last writer wins",
     ]
 
 

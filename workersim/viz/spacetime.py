@@ -93,9 +93,15 @@ def _mark(row: AnyRow, step: int, details: str, writes: WriteIndex) -> Mark:
         seen = writes.seen(read)
         saw = writes.writes(read.ns, read.key)[seen].row if seen is not None and seen >= 0 else None
         assert saw is None or isinstance(saw, KVWrite)
-        stale = writes.newer_than_seen(read) is not None
-        label = shown(row.value) + ("" if saw is None else f" saw #{saw.id}") + (" stale" if stale else "")
-        kind = "read stale" if stale else "read fresh"
+        missed = writes.newer_than_seen(read)
+        expired = saw is not None and row.value is None and saw.value is not None
+        label = (
+            shown(row.value)
+            + ("" if saw is None else f" saw #{saw.id}")
+            + (" (expired)" if expired else "")
+            + ("" if missed is None else f" missed #{missed.id}")
+        )
+        kind = "read fresh" if missed is None else "read stale"
         return Mark(row=row, step=step, kind=kind, key=row.key, label=label, details=details, saw=saw)
     if isinstance(row, KVBulkRead):
         label = f"get {len(row.keys)} keys"
@@ -282,6 +288,21 @@ def on_lanes(history: Iterable[AnyRow], edges: Sequence[str] | None) -> tuple[li
 
 
 @attrs.define
+class _Room:
+    """Where labels already stand, so that no other label is put over one."""
+
+    boxes: list[tuple[float, float, float]] = attrs.field(factory=list)
+    """(left, right, baseline) of each label placed."""
+
+    def take(self, left: float, right: float, y: float) -> bool:
+        """Place a label from ``left`` to ``right`` on the baseline ``y`` if nothing placed is in its way."""
+        if any(abs(y - at) < 12 and left < end + 4 and start < right + 4 for start, end, at in self.boxes):
+            return False
+        self.boxes.append((left, right, y))
+        return True
+
+
+@attrs.define
 class _Drawing:
     drawn: list[Mark]
     travel: list[Arrow]
@@ -314,7 +335,12 @@ class _Drawing:
 
     def svg(self) -> str:
         text = max([_CHAR * 1.35 * len(self.title)] + [_CHAR * 1.1 * len(line) for line in self.lesson])
-        width = round(max(_MIN_WIDTH, self.axis.end + _RIGHT, 20 + _LEGEND_COLUMNS * _LEGEND_WIDTH, 20 + text))
+        legend = max(
+            (i % _LEGEND_COLUMNS) * _LEGEND_WIDTH + _CHAR * len(words) for i, (_, _, words) in enumerate(self.legend())
+        )
+        width = round(
+            max(_MIN_WIDTH, self.axis.end + _RIGHT, 20 + _LEGEND_COLUMNS * _LEGEND_WIDTH, 20 + text, 40 + legend)
+        )
         height = self.y(self.lanes[-1]) + 50 if self.lanes else self.top + 40
         self.out = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -363,7 +389,7 @@ class _Drawing:
         items = [
             ("write", f'<circle cx="6" cy="0" r="5" fill="{_WRITE}"/>', "write #id key=value"),
             ("fresh", square.format(_FRESH), "read of the newest write (saw #id)"),
-            ("stale", square.format(_STALE), "stale read; red arrow to the write it saw"),
+            ("stale", square.format(_STALE), "stale read (missed #id); red arrow to the write it saw"),
         ]
         if self.cache is None:
             items.append(("arrival", self._legend_arrow("arrival", _ARRIVAL, ""), "a write reaches an edge"))
@@ -402,21 +428,42 @@ class _Drawing:
             f'<text x="{_LEFT}" y="{top - 28}" fill="#555">virtual time (s) &#8594;, '
             "operations at one instant side by side in the order applied</text>"
         )
-        last = -1e9
         for at, start, end in zip(self.axis.instants, self.axis.starts, self.axis.ends, strict=True):
-            if start - last >= 34:
-                self.out.append(f'<text class="tick" x="{start:.1f}" y="{top + 4}" fill="#555">{at:g}s</text>')
-                last = start
             if self.crowded.get(at, 0) > 1:
                 self.out.append(
                     f'<path class="instant" d="M{start:.1f},{top + 10} v4 H{end:.1f} v-4" stroke="#aaa" fill="none"/>'
                 )
+        for x, anchor, text in self.ticks():
+            self.out.append(
+                f'<text class="tick" x="{x:.1f}" y="{top + 4}" fill="#555" text-anchor="{anchor}">{text}</text>'
+            )
         for x, seconds in self.axis.breaks:
             self.out.append(
                 f'<g class="break"><path d="M{x - 5},{top + 16} l4,-12 M{x + 1},{top + 16} l4,-12" '
                 f'stroke="#555"/><text x="{x}" y="{top - 12}" fill="#888" text-anchor="middle">'
                 f"+{seconds:g}s</text></g>"
             )
+
+    def ticks(self) -> list[tuple[float, str, str]]:
+        """The time labels, (x, text-anchor, text), in time order: over the operations of an instant that has
+        one column, at the start of the bracket of one that has several, at the arrowheads of one that only
+        sees arrivals. Where labels would overlap, those of instants with operations win (arrival times are in
+        the arrows' hover text)."""
+        labels = []
+        for at, start, end in zip(self.axis.instants, self.axis.starts, self.axis.ends, strict=True):
+            text = f"{at:g}s"
+            if self.crowded.get(at, 0) > 1:
+                x, anchor, left = start, "start", start
+            else:
+                x, anchor = (start + end) / 2, "middle"
+                left = x - _CHAR * len(text) / 2
+            labels.append((end > start, left, left + _CHAR * len(text), x, anchor, text))
+        room, chosen = _Room(), set()
+        for busy in (True, False):
+            for i, (has_operations, left, right, *_) in enumerate(labels):
+                if has_operations == busy and room.take(left, right, 0.0):
+                    chosen.add(i)
+        return [(x, anchor, text) for i, (*_, x, anchor, text) in enumerate(labels) if i in chosen]
 
     def _lanes(self, width: int) -> None:
         for edge in self.lanes:
@@ -447,6 +494,10 @@ class _Drawing:
 
     def _arrows(self) -> None:
         x_of = self.positions()
+        room = _Room()
+        for mark in self.drawn:
+            half = _CHAR * len(mark.label) / 2
+            room.boxes.append((x_of[mark.row.id] - half, x_of[mark.row.id] + half, self._label_y(mark)))
         for arrow in self.travel:
             name = "cache" if self.cache is not None else "arrival"
             colour = _CACHE if self.cache is not None else _ARRIVAL
@@ -463,10 +514,13 @@ class _Drawing:
                 f"#{arrow.write.id} {escape(what)} at {escape(arrow.edge)} at {arrow.at:.3f}s</title></line>"
             )
             if arrow.ignored:
+                note = f"#{arrow.write.id} older: ignored"
+                left = x2 - 4 - _CHAR * len(note)
+                # Above the arrowhead, or higher still where an operation's label (or another note) stands.
+                y = next((y2 - rise for rise in (12, 25, 38) if room.take(left, x2 - 4, y2 - rise)), y2 - 12)
                 self.out.append(
                     f'<text class="arrival-note" data-write="{arrow.write.id}" data-t="{arrow.at:g}" x="{x2 - 4}" '
-                    f'y="{y2 - 12}" fill="{_ARRIVAL}" text-anchor="end">'
-                    f"#{arrow.write.id} older: ignored</text>"
+                    f'y="{y}" fill="{_ARRIVAL}" text-anchor="end">{escape(note)}</text>'
                 )
 
     def positions(self) -> dict[int, float]:
@@ -502,12 +556,15 @@ class _Drawing:
                 )
             hover = "\n".join([mark.details, *findings])
             self.out.append(f"<g {attributes}>{glyph}<title>{escape(hover)}</title></g>")
-            below = mark.kind != "write"
             colour = {"read stale": _STALE, "read fresh": _FRESH}.get(mark.kind, "#222")
             self.out.append(
-                f'<text class="label" x="{px}" y="{py + (18 if below else -10)}" fill="{colour}" '
+                f'<text class="label" x="{px}" y="{self._label_y(mark)}" fill="{colour}" '
                 f'data-step="{mark.step}" text-anchor="middle">{escape(mark.label)}</text>'
             )
+
+    def _label_y(self, mark: Mark) -> int:
+        """The baseline of ``mark``'s label: above its lane for a write, below it for the rest."""
+        return self.y(mark.row.edge) + (-10 if mark.kind == "write" else 18)
 
     @staticmethod
     def _glyph(mark: Mark, px: float, py: int) -> str:
