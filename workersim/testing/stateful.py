@@ -45,7 +45,7 @@ BUILT_IN = tuple(report.name for report in check_all((), 10.0) + check_anomalies
 
 NO_EXPLAIN = tuple(phase for phase in Phase if phase is not Phase.explain)
 """Hypothesis's phases but its explain phase, which reruns a failing example once per line of code: on a worker
-machine that was most of a failing run's time (25 s of 26 s for a three-edge shop, against 1 s without)."""
+machine that was most of a failing run's time (a three-edge shop's: 25 s with it, 1 to 2 s without)."""
 
 PAUSES = (0.1, 0.5, 1.0, 3.0, 12.0)
 """Virtual seconds the time rule lets pass: within and beyond the default propagation delays."""
