@@ -71,3 +71,54 @@ def test_built_in_models_keep_to_the_bound(model: workersim.DelayModel, seed: in
 def test_hypothesis_delay_rejects_a_bad_bound() -> None:
     with pytest.raises(ValueError, match="max_delay"):
         HypothesisDelay(None, max_delay=-1)  # type: ignore[arg-type]
+
+
+class Halt(BaseException):
+    """What a delay model raises to stop the run (as hypothesis's ``StopTest`` does)."""
+
+
+class Halting:
+    """A delay model that stops the run the first time it is asked for a delay."""
+
+    escapes = (Halt,)
+
+    def bound(self) -> float | None:
+        return 1.0
+
+    def delay_ms(self, draw: int, origin: str | None, destination: str, max_ms: int) -> int:
+        raise Halt
+
+
+async def write_then_read_elsewhere(delays: workersim.DelayModel) -> workersim.Simulation:
+    """A worker writes at SFO, then reads at LHR: the read needs the write's delay to LHR."""
+
+    async def fetch(request: workersim.Request, env: object) -> workersim.Response:
+        if request.method == "PUT":
+            await env.KV.put("k", "v")  # type: ignore[attr-defined]
+        return workersim.Response(await env.KV.get("k") or "")  # type: ignore[attr-defined]
+
+    sim = workersim.Simulation(edges=("SFO", "LHR"), kv_namespaces=("KV",), delays=delays, worker=fetch)
+    try:
+        async with sim:
+            await sim.fetch("https://w/", edge="SFO", method="PUT")
+            await sim.fetch("https://w/", edge="LHR")
+    finally:
+        # Whatever ended the run, the worker is not to blame: nothing was taken for its failure.
+        assert sim.worker_errors == []
+    return sim
+
+
+def test_a_delay_model_that_stops_the_run_is_not_a_worker_failure() -> None:
+    with pytest.raises(Halt):
+        workersim.run(write_then_read_elsewhere, Halting())
+
+
+def test_hypothesis_ending_an_example_inside_a_worker_reaches_hypothesis() -> None:
+    from hypothesis.errors import StopTest
+    from hypothesis.internal.conjecture.data import ConjectureData
+    from hypothesis.strategies._internal.core import DataObject
+
+    # An example with no choices left: the first delay drawn ends it, as one that draws too much is ended.
+    exhausted = DataObject(ConjectureData.for_choices([]))
+    with pytest.raises(StopTest):
+        workersim.run(write_then_read_elsewhere, HypothesisDelay(exhausted))

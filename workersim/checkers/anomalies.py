@@ -93,9 +93,11 @@ def _races(table: OpTable, bases: _Bases, *, creations: bool) -> Report:
                 f"{b_write.invoke:.3f}s (write #{b_write.id}), replacing the first{_SAME if again else ''}."
             )
         else:
+            # Named by its history id, as the timeline and the other messages name writes (not by store version).
+            saw = table.op(int(table.write_ops[table.write_start[table.slots[read[j0]]] + seen[j0]]))
             message = (
                 f"lost update of {a_write.key!r}: {_who(a_read)} and {_who(b_read)} both read "
-                f"{_shown(a_read)} (version {a_read.version}) at {a_read.invoke:.3f}s and {b_read.invoke:.3f}s; "
+                f"{_shown(a_read)} (write #{saw.id}) at {a_read.invoke:.3f}s and {b_read.invoke:.3f}s; "
                 f"write #{b_write.id} ({_shown(b_write)} at {b_write.invoke:.3f}s) replaced write #{a_write.id} "
                 f"({_shown(a_write)} at {a_write.invoke:.3f}s) without having seen it."
             )

@@ -21,7 +21,11 @@ class DelayModel(Protocol):
     A model may also define ``delay_for(seq, draw, origin, destination, max_ms)``, called instead of ``delay_ms``
     with the number of the write being timed, and ``describe_with(describe)``, through which the simulation hands
     it ``describe(seq)``: a few words naming that write (``workersim.testing.HypothesisDelay`` uses both to label
-    its draws)."""
+    its draws).
+
+    A model that stops a run by raising (hypothesis ends an example from inside a draw) names those exception types
+    in ``escapes``: a worker whose KV call raised one is not failing, so the runtime lets it end the run rather
+    than answering a 500."""
 
     def bound(self) -> float | None:
         """The largest delay in seconds the model can give, or ``None`` if it caps itself at ``max_delay``."""

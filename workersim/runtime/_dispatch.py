@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import attrs
 import trio
 
+from ..core.delays import DelayModel
 from ..core.rows import FetchRow, ScheduledRow, error_text, make_fetch, make_response
 from ..kv.binding import CALLS, REQUEST, Call
 from ..sim.engine import Engine, task_identities
@@ -32,6 +33,7 @@ class Host(Protocol):
     """What the dispatcher needs of the simulation it serves."""
 
     seed: int
+    delays: DelayModel
     edges: tuple[str, ...]
     crons: tuple[str, ...]
     scheduled_edge: str
@@ -134,6 +136,12 @@ class Dispatcher:
     _places: dict[str, _Place] = attrs.field(factory=dict, init=False)
     _serial: Callable[[trio.lowlevel.Task], tuple[tuple[int, ...], int]] | None = attrs.field(default=None, init=False)
 
+    def _goes_on_up(self, error: BaseException) -> bool:
+        """Whether ``error`` ends the task rather than failing the worker: trio cancelling it, or the delay model
+        stopping the run (``escapes``; hypothesis ending an example from inside a draw)."""
+        escapes: tuple[type[BaseException], ...] = getattr(self.sim.delays, "escapes", ())
+        return _is_cancellation(error) or isinstance(error, escapes)
+
     async def open(self) -> None:
         """Open the nursery for waitUntil work (in ``async with sim``), and start the cron triggers, if any."""
         self._nursery = await self._stack.enter_async_context(trio.open_nursery())
@@ -186,7 +194,7 @@ class Dispatcher:
                     raise not_a_response(result, awaited)
                 response = result
             except BaseException as error:
-                if _is_cancellation(error):
+                if self._goes_on_up(error):
                     raise
                 failure = error
                 response = _error_response(ray, error)
@@ -225,7 +233,7 @@ class Dispatcher:
             try:
                 await self.worker_for(edge).scheduled(ScheduledController(cron, due * 1000), env, ctx)
             except BaseException as error:
-                if _is_cancellation(error):
+                if self._goes_on_up(error):
                     raise
                 self._report(ray, edge, "scheduled", error)
             finally:
@@ -300,7 +308,7 @@ class Dispatcher:
             with trio.move_on_at(deadline) as limit:
                 await work
         except BaseException as error:  # reported, as Cloudflare logs a failed waitUntil promise; the rest goes on
-            if _is_cancellation(error):
+            if self._goes_on_up(error):
                 raise
             self._report(ray, edge, "waitUntil", error)
             return

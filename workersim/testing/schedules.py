@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 
 from hypothesis import strategies as st
+from hypothesis.errors import StopTest
 
 from ..core.delays import DefaultDelay, DelayModel, FixedDelay, UniformDelay
 
@@ -19,6 +20,10 @@ class HypothesisDelay:
     from hypothesis's database. Draws happen in the order the simulation needs them, which the conductor keeps
     the same from run to run.
     """
+
+    escapes: tuple[type[BaseException], ...] = (StopTest,)
+    """Hypothesis ends an example (one that would draw more than it allows) by raising ``StopTest`` from a draw,
+    inside a worker's KV call: the runtime lets it through to hypothesis instead of failing the request."""
 
     def __init__(self, data: st.DataObject, max_delay: float = 10.0) -> None:
         if not (math.isfinite(max_delay) and max_delay >= 0):
