@@ -29,6 +29,9 @@ class Report:
         return not self.violations
 
     def __str__(self) -> str:
+        if not self.checked and self.ok:
+            # "ok" would read as a pass, when nothing in the history was for this checker to look at.
+            return f"{self.name}: nothing to check (no operation it looks at)"
         head = f"{self.name}: {'ok' if self.ok else f'{len(self.violations)} violation(s)'} ({self.checked} checked)"
         return "\n".join([head, *(f"  - {v.message}" for v in self.violations)])
 
