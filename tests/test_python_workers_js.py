@@ -425,3 +425,30 @@ async def test_a_javascript_object_is_not_iterable_and_says_what_to_use(autojump
         response = await sim.fetch("https://example.com/")
     assert response.status == 500
     assert "use obj.to_py() for a dict" in await response.text()
+
+
+URL_SETTERS = """
+from js import URL, Response
+
+
+async def on_fetch(request, env):
+    url = URL.new(request.url)
+    url.hostname = "Origin.Example"
+    url.port = "8443"
+    url.pathname = "api/v1"
+    url.search = "?page=2"
+    url.searchParams.append("sort", "name")
+    url.hash = "top"
+    moved = URL.new("https://a.example:8080/x")
+    moved.host = "b.example:443"  # the https default port is dropped
+    moved.protocol = "http:"
+    moved.port = "not a port"  # ignored, as the URL standard does
+    return Response.new(url.toString() + " " + moved.href + " " + url.searchParams.get("page"))
+"""
+
+
+async def test_url_properties_can_be_set_as_in_javascript(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    sim = workersim.Simulation(worker=worker_file(tmp_path, URL_SETTERS))
+    async with sim:
+        response = await sim.fetch("https://w.example/old?q=1")
+        assert await response.text() == ("https://origin.example:8443/api/v1?page=2&sort=name#top http://b.example/x 2")

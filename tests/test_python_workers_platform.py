@@ -433,6 +433,73 @@ async def test_static_assets_are_served_before_the_worker(autojump_clock: trio.a
 
 # --- what Cloudflare adds to a request ---------------------------------------------------------------------------
 
+CRON_ONLY_FUNCTION = """
+from workers import handler
+
+
+@handler
+async def on_scheduled(controller, env, ctx):
+    print("tick", controller.cron)
+"""
+
+CRON_ONLY_CLASS = """
+from workers import WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def scheduled(self, controller):
+        print("tick", controller.cron)
+"""
+
+
+@pytest.mark.parametrize("source", [CRON_ONLY_FUNCTION, CRON_ONLY_CLASS], ids=["on_scheduled", "class"])
+async def test_a_worker_with_only_a_scheduled_handler_runs_its_crons_and_fails_requests(
+    autojump_clock: trio.abc.Clock, tmp_path: Path, source: str
+) -> None:
+    write(tmp_path, "src/entry.py", source)
+    write(tmp_path, "wrangler.toml", 'main = "src/entry.py"\n[triggers]\ncrons = ["0 * * * *"]\n')
+    sim = workersim.Simulation(worker=tmp_path, start_time=1_800_000_000)  # a whole hour
+    async with sim:
+        await trio.sleep(2 * 3600 + 1)
+        response = await sim.fetch("https://cron.example/")
+    # As on Cloudflare, a cron-only worker is valid, and a request to it fails with the runtime's error.
+    assert response.status == 500
+    assert "Handler does not export a fetch() function." in await response.text()
+    assert [line.message for line in sim.logs] == ["tick 0 * * * *", "tick 0 * * * *"]
+    assert [error.phase for error in sim.worker_errors] == ["fetch"]
+
+
+def test_a_worker_file_with_no_handler_at_all_is_still_refused(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="defines no worker"):
+        workersim.Simulation(worker=write(tmp_path, "entry.py", "VALUE = 1\n"))
+
+
+CF_WORKER = """
+async def on_fetch(request, env):
+    from js import Response, JSON
+    cf = request.cf
+    found = {name: getattr(cf, name, None) for name in
+             ("region", "regionCode", "postalCode", "metroCode", "isEUCountry", "tlsVersion", "tlsCipher")}
+    return Response.new(JSON.stringify(found))
+"""
+
+
+async def test_request_cf_has_the_geolocation_fields_cloudflare_documents(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    sim = workersim.Simulation(edges=("SFO", "FRA", "LHR"), worker=write(tmp_path, "entry.py", CF_WORKER))
+    async with sim:
+        answers = {edge: await sim.fetch("https://geo.example/", edge=edge) for edge in sim.edges}
+        seen = {edge: json.loads(await response.text()) for edge, response in answers.items()}
+    assert seen["SFO"] == {
+        "region": "California", "regionCode": "CA", "postalCode": "94107", "metroCode": "807", "isEUCountry": None,
+        "tlsVersion": "TLSv1.3", "tlsCipher": "AEAD-AES128-GCM-SHA256",
+    }  # fmt: skip
+    # metroCode (a US DMA code) and isEUCountry (only "1", only in the EU) are left out elsewhere, as on Cloudflare.
+    assert (seen["FRA"]["metroCode"], seen["FRA"]["isEUCountry"]) == (None, "1")
+    assert (seen["LHR"]["regionCode"], seen["LHR"]["metroCode"], seen["LHR"]["isEUCountry"]) == ("ENG", None, None)
+
+
 REQUEST_WORKER = """
 from workers import Response, WorkerEntrypoint
 

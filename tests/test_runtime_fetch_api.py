@@ -23,6 +23,9 @@ def test_headers_are_case_insensitive_and_repeatable() -> None:
     assert list(headers) == ["content-type", "set-cookie"]
     assert headers.get("missing") is None
     assert headers["Missing"] is None  # as in Python Workers: no KeyError (a 500 for every visitor without it)
+    del headers["Set-Cookie"]
+    del headers["X-Powered-By"]  # missing: no KeyError, as with JavaScript's Headers.delete and the SDK's HTTPMessage
+    assert list(headers) == ["content-type"]
 
 
 @pytest.mark.parametrize(
@@ -102,3 +105,14 @@ async def test_response_body_is_read_once() -> None:
     with pytest.raises(BodyUsedError, match="cannot clone"):
         response.clone()
     assert await clone.text() == "once"
+
+
+async def test_the_sdk_response_helpers_replace_body_and_from_json() -> None:
+    original = Response("old", status=418, status_text="Teapot", headers={"X-Kept": "yes"})
+    replaced = original.replace_body('{"n": 2}')
+    assert (replaced.status, replaced.status_text, replaced.headers["x-kept"]) == (418, "Teapot", "yes")
+    assert await replaced.text() == '{"n": 2}'
+    assert await original.string() == "old"  # the original keeps its own body
+    made = Response.from_json({"ok": True}, status=201)
+    assert (made.status, made.headers["content-type"]) == (201, "application/json")
+    assert await made.json() == {"ok": True}

@@ -36,6 +36,33 @@ _PLACES: dict[str, tuple[str, str, str, str, str, str, str]] = {
     "JNB": ("ZA", "Johannesburg", "Gauteng", "AF", "Africa/Johannesburg", "-26.20410", "28.04730"),
 }
 
+# colo: (regionCode, postalCode, metroCode); Cloudflare leaves out what it does not know for a visitor (metroCode,
+# the US DMA code, exists only in the US; Hong Kong has no postal codes), and so do these.
+_LOCAL: dict[str, tuple[str, str, str]] = {
+    "SFO": ("CA", "94107", "807"),
+    "IAD": ("VA", "20147", "511"),
+    "LAX": ("CA", "90012", "803"),
+    "ORD": ("IL", "60601", "602"),
+    "DFW": ("TX", "75201", "623"),
+    "EWR": ("NJ", "07102", "501"),
+    "YYZ": ("ON", "M5H", ""),
+    "GRU": ("SP", "01000-000", ""),
+    "LHR": ("ENG", "EC1A", ""),
+    "FRA": ("HE", "60311", ""),
+    "CDG": ("IDF", "75001", ""),
+    "AMS": ("NH", "1012", ""),
+    "MAD": ("MD", "28013", ""),
+    "SIN": ("", "018956", ""),
+    "NRT": ("13", "100-0001", ""),
+    "HKG": ("", "", ""),
+    "BOM": ("MH", "400001", ""),
+    "SYD": ("NSW", "2000", ""),
+    "JNB": ("GP", "2001", ""),
+}
+_EU = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+)  # fmt: skip
+
 
 def cf_properties(edge: str, index: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``request.cf`` for a visitor served by ``edge`` (the ``index``-th edge), with ``overrides`` applied."""
@@ -55,8 +82,14 @@ def cf_properties(edge: str, index: int, overrides: Mapping[str, Any] | None = N
         "asOrganization": "Example Network",
         "httpProtocol": "HTTP/2",
         "tlsVersion": "TLSv1.3",
+        "tlsCipher": "AEAD-AES128-GCM-SHA256",
         "clientTcpRtt": 10,
+        "edgeRequestKeepAliveStatus": 1,
     }
+    local = zip(("regionCode", "postalCode", "metroCode"), _LOCAL.get(edge.upper(), ("", "", "")), strict=True)
+    properties.update((name, value) for name, value in local if value)
+    if country in _EU:
+        properties["isEUCountry"] = "1"  # present only for the EU, as on Cloudflare
     properties.update(overrides or {})
     return properties
 

@@ -111,10 +111,10 @@ class Headers(MutableMapping[str, str]):
         self.set(name, value)
 
     def __delitem__(self, name: str) -> None:
-        key = _name(name)
-        if key not in self:
-            raise KeyError(name)
-        self.delete(key)
+        """``del headers[name]`` removes every field named ``name``; a missing name is no error, as in Python
+        Workers, whose headers are JavaScript's (``del`` is ``Headers.delete``) or the SDK's ``HTTPMessage``
+        (whose ``del`` never raises)."""
+        self.delete(name)
 
     def __contains__(self, name: object) -> bool:
         key = name.lower() if isinstance(name, str) else name

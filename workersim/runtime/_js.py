@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -311,35 +312,58 @@ class URL(JsProxy):
         text = url.href if isinstance(url, URL) else str(url)
         if base is not None:
             text = urljoin(base.href if isinstance(base, URL) else str(base), text)
-        parts = urlsplit(text)
-        if not parts.scheme or (parts.scheme in _DEFAULT_PORTS and not parts.netloc):
-            raise TypeError(f"Invalid URL: {text}")
-        netloc = parts.netloc.lower()
-        scheme = parts.scheme.lower()
-        if parts.port is not None and str(parts.port) == _DEFAULT_PORTS.get(scheme):
-            netloc = netloc.rsplit(":", 1)[0]
-        path = parts.path or ("/" if scheme in _DEFAULT_PORTS else "")
-        self._parts = (scheme, netloc, quote(path, safe="/%:@!$&'()*+,;=~-._"), parts.query, parts.fragment)
-        self.searchParams = URLSearchParams(parts.query, owner=self)
+        self._parts = _url_parts(text)
+        self.searchParams = URLSearchParams(self._parts[3], owner=self)
 
     def _set_query(self, query: str) -> None:
         scheme, netloc, path, _, fragment = self._parts
         self._parts = (scheme, netloc, path, query, fragment)
+
+    def _set_host(self, hostname: str | None, port: str | None) -> None:
+        """Replace the host name or the port (``None`` keeps it), as the URL standard's setters do: a default port
+        is dropped, and the user information before ``@`` is kept."""
+        scheme, netloc, path, query, fragment = self._parts
+        userinfo, at, _ = netloc.rpartition("@")
+        hostname = self.hostname if hostname is None else hostname.lower()
+        port = self.port if port is None else port
+        if port == _DEFAULT_PORTS.get(scheme):
+            port = ""
+        self._parts = (scheme, f"{userinfo}{at}{hostname}{':' + port if port else ''}", path, query, fragment)
 
     @property
     def href(self) -> str:
         """The whole URL."""
         return urlunsplit(self._parts)
 
+    @href.setter
+    def href(self, value: str) -> None:
+        self._parts = _url_parts(str(value))
+        self.searchParams._pairs = URLSearchParams(self._parts[3])._pairs
+
     @property
     def protocol(self) -> str:
         """The scheme with its colon, e.g. ``"https:"``."""
         return self._parts[0] + ":"
 
+    @protocol.setter
+    def protocol(self, value: str) -> None:
+        # The URL standard ignores a scheme that is not valid, and a switch between a special scheme (http, https)
+        # and any other; only http <-> https can change here.
+        scheme = str(value).partition(":")[0].lower()
+        if scheme in _DEFAULT_PORTS:
+            self._parts = (scheme, *self._parts[1:])
+            self._set_host(None, None)
+
     @property
     def host(self) -> str:
         """Host name and (non-default) port."""
         return self._parts[1].rpartition("@")[2]
+
+    @host.setter
+    def host(self, value: str) -> None:
+        hostname, colon, port = str(value).partition(":")
+        if hostname:
+            self._set_host(hostname, _port_digits(port) if colon else None)
 
     @property
     def hostname(self) -> str:
@@ -347,26 +371,56 @@ class URL(JsProxy):
         host = self.host
         return host.rsplit(":", 1)[0] if ":" in host and not host.endswith("]") else host
 
+    @hostname.setter
+    def hostname(self, value: str) -> None:
+        hostname = str(value).partition(":")[0]
+        if hostname:  # an empty host is not valid for http(s): the URL standard leaves the URL as it was
+            self._set_host(hostname, None)
+
     @property
     def port(self) -> str:
         """The port, or ``""`` for the scheme's default."""
         host = self.host
         return host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
 
+    @port.setter
+    def port(self, value: Any) -> None:
+        port = _port_digits(str(value))
+        if port is not None:
+            self._set_host(None, port)
+
     @property
     def pathname(self) -> str:
         """The path, e.g. ``"/a/b"``."""
         return self._parts[2]
+
+    @pathname.setter
+    def pathname(self, value: str) -> None:
+        scheme, netloc, _, query, fragment = self._parts
+        path = str(value)
+        if scheme in _DEFAULT_PORTS and not path.startswith("/"):
+            path = "/" + path
+        self._parts = (scheme, netloc, _quote_path(path), query, fragment)
 
     @property
     def search(self) -> str:
         """The query with its ``?``, or ``""``."""
         return "?" + self._parts[3] if self._parts[3] else ""
 
+    @search.setter
+    def search(self, value: str) -> None:
+        query = str(value).removeprefix("?")
+        self._set_query(query)
+        self.searchParams._pairs = URLSearchParams(query)._pairs
+
     @property
     def hash(self) -> str:
         """The fragment with its ``#``, or ``""``."""
         return "#" + self._parts[4] if self._parts[4] else ""
+
+    @hash.setter
+    def hash(self, value: str) -> None:
+        self._parts = (*self._parts[:4], str(value).removeprefix("#"))
 
     @property
     def origin(self) -> str:
@@ -382,6 +436,35 @@ class URL(JsProxy):
 
     def __repr__(self) -> str:
         return f"URL({self.href!r})"
+
+
+def _url_parts(text: str) -> tuple[str, str, str, str, str]:
+    """``text`` split into its normalised scheme, authority, path, query and fragment; a ``TypeError`` (JavaScript's
+    ``Invalid URL``) when it is not an absolute URL."""
+    parts = urlsplit(text)
+    if not parts.scheme or (parts.scheme in _DEFAULT_PORTS and not parts.netloc):
+        raise TypeError(f"Invalid URL: {text}")
+    netloc = parts.netloc.lower()
+    scheme = parts.scheme.lower()
+    if parts.port is not None and str(parts.port) == _DEFAULT_PORTS.get(scheme):
+        netloc = netloc.rsplit(":", 1)[0]
+    path = parts.path or ("/" if scheme in _DEFAULT_PORTS else "")
+    return (scheme, netloc, _quote_path(path), parts.query, parts.fragment)
+
+
+def _quote_path(path: str) -> str:
+    return quote(path, safe="/%:@!$&'()*+,;=~-._")
+
+
+def _port_digits(value: str) -> str | None:
+    """The port the URL standard's ``port`` setter takes from ``value``: its leading digits (``""`` clears the
+    port), or ``None`` when it starts with something else or is out of range, which leaves the URL unchanged."""
+    digits = re.match(r"[0-9]*", value)
+    assert digits is not None
+    if not digits.group():
+        return "" if not value else None
+    number = int(digits.group())
+    return str(number) if number <= 65535 else None
 
 
 class _Date(JsProxy):

@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from ..core.errors import JsException
 from . import workers_compat
 from ._context import ExecutionContext
 from ._entrypoint import PYTHON_REQUEST, WorkerEntrypoint
@@ -25,8 +26,16 @@ Call = Callable[[Any, Any, ExecutionContext], Any]
 
 _FORMS = (
     "`class Default(WorkerEntrypoint)` with `async def fetch(self, request)`, "
-    "`async def fetch(request, env, ctx)` or `async def on_fetch(request, env)`"
+    "`async def fetch(request, env, ctx)` or `async def on_fetch(request, env)` "
+    "(or only a scheduled handler, `on_scheduled(controller, env, ctx)`)"
 )
+NO_FETCH = "Handler does not export a fetch() function."
+"""What Cloudflare answers a request to a worker that has only other handlers (a cron-only worker): the request
+fails with this error."""
+
+
+def _no_fetch(request: Request, env: Any, ctx: ExecutionContext) -> Any:
+    raise JsException("Error", NO_FETCH)
 
 
 @attrs.frozen
@@ -105,6 +114,8 @@ def worker_from_module(module: Any, name: str, *, js_requests: bool = False) -> 
         if callable(handler) and not getattr(handler, "__module__", "").startswith("workersim.runtime."):
             js = js_requests and attribute == "on_fetch" and not getattr(handler, PYTHON_REQUEST, False)
             return Worker(f"{name}:{attribute}", _bind(handler, js_request=js, what="fetch handler"), scheduled)
+    if scheduled is not None:  # a cron-only worker: valid on Cloudflare, where a request to it fails
+        return Worker(f"{name}:scheduled", _no_fetch, scheduled)
     raise TypeError(f"{name} defines no worker: it needs {_FORMS}")
 
 
@@ -114,13 +125,13 @@ def _from_class(cls: type) -> Worker:
             f"the worker class {cls.__qualname__} must subclass WorkerEntrypoint "
             "(from workers import WorkerEntrypoint, or workersim.WorkerEntrypoint)"
         )
-    if not callable(getattr(cls, "fetch", None)):
+    fetch = getattr(cls, "fetch", None)
+    scheduled = getattr(cls, "scheduled", None)
+    if not callable(fetch) and not callable(scheduled):
         raise TypeError(
             f"the worker class {cls.__qualname__} has no fetch method: add `async def fetch(self, request)`"
         )
-
-    fetch_arity = _positional_arity(getattr(cls, "fetch"), method=True)  # noqa: B009 - checked above
-    scheduled = getattr(cls, "scheduled", None)
+    fetch_arity = _positional_arity(fetch, method=True) if callable(fetch) else 0
     scheduled_arity = _positional_arity(scheduled, method=True) if callable(scheduled) else 0
 
     def call(request: Request, env: Any, ctx: ExecutionContext) -> Any:
@@ -130,6 +141,8 @@ def _from_class(cls: type) -> Worker:
     def run_scheduled(controller: Any, env: Any, ctx: ExecutionContext) -> Any:
         return getattr(cls(ctx, env), "scheduled")(*(controller, env, ctx)[:scheduled_arity])  # noqa: B009
 
+    if not callable(fetch):  # a cron-only worker
+        return Worker(cls.__qualname__ + ".scheduled", _no_fetch, run_scheduled)
     return Worker(cls.__qualname__ + ".fetch", call, run_scheduled if callable(scheduled) else None)
 
 

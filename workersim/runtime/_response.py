@@ -53,6 +53,13 @@ class Response(Body):
 
     json = _JsonMember()
 
+    @classmethod
+    def from_json(
+        cls, data: Any, status: int | None = None, status_text: str = "", headers: HeadersInit | None = None
+    ) -> Response:
+        """``Response.from_json(data, status=, status_text=, headers=)``: the SDK's name for ``Response.json(data)``."""
+        return _json_response(cls, data, status, status_text, headers)
+
     def __init__(
         self,
         body: BodyInit = None,
@@ -101,6 +108,15 @@ class Response(Body):
     def clone(self) -> Response:
         """A copy whose body can be read independently (the body must not have been read yet)."""
         return Response(self._copy_body(), self._status, self._status_text, self._headers)
+
+    def replace_body(self, body: BodyInit) -> Response:
+        """A new response with this one's status, reason phrase and headers and ``body`` (the Python Workers SDK's
+        ``replace_body``); this response is left as it was."""
+        return Response(body, self._status, self._status_text, self._headers)
+
+    async def string(self) -> str:
+        """The body as text (Pyodide's ``FetchResponse.string``, the same as ``text()``)."""
+        return await self.text()
 
     @staticmethod
     def redirect(url: str, status: int = 302) -> Response:
