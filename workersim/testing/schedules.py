@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 from hypothesis import strategies as st
 from hypothesis.errors import StopTest
 
 from ..core.delays import DefaultDelay, DelayModel, FixedDelay, UniformDelay
+
+
+class Draws(Protocol):
+    """What ``HypothesisDelay`` draws its delays from: ``st.data()``'s object, or a stand-in that hands each draw
+    to it (``WorkerMachine`` makes its draws on hypothesis's thread this way)."""
+
+    def draw(self, strategy: st.SearchStrategy[int], label: str) -> int:
+        """A value of ``strategy``, chosen by hypothesis and printed with ``label``."""
 
 
 class HypothesisDelay:
@@ -25,7 +34,7 @@ class HypothesisDelay:
     """Hypothesis ends an example (one that would draw more than it allows) by raising ``StopTest`` from a draw,
     inside a worker's KV call: the runtime lets it through to hypothesis instead of failing the request."""
 
-    def __init__(self, data: st.DataObject, max_delay: float = 10.0) -> None:
+    def __init__(self, data: Draws, max_delay: float = 10.0) -> None:
         if not (math.isfinite(max_delay) and max_delay >= 0):
             raise ValueError(f"max_delay must be a finite number of seconds >= 0, got {max_delay!r}")
         self._data = data
