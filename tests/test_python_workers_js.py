@@ -452,3 +452,51 @@ async def test_url_properties_can_be_set_as_in_javascript(autojump_clock: trio.a
     async with sim:
         response = await sim.fetch("https://w.example/old?q=1")
         assert await response.text() == ("https://origin.example:8443/api/v1?page=2&sort=name#top http://b.example/x 2")
+
+
+URL_SETTER_EDGES = """
+from js import URL, Response
+
+
+def changed(start, name, value):
+    url = URL.new(start)
+    setattr(url, name, value)
+    return url.href
+
+
+async def on_fetch(request, env):
+    hrefs = [
+        changed("https://a.example/x", "hostname", "b.example/p?q"),  # the host ends at /, ? or #
+        changed("https://a.example/x", "hostname", "b.example:8080"),  # a port makes the whole value invalid
+        changed("https://a.example:81/x", "host", "b.example:"),  # no digits: the port stays
+        changed("https://a.example:81/x", "host", "[::1]:85"),
+        changed("https://a.example/x", "hostname", "a b"),
+        changed("https://a.example/x", "search", "q=a b&t=\\"<>'`#\\u00e9"),
+        changed("https://a.example/x", "hash", "\\"<>'`#\\u00e9 x"),
+        changed("https://a.example/x", "pathname", "a/../b c"),
+        changed("https://a.example/x", "pathname", "/a/b/%2E%2e"),
+        changed("https://a.example/x", "pathname", "a\\\\b"),
+        URL.new("https://a.example/a/./b/.%2E/c?q=a b#c d").href,
+    ]
+    return Response.new("\\n".join(hrefs))
+"""
+
+
+async def test_url_setters_parse_their_values_as_the_url_standard(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    # The expected hrefs are the URL standard's (as Node 20's URL gives them).
+    sim = workersim.Simulation(worker=worker_file(tmp_path, URL_SETTER_EDGES))
+    async with sim:
+        response = await sim.fetch("https://w.example/")
+        assert (await response.text()).split("\n") == [
+            "https://b.example/x",
+            "https://a.example/x",
+            "https://b.example:81/x",
+            "https://[::1]:85/x",
+            "https://a.example/x",
+            "https://a.example/x?q=a%20b&t=%22%3C%3E%27`%23%C3%A9",
+            "https://a.example/x#%22%3C%3E'%60#%C3%A9%20x",
+            "https://a.example/b%20c",
+            "https://a.example/a/",
+            "https://a.example/a/b",
+            "https://a.example/a/c?q=a%20b#c%20d",
+        ]
