@@ -13,6 +13,8 @@ import trio
 
 import workersim
 from workersim import LogRow
+from workersim.core.errors import JsException
+from workersim.core.jsontext import parse_js
 
 
 def worker_file(tmp_path: Path, source: str, name: str = "entry.py") -> Path:
@@ -500,3 +502,30 @@ async def test_url_setters_parse_their_values_as_the_url_standard(autojump_clock
             "https://a.example/a/b",
             "https://a.example/a/c?q=a%20b#c%20d",
         ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [  # V8's messages (as Node 20's JSON.parse gives them)
+        ('{"a":', "Unexpected end of JSON input"),
+        ("[", "Unexpected end of JSON input"),
+        ("<p>tea</p>", "Unexpected token '<', \"<p>tea</p>\" is not valid JSON"),
+        (
+            '{"aaaaaaaaaaaaaaaaaaaa": 1, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb": x}',
+            'Unexpected token \'x\', ..."bbbbbbb": x}" is not valid JSON',
+        ),
+        ("<html><body>Not found</body></html>", "Unexpected token '<', \"<html><bod\"... is not valid JSON"),
+        (
+            '{"count": 1, "items": [1, 2, oops, 4]}',
+            'Unexpected token \'o\', ..."": [1, 2, oops, 4]}" is not valid JSON',
+        ),
+        (
+            '{"a": 1, "b": [1, 2, oops, 4], "c": "padding"}',
+            'Unexpected token \'o\', ..."": [1, 2, oops, 4], "... is not valid JSON',
+        ),
+    ],
+)
+def test_json_parse_errors_are_worded_as_v8_words_them(text: str, message: str) -> None:
+    with pytest.raises(JsException) as raised:
+        parse_js(text)
+    assert raised.value.name == "SyntaxError" and raised.value.message == message
