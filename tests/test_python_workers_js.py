@@ -13,6 +13,8 @@ import trio
 
 import workersim
 from workersim import LogRow
+from workersim.core.errors import JsException
+from workersim.core.jsontext import parse_js
 
 
 def worker_file(tmp_path: Path, source: str, name: str = "entry.py") -> Path:
@@ -452,3 +454,78 @@ async def test_url_properties_can_be_set_as_in_javascript(autojump_clock: trio.a
     async with sim:
         response = await sim.fetch("https://w.example/old?q=1")
         assert await response.text() == ("https://origin.example:8443/api/v1?page=2&sort=name#top http://b.example/x 2")
+
+
+URL_SETTER_EDGES = """
+from js import URL, Response
+
+
+def changed(start, name, value):
+    url = URL.new(start)
+    setattr(url, name, value)
+    return url.href
+
+
+async def on_fetch(request, env):
+    hrefs = [
+        changed("https://a.example/x", "hostname", "b.example/p?q"),  # the host ends at /, ? or #
+        changed("https://a.example/x", "hostname", "b.example:8080"),  # a port makes the whole value invalid
+        changed("https://a.example:81/x", "host", "b.example:"),  # no digits: the port stays
+        changed("https://a.example:81/x", "host", "[::1]:85"),
+        changed("https://a.example/x", "hostname", "a b"),
+        changed("https://a.example/x", "search", "q=a b&t=\\"<>'`#\\u00e9"),
+        changed("https://a.example/x", "hash", "\\"<>'`#\\u00e9 x"),
+        changed("https://a.example/x", "pathname", "a/../b c"),
+        changed("https://a.example/x", "pathname", "/a/b/%2E%2e"),
+        changed("https://a.example/x", "pathname", "a\\\\b"),
+        URL.new("https://a.example/a/./b/.%2E/c?q=a b#c d").href,
+    ]
+    return Response.new("\\n".join(hrefs))
+"""
+
+
+async def test_url_setters_parse_their_values_as_the_url_standard(autojump_clock: trio.abc.Clock, tmp_path: Path):
+    # The expected hrefs are the URL standard's (as Node 20's URL gives them).
+    sim = workersim.Simulation(worker=worker_file(tmp_path, URL_SETTER_EDGES))
+    async with sim:
+        response = await sim.fetch("https://w.example/")
+        assert (await response.text()).split("\n") == [
+            "https://b.example/x",
+            "https://a.example/x",
+            "https://b.example:81/x",
+            "https://[::1]:85/x",
+            "https://a.example/x",
+            "https://a.example/x?q=a%20b&t=%22%3C%3E%27`%23%C3%A9",
+            "https://a.example/x#%22%3C%3E'%60#%C3%A9%20x",
+            "https://a.example/b%20c",
+            "https://a.example/a/",
+            "https://a.example/a/b",
+            "https://a.example/a/c?q=a%20b#c%20d",
+        ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [  # V8's messages (as Node 20's JSON.parse gives them)
+        ('{"a":', "Unexpected end of JSON input"),
+        ("[", "Unexpected end of JSON input"),
+        ("<p>tea</p>", "Unexpected token '<', \"<p>tea</p>\" is not valid JSON"),
+        (
+            '{"aaaaaaaaaaaaaaaaaaaa": 1, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb": x}',
+            'Unexpected token \'x\', ..."bbbbbbb": x}" is not valid JSON',
+        ),
+        ("<html><body>Not found</body></html>", "Unexpected token '<', \"<html><bod\"... is not valid JSON"),
+        (
+            '{"count": 1, "items": [1, 2, oops, 4]}',
+            'Unexpected token \'o\', ..."": [1, 2, oops, 4]}" is not valid JSON',
+        ),
+        (
+            '{"a": 1, "b": [1, 2, oops, 4], "c": "padding"}',
+            'Unexpected token \'o\', ..."": [1, 2, oops, 4], "... is not valid JSON',
+        ),
+    ],
+)
+def test_json_parse_errors_are_worded_as_v8_words_them(text: str, message: str) -> None:
+    with pytest.raises(JsException) as raised:
+        parse_js(text)
+    assert raised.value.name == "SyntaxError" and raised.value.message == message

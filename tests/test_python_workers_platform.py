@@ -662,6 +662,59 @@ async def test_a_wsgi_app_through_workers_wsgi(autojump_clock: trio.abc.Clock, t
         assert failed.status == 500 and "RuntimeError: the app failed" in await failed.text()
 
 
+WSGI_ERROR_HANDLER = """
+import sys
+
+from workers import wsgi
+
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    if environ["PATH_INFO"] == "/fails":
+        raise ValueError("no such item")
+    return [environ["PATH_INFO"].encode("latin-1")]
+
+
+def handled(environ, start_response):
+    # Error-handling middleware, as PEP 3333 writes it: before any of the body, a second start_response with
+    # exc_info replaces the status and headers.
+    try:
+        return list(app(environ, start_response))
+    except ValueError:
+        start_response("404 Not Found", [("Content-Type", "text/plain")], sys.exc_info())
+        return [b"handled"]
+
+
+def too_late(environ, start_response):
+    write = start_response("200 OK", [])
+    write(b"partial")
+    try:
+        raise ValueError("after the body began")
+    except ValueError:
+        start_response("500 Internal Server Error", [], sys.exc_info())  # must re-raise: the headers are out
+    return [b"unreachable"]
+
+
+Default = wsgi.entrypoint(lambda environ, start: (too_late if environ["PATH_INFO"] == "/late" else handled)(
+    environ, start))
+"""
+
+
+@pytest.mark.workersim_allow_worker_errors
+async def test_the_wsgi_bridge_lets_an_error_handler_replace_the_headers(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    sim = workersim.Simulation(edges=("LHR",), worker=write(tmp_path, "entry.py", WSGI_ERROR_HANDLER))
+    async with sim:
+        handled = await sim.fetch("https://example.com/fails")
+        assert (handled.status, await handled.text()) == (404, "handled")
+        late = await sim.fetch("https://example.com/late")
+        assert late.status == 500 and "after the body began" in await late.text()
+        # PATH_INFO holds the path's bytes one character each, UTF-8 or not (PEP 3333's native strings).
+        raw = await sim.fetch("https://example.com/%FF%C3%A9")
+        assert await raw.bytes() == b"/\xff\xc3\xa9"
+
+
 STARLETTE_ENTRYPOINT = """
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse

@@ -54,11 +54,26 @@ def parse_js(text: str) -> Any:
     except json.JSONDecodeError as error:
         if error.msg == _TOO_DEEP:  # V8 would overflow its stack: say what is wrong instead
             raise JsSyntaxError(_TOO_DEEP, text, error.pos) from None
-        if not text.strip():
+        if error.pos >= len(text) or not text.strip():  # the text ended where more was needed
             raise JsSyntaxError("Unexpected end of JSON input", text, error.pos) from None
-        shown = text if len(text) <= 40 else text[:40] + "..."
-        token = text[error.pos] if error.pos < len(text) else ""
-        raise JsSyntaxError(f"Unexpected token '{token}', \"{shown}\" is not valid JSON", text, error.pos) from None
+        raise JsSyntaxError(_unexpected_token(text, error.pos), text, error.pos) from None
+
+
+_CONTEXT = 10
+"""V8 quotes a text longer than twice this (plus one) by the characters around the error, this many each side."""
+
+
+def _unexpected_token(text: str, pos: int) -> str:
+    """V8's message for the character at ``pos``, quoting the text or, for a long one, the part around it."""
+    if len(text) <= 2 * _CONTEXT + 1:
+        shown = f'"{text}"'
+    elif pos < _CONTEXT:
+        shown = f'"{text[: pos + _CONTEXT]}"...'
+    elif pos < len(text) - _CONTEXT:
+        shown = f'..."{text[pos - _CONTEXT : pos + _CONTEXT]}"...'
+    else:
+        shown = f'..."{text[pos - _CONTEXT :]}"'
+    return f"Unexpected token '{text[pos]}', {shown} is not valid JSON"
 
 
 def parse_array(text: str, max_items: int) -> list[Any]:

@@ -361,9 +361,11 @@ class URL(JsProxy):
 
     @host.setter
     def host(self, value: str) -> None:
-        hostname, colon, port = str(value).partition(":")
-        if hostname:
-            self._set_host(hostname, _port_digits(port) if colon else None)
+        parsed = _setter_host(str(value))
+        if parsed is not None:
+            hostname, port = parsed
+            # "b.example:" or "b.example:x" keeps the port: only digits after the colon change it.
+            self._set_host(hostname, _port_digits(port) if port else None)
 
     @property
     def hostname(self) -> str:
@@ -373,9 +375,10 @@ class URL(JsProxy):
 
     @hostname.setter
     def hostname(self, value: str) -> None:
-        hostname = str(value).partition(":")[0]
-        if hostname:  # an empty host is not valid for http(s): the URL standard leaves the URL as it was
-            self._set_host(hostname, None)
+        parsed = _setter_host(str(value))
+        # The URL standard leaves the URL as it was for an empty host, and for a value with a port ("b.example:80").
+        if parsed is not None and parsed[1] is None:
+            self._set_host(parsed[0], None)
 
     @property
     def port(self) -> str:
@@ -400,7 +403,7 @@ class URL(JsProxy):
         path = str(value)
         if scheme in _DEFAULT_PORTS and not path.startswith("/"):
             path = "/" + path
-        self._parts = (scheme, netloc, _quote_path(path), query, fragment)
+        self._parts = (scheme, netloc, _quote_path(scheme, path), query, fragment)
 
     @property
     def search(self) -> str:
@@ -409,7 +412,7 @@ class URL(JsProxy):
 
     @search.setter
     def search(self, value: str) -> None:
-        query = str(value).removeprefix("?")
+        query = quote(str(value).removeprefix("?"), safe=_QUERY_SAFE)
         self._set_query(query)
         self.searchParams._pairs = URLSearchParams(query)._pairs
 
@@ -420,7 +423,7 @@ class URL(JsProxy):
 
     @hash.setter
     def hash(self, value: str) -> None:
-        self._parts = (*self._parts[:4], str(value).removeprefix("#"))
+        self._parts = (*self._parts[:4], quote(str(value).removeprefix("#"), safe=_FRAGMENT_SAFE))
 
     @property
     def origin(self) -> str:
@@ -449,11 +452,52 @@ def _url_parts(text: str) -> tuple[str, str, str, str, str]:
     if parts.port is not None and str(parts.port) == _DEFAULT_PORTS.get(scheme):
         netloc = netloc.rsplit(":", 1)[0]
     path = parts.path or ("/" if scheme in _DEFAULT_PORTS else "")
-    return (scheme, netloc, _quote_path(path), parts.query, parts.fragment)
+    query = quote(parts.query, safe=_QUERY_SAFE)
+    return (scheme, netloc, _quote_path(scheme, path), query, quote(parts.fragment, safe=_FRAGMENT_SAFE))
 
 
-def _quote_path(path: str) -> str:
+# What the URL standard leaves as it is in a query and in a fragment: printable ASCII but the characters of its
+# special-query and fragment percent-encode sets (space, anything else and non-ASCII are percent-encoded as UTF-8).
+_QUERY_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "\"#<>'")
+_FRAGMENT_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"<>`')
+_SINGLE_DOT = frozenset({".", "%2e"})
+_DOUBLE_DOT = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
+
+
+def _quote_path(scheme: str, path: str) -> str:
+    """``path`` as the URL standard parses it for ``scheme``: in an http(s) URL, ``\\`` is ``/`` and the ``.`` and
+    ``..`` segments are resolved (``/a/../b`` is ``/b``)."""
+    if scheme in _DEFAULT_PORTS:
+        kept: list[str] = []
+        segments = path.replace("\\", "/").split("/")[1:]
+        for i, segment in enumerate(segments):
+            dots = segment.lower()
+            if dots in _DOUBLE_DOT and kept:
+                kept.pop()
+            if dots not in _SINGLE_DOT | _DOUBLE_DOT:
+                kept.append(segment)
+            elif i == len(segments) - 1:  # "/a/." and "/a/b/.." end with a slash
+                kept.append("")
+        path = "/" + "/".join(kept)
     return quote(path, safe="/%:@!$&'()*+,;=~-._")
+
+
+_FORBIDDEN_HOST = frozenset("\x00\t\n\r #/:<>?@[\\]^|")
+
+
+def _setter_host(value: str) -> tuple[str, str | None] | None:
+    """The host name at the start of ``value`` and what follows a ``:`` after it (``None``: no ``:``), as the URL
+    standard's ``host`` and ``hostname`` setters read them: the host ends at ``/``, ``?``, ``#`` or ``\\``, a ``:``
+    inside an IPv6 address's brackets is part of it. ``None`` when there is no valid host, which leaves the URL
+    as it was."""
+    value = re.split(r"[/?#\\]", value, maxsplit=1)[0]
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:]*)(?::(.*))?", value)
+    if match is None or not match[1]:
+        return None
+    hostname = match[1]
+    if not hostname.startswith("[") and not _FORBIDDEN_HOST.isdisjoint(hostname):
+        return None
+    return hostname, match[2]
 
 
 def _port_digits(value: str) -> str | None:

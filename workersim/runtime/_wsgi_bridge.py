@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from ._entrypoint import WorkerEntrypoint
 from ._request import JsRequest, Request
@@ -42,8 +42,8 @@ def build_environ(req: Request | JsRequest, env: Any, body: bytes | io.IOBase) -
     environ: dict[str, Any] = {
         "REQUEST_METHOD": request.method,
         "SCRIPT_NAME": "",
-        # PEP 3333's native strings: the decoded path's UTF-8 bytes, one character each.
-        "PATH_INFO": unquote(url.path or "/").encode("utf-8").decode("latin-1"),
+        # PEP 3333's native strings: the decoded path's bytes (UTF-8 or not), one character each.
+        "PATH_INFO": unquote_to_bytes(url.path or "/").decode("latin-1"),
         "QUERY_STRING": url.query,
         "SERVER_NAME": url.hostname or "localhost",
         "SERVER_PORT": str(url.port or (443 if url.scheme == "https" else 80)),
@@ -69,19 +69,22 @@ def build_environ(req: Request | JsRequest, env: Any, body: bytes | io.IOBase) -
 
 def _respond(app: WsgiApp, environ: dict[str, Any]) -> Response:
     started: list[tuple[str, list[tuple[str, str]]]] = []
-    written: list[bytes] = []
+    body: list[bytes] = []  # what write() was given and the application yielded, in order
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
-        if exc_info is not None and started:
-            raise exc_info[1].with_traceback(exc_info[2])
         if started and exc_info is None:
             raise AssertionError("start_response() called more than once")
+        if exc_info is not None and any(body):
+            # PEP 3333: the headers went with the first byte of the body, so they can no longer change.
+            raise exc_info[1].with_traceback(exc_info[2])
+        # Before any of the body, an error handler's call (with exc_info) replaces the status and headers.
         started[:] = [(status, list(headers))]
-        return written.append
+        return body.append
 
     result = app(environ, start_response)
     try:
-        chunks = [bytes(chunk) for chunk in result]
+        for chunk in result:
+            body.append(bytes(chunk))
     finally:
         close = getattr(result, "close", None)
         if close is not None:
@@ -91,7 +94,7 @@ def _respond(app: WsgiApp, environ: dict[str, Any]) -> Response:
     status_line, headers = started[0]
     code, _, reason = status_line.partition(" ")
     status = int(code)
-    data = b"".join(written + chunks)
+    data = b"".join(body)
     return Response(None if status in _NULL_BODY_STATUSES else data, status, reason, headers)
 
 
