@@ -237,6 +237,29 @@ def test_uuid1_and_generators_seeded_without_a_seed_replay_too(tmp_path: Path) -
     assert len({response[2] for response in first}) == 3  # a node per isolate: three edges
 
 
+CLOCKS_WORKER = """
+import time
+from workers import Response
+
+
+async def fetch(request, env, ctx):
+    return Response.json([time.time(), time.clock_gettime(time.CLOCK_REALTIME),
+                          time.clock_gettime_ns(time.CLOCK_REALTIME) / 1e9, time.monotonic(),
+                          time.clock_gettime(time.CLOCK_MONOTONIC), time.process_time(), time.thread_time()])
+"""
+
+
+async def test_every_clock_in_time_reads_virtual_time(autojump_clock: trio.abc.Clock, tmp_path: Path) -> None:
+    # The convention: every clock a handler can read is virtual time. The request runs at virtual time 0.
+    sim = workersim.Simulation(edges=("LHR",), worker=write(tmp_path, "worker.py", CLOCKS_WORKER))
+    async with sim:
+        now, realtime, realtime_ns, monotonic, clock_monotonic, process, thread = await (
+            await sim.fetch("https://example.com/")
+        ).json()
+    assert now == realtime == realtime_ns == workersim.sim.DEFAULT_START_TIME
+    assert monotonic == clock_monotonic == process == thread == 0.0
+
+
 async def test_a_worker_object_keeps_its_callers_module(autojump_clock: trio.abc.Clock) -> None:
     calls: list[str] = []
 

@@ -500,6 +500,15 @@ async def test_request_cf_has_the_geolocation_fields_cloudflare_documents(
     assert (seen["LHR"]["regionCode"], seen["LHR"]["metroCode"], seen["LHR"]["isEUCountry"]) == ("ENG", None, None)
 
 
+def test_is_eu_country_follows_a_country_given_in_cf() -> None:
+    # Cloudflare: isEUCountry is "1" when the visitor's country is in the EU, and left out otherwise; cf= may set the
+    # visitor's country at an edge, and isEUCountry goes with it.
+    sim = workersim.Simulation(edges=("SFO", "FRA"), cf={"SFO": {"country": "DE"}, "FRA": {"country": "US"}})
+    assert (sim.cf("SFO").get("isEUCountry"), sim.cf("FRA").get("isEUCountry")) == ("1", None)
+    given = workersim.Simulation(edges=("FRA",), cf={"FRA": {"country": "US", "isEUCountry": "1"}})
+    assert given.cf("FRA")["isEUCountry"] == "1"  # what the test sets is kept
+
+
 REQUEST_WORKER = """
 from workers import Response, WorkerEntrypoint
 
@@ -844,6 +853,24 @@ def test_what_is_not_a_worker_project_is_named(tmp_path: Path) -> None:
 async def test_kv_namespaces_given_in_python_add_to_the_file(autojump_clock: trio.abc.Clock, tmp_path: Path) -> None:
     sim = workersim.Simulation(worker=python_project(tmp_path), kv_namespaces=("EXTRA", "NOTES"))
     assert sim.kv_namespaces == ("NOTES", "EXTRA")
+
+
+def test_one_kv_namespace_named_in_python_adds_to_the_file_too(tmp_path: Path) -> None:
+    # kv_namespaces= takes one name as a str elsewhere (workersim.sim.Simulation): not its letters.
+    assert workersim.Simulation(worker=python_project(tmp_path), kv_namespaces="EXTRA").kv_namespaces == (
+        "NOTES",
+        "EXTRA",
+    )
+
+
+def test_no_crons_given_in_python_turns_the_files_crons_off(tmp_path: Path) -> None:
+    # As from_config(path, crons=()) did before a project could be the worker: given crons replace the file's.
+    write(tmp_path, "wrangler.toml", 'name = "c"\nmain = "entry.py"\n[triggers]\ncrons = ["*/5 * * * *"]\n')
+    write(tmp_path, "entry.py", "async def on_scheduled(controller, env, ctx):\n    pass\n")
+    assert workersim.Simulation(worker=tmp_path).crons == ("*/5 * * * *",)
+    assert workersim.Simulation(worker=tmp_path, crons=()).crons == ()
+    assert workersim.Simulation.from_config(tmp_path / "wrangler.toml", crons=[]).crons == ()
+    assert workersim.Simulation(worker=tmp_path, crons=["0 * * * *"]).crons == ("0 * * * *",)
 
 
 VENDORED = """

@@ -88,9 +88,10 @@ def cf_properties(edge: str, index: int, overrides: Mapping[str, Any] | None = N
     }
     local = zip(("regionCode", "postalCode", "metroCode"), _LOCAL.get(edge.upper(), ("", "", "")), strict=True)
     properties.update((name, value) for name, value in local if value)
-    if country in _EU:
-        properties["isEUCountry"] = "1"  # present only for the EU, as on Cloudflare
     properties.update(overrides or {})
+    # Present only for a visitor from the EU, as on Cloudflare: it follows a country given in overrides too.
+    if "isEUCountry" not in (overrides or {}) and properties["country"] in _EU:
+        properties["isEUCountry"] = "1"
     return properties
 
 

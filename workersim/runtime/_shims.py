@@ -47,6 +47,10 @@ def time_module(clock: Clock, monotonic: Monotonic) -> Shim:
     def now(secs: float | None = None) -> float:
         return clock() if secs is None else secs
 
+    def clock_gettime(clock_id: int) -> float:
+        # CLOCK_REALTIME is the wall clock; every other clock (monotonic, boot, CPU time) counts virtual seconds.
+        return clock() if clock_id == _time.CLOCK_REALTIME else monotonic()
+
     return Shim(
         _time,
         time=clock,
@@ -55,6 +59,13 @@ def time_module(clock: Clock, monotonic: Monotonic) -> Shim:
         monotonic_ns=lambda: round(monotonic() * 1_000_000_000),
         perf_counter=monotonic,
         perf_counter_ns=lambda: round(monotonic() * 1_000_000_000),
+        # CPU time too: on Workers, timers stand still while code runs, and a real CPU clock would not replay.
+        process_time=monotonic,
+        process_time_ns=lambda: round(monotonic() * 1_000_000_000),
+        thread_time=monotonic,
+        thread_time_ns=lambda: round(monotonic() * 1_000_000_000),
+        clock_gettime=clock_gettime,
+        clock_gettime_ns=lambda clock_id: round(clock_gettime(clock_id) * 1_000_000_000),
         gmtime=lambda secs=None: _time.gmtime(now(secs)),
         localtime=lambda secs=None: _time.gmtime(now(secs)),  # Workers run in UTC
         ctime=lambda secs=None: _time.asctime(_time.gmtime(now(secs))),

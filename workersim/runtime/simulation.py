@@ -88,7 +88,7 @@ class Simulation(StoreSimulation):
         secrets: Mapping[str, str] | None = None,
         network: bool = False,
         cf: Mapping[str, Mapping[str, Any]] | None = None,
-        crons: Iterable[str] = (),
+        crons: Iterable[str] | None = None,
         scheduled_edge: str | None = None,
         assets: Assets | None = None,
         unsimulated: Mapping[str, str] | None = None,
@@ -101,10 +101,12 @@ class Simulation(StoreSimulation):
             # A wrangler configuration, or a project folder holding one: what `wrangler dev` would run.
             config = load_config(config_file(worker), environment)
             worker = config.main
-            options["kv_namespaces"] = tuple(dict.fromkeys((*config.kv_namespaces, *options.get("kv_namespaces", ()))))
+            given = options.get("kv_namespaces", ())
+            given = (given,) if isinstance(given, str) else given  # one name, as the store simulation takes it
+            options["kv_namespaces"] = tuple(dict.fromkeys((*config.kv_namespaces, *given)))
             options["vars"] = {**config.vars, **(options.get("vars") or {})}
             secrets = {**config.secrets, **(secrets or {})}
-            crons = tuple(crons) or config.crons
+            crons = config.crons if crons is None else crons
             assets = config.assets if assets is None else assets
             unsimulated = config.unsimulated if unsimulated is None else unsimulated
             cpu_ms = config.cpu_ms if cpu_ms is None else cpu_ms
@@ -129,7 +131,7 @@ class Simulation(StoreSimulation):
         if unknown:
             raise ValueError(f"cf= names edges this simulation does not have: {', '.join(unknown)}")
         self._cf = {edge: cf_properties(edge, index, (cf or {}).get(edge)) for index, edge in enumerate(self.edges)}
-        self.crons = tuple(crons)
+        self.crons = tuple(crons or ())
         """The cron expressions that run the worker's ``scheduled`` handler as virtual time passes."""
         for cron in self.crons:
             check_cron(cron, "crons=")
@@ -186,7 +188,8 @@ class Simulation(StoreSimulation):
         ``kv_namespaces`` the KV bindings, its ``vars`` and the secrets in ``.dev.vars`` (or ``.env``) beside it the
         variables on ``env``, its ``[triggers] crons`` the cron triggers and its ``[assets]`` the static files.
         ``options`` are the other ``Simulation`` arguments (``edges``, ``seed``, ...); ``vars=``, ``secrets=`` and
-        ``kv_namespaces=`` are merged with the file's. Bindings it declares that workersim does not simulate (D1,
+        ``kv_namespaces=`` are merged with the file's;
+        ``crons=`` replaces its crons (``crons=()``: none). Bindings it declares that workersim does not simulate (D1,
         R2, Durable Objects, queues, services...) give one ``UnsimulatedBindingWarning`` naming them, and using one
         raises ``BindingNotSimulated``. A bad file raises ``workersim.ConfigError`` naming the file and the problem.
         """
