@@ -191,7 +191,7 @@ def memory_per_key(edges: int, keys: int, value_bytes: int) -> float:
             before = tracemalloc.get_traced_memory()[0]
             for i in range(keys):
                 await kv.put(key(i), "v" * value_bytes)
-            sim.history.rows.clear()  # the history is the caller's record, not the store's memory
+            sim.history.rows = []  # the history is the caller's record, not the store's memory
             gc.collect()
             used = tracemalloc.get_traced_memory()[0] - before
             tracemalloc.stop()

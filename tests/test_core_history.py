@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import trio
+from hypothesis import given
+from hypothesis import strategies as st
 
 import workersim
 from workersim import History, HistoryFormatError, KVBulkRead, KVList, KVRead, KVRejected, KVWrite
@@ -112,3 +114,54 @@ def test_a_byte_budget_keeps_the_newest_rows_that_fit() -> None:
     history.append(KVWrite(id=40, edge="SFO", ns="KV", op="delete", key="k", value=None, version=41, invoke=0.0,
                            complete=0.0))  # fmt: skip
     assert len(history.rows) == kept + 1  # without a bound, nothing more is dropped
+
+
+# A plan of what is added to a history: a packed row (the simulation's way) or a row object (anyone's), and when
+# the rows are read in between.
+_steps = st.lists(st.sampled_from(["packed", "object", "read", "len"]), max_size=30)
+
+
+@given(steps=_steps, limit=st.none() | st.integers(0, 6))
+def test_packed_rows_read_back_in_order_with_their_ids(steps: list[str], limit: int | None) -> None:
+    from workersim.core.rows import FetchRow, pack_fetch
+
+    history = History(limit=limit)
+    expected: list[FetchRow] = []  # the oracle: every row added, with its id, in the order the plan added it
+    for step in steps:
+        url = f"/{len(expected)}"
+        if step == "packed":
+            history.record(
+                pack_fetch(edge="E", op="fetch", request=None, method="GET", url=url, invoke=0.0, complete=0.0)
+            )
+            expected.append(
+                FetchRow(id=len(expected), edge="E", op="fetch", method="GET", url=url, invoke=0, complete=0)
+            )
+        elif step == "object":
+            row = FetchRow(id=len(expected), edge="E", op="fetch", method="POST", url=url, invoke=0, complete=0)
+            assert history.append(row) is row
+            expected.append(row)
+        elif step == "read":
+            held = history.rows
+            assert held == (expected if limit is None else expected[len(expected) - len(held) :])
+        assert history.recorded == len(expected)
+        if limit is None:
+            assert len(history) == len(expected)
+        else:
+            assert len(history) <= max(limit + limit // 10, 1)
+    rows = list(history)
+    assert rows == (expected if limit is None else expected[len(expected) - len(rows) :])
+    assert [row.id for row in rows] == list(range(len(expected) - len(rows), len(expected)))
+
+
+async def test_a_history_read_during_a_run_holds_the_rows_so_far(autojump_clock: trio.abc.Clock) -> None:
+    sim = workersim.Simulation(edges=("SFO", "LHR"), kv_namespaces=("KV",))
+    async with sim:
+        kv = sim.env("SFO").KV
+        await kv.put("k", "1")
+        held = sim.history.rows
+        assert [row.op for row in held] == ["put"]
+        await kv.get("k")
+        assert len(sim.history) == 2  # counted without reading the rows
+        assert [row.op for row in held] == ["put"]  # a list read earlier is not kept up to date ...
+        assert [row.op for row in sim.history.rows] == ["put", "get"]  # ... reading again gives every row
+        assert held is sim.history.rows  # (the same list, now grown)

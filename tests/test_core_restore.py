@@ -73,7 +73,7 @@ def test_a_restored_cluster_reads_as_the_original_would_have(planned: list[tuple
                 got = restored.cluster.namespace("NS").read(key, edge, later)
                 assert got == expected, (key, edge, later)
     # Writes after the restore go on numbering from where the original stopped.
-    assert restored.put(now + 5_000, "NS", "d", b"x", 0).version == original.cluster.next_seq
+    assert restored.put(now + 5_000, "NS", "d", b"x", 0).seq == original.cluster.next_seq
 
 
 def test_the_observer_hears_of_a_dropped_namespace() -> None:

@@ -6,6 +6,9 @@ function that takes the same arguments as ``cls`` (every field, by keyword, or i
 ``positional=True``) and fills the instance's slots through their descriptors directly. The instance is the same
 as ``cls(...)`` would make: same type, equal, same hash, still frozen. Only plain classes qualify (slotted and
 frozen, without validators, converters or ``__attrs_post_init__``), since nothing of those would run.
+
+``packing(cls, tag)`` goes further for records that are written far more often than they are read: it packs the
+fields into a plain tuple, and makes the instance only when one is asked for.
 """
 
 from __future__ import annotations
@@ -40,3 +43,29 @@ def maker(cls: type[T], *, positional: bool = False) -> Callable[..., T]:
     made: Callable[..., T] = scope[f"make_{cls.__name__}"]
     made.__doc__ = f"A ``{cls.__name__}`` from every field ({'in field order' if positional else 'by keyword'})."
     return made
+
+
+def packing(cls: type[T], tag: int) -> tuple[Callable[..., tuple[Any, ...]], Callable[[int, tuple[Any, ...]], T]]:
+    """For a class whose first field is ``id``: a function packing every other field (by keyword) into the
+    tuple ``(tag, field, ...)`` in field order, and one making the instance with a given ``id`` from such a tuple.
+
+    Packing costs about a tenth of making the instance, and a tuple of strings, numbers and bytes is a tuple the
+    garbage collector stops looking at after its first pass (an instance it keeps looking at): what a history
+    holds until someone reads it."""
+    make = maker(cls, positional=True)  # refuses the classes a maker cannot make
+    assert attrs.has(cls)  # as maker checked
+    names = [field.name for field in attrs.fields(cls)]
+    if names[0] != "id":
+        raise TypeError(f"{cls.__name__}'s first field is not id")
+    scope: dict[str, Any] = {"make": make}
+    rest = names[1:]
+    pack_source = f"def pack_{cls.__name__}(*, {', '.join(rest)}):\n    return ({tag}, {', '.join(rest)})\n"
+    unpacked = ", ".join(f"packed[{index}]" for index in range(1, len(names)))
+    unpack_source = f"def unpack_{cls.__name__}(ident, packed):\n    return make(ident, {unpacked})\n"
+    for source in (pack_source, unpack_source):
+        exec(compile(source, f"<packing of {cls.__qualname__}>", "exec"), scope)  # noqa: S102 - from field names
+    pack: Callable[..., tuple[Any, ...]] = scope[f"pack_{cls.__name__}"]
+    unpack: Callable[[int, tuple[Any, ...]], T] = scope[f"unpack_{cls.__name__}"]
+    pack.__doc__ = f"A ``{cls.__name__}`` packed: ``({tag}, every field but id...)``, fields by keyword."
+    unpack.__doc__ = f"The ``{cls.__name__}`` with id ``ident`` that ``packed`` holds."
+    return pack, unpack

@@ -16,7 +16,7 @@ from typing import IO, Any
 import attrs
 
 from .errors import HistoryFormatError
-from .rows import AnyRow, row_from_json, row_size
+from .rows import AnyRow, Packed, row_from_json, row_size, unpack
 
 FLUSH_ROWS = 4096
 """Rows a streamed history gathers before it encodes and writes them in one go."""
@@ -68,9 +68,13 @@ class History:
     A row's ``id`` is its position in the whole run. ``limit`` bounds how many rows are kept, and ``max_bytes``
     about how much memory they hold (values included, ``rows.row_size``), for long-running servers: older rows
     are dropped in batches of a tenth of the bound, and ids keep counting.
+
+    The simulation records most rows packed (``record``): a tuple, not yet an object. Reading the history
+    (``rows``, iterating, indexing) turns the rows recorded since the last read into objects, once. So
+    ``history.rows`` is the list of the rows recorded *so far*: after more operations, read it again.
     """
 
-    rows: list[AnyRow] = attrs.field(factory=list)
+    _rows: list[AnyRow] = attrs.field(factory=list, alias="rows")
     limit: int | None = attrs.field(default=None, kw_only=True)
     """Keep only about the newest ``limit`` rows (``None``: keep all)."""
     max_bytes: int | None = attrs.field(default=None, kw_only=True)
@@ -81,20 +85,49 @@ class History:
     """How many rows were ever appended: the next row's ``id``."""
     _sink: Callable[[str], object] | None = attrs.field(default=None, init=False, repr=False)
     _unwritten: list[AnyRow] = attrs.field(factory=list, init=False, repr=False)
+    _packed: list[Packed] = attrs.field(factory=list, init=False, repr=False)
+    """Rows recorded packed and not read yet: the newest ones, after every row of ``_rows``."""
 
     def __attrs_post_init__(self) -> None:
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"History limit must be >= 0, got {self.limit!r}")
-        self.recorded = self.rows[-1].id + 1 if self.rows else 0
+        self.recorded = self._rows[-1].id + 1 if self._rows else 0
         if self.max_bytes is not None:
             self.bound_bytes(self.max_bytes)
+
+    @property
+    def rows(self) -> list[AnyRow]:
+        """The rows recorded so far, oldest first (those recorded later are not in this list until it is read
+        again)."""
+        if self._packed:
+            self._unpack()
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows: list[AnyRow]) -> None:
+        self._packed = []
+        self._rows = rows
+
+    def _unpack(self) -> None:
+        packed = self._packed
+        self._packed = []
+        first = self.recorded - len(packed)
+        self._rows.extend(map(unpack, packed, range(first, self.recorded)))
+
+    def record(self, packed: Packed) -> None:
+        """Add the row ``packed`` holds (``rows.pack_*``), with the next id."""
+        if self.limit is None and self.max_bytes is None and self._sink is None:
+            self._packed.append(packed)
+            self.recorded += 1
+        else:  # bounded or streamed: each row is looked at now
+            self.append(unpack(packed, self.recorded))
 
     def append(self, row: AnyRow) -> AnyRow:
         """Add ``row``, whose ``id`` must be ``recorded`` (the next id); return it."""
         if row.id != self.recorded:
             raise ValueError(f"row id {row.id} is out of order: the next row is {self.recorded}")
+        rows = self.rows  # the packed rows, older than this one, go first
         self.recorded += 1
-        rows = self.rows
         rows.append(row)
         if self.limit is not None and len(rows) > self.limit + self.limit // 10:
             self._drop(len(rows) - self.limit)
@@ -159,7 +192,7 @@ class History:
         return self._sink is not None
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self._rows) + len(self._packed)
 
     def __iter__(self) -> Iterator[AnyRow]:
         return iter(self.rows)

@@ -29,11 +29,10 @@ from .rows import (
     KVBulkRead,
     KVList,
     KVRejected,
-    KVWrite,
     error_text,
     jsonable_target,
-    make_read,
-    make_write,
+    pack_read,
+    pack_write,
 )
 from .validation import (
     check_backend_key,
@@ -155,9 +154,10 @@ class Store:
         expiration: int | None = None,
         expiration_ttl: int | None = None,
         request: str | None = None,
-    ) -> KVWrite:
+    ) -> Version:
         """Write ``value`` under ``key``. ``size`` is the value's full length when ``value`` was cut short while
-        being read (a streamed value over the limit), so the size error names the real length."""
+        being read (a streamed value over the limit), so the size error names the real length. Returns the version
+        made."""
         try:
             expires = self._check_put(
                 key, metadata, expiration, expiration_ttl, len(value) if size is None else size, now
@@ -169,9 +169,9 @@ class Store:
 
     def put_many(
         self, now: int, ns: str, items: Sequence[PutItem], *, origin: int, request: str | None = None
-    ) -> list[KVWrite]:
+    ) -> list[Version]:
         """Write every item, or none: all are checked (an error names the item as ``body[i]``) and admitted
-        first, then all are written at ``now``."""
+        first, then all are written at ``now``. Returns the versions made, in order."""
         keys = [item.key for item in items]
 
         def check() -> list[int | None]:
@@ -195,8 +195,9 @@ class Store:
             for item, expires in zip(items, expirations, strict=True)
         ]
 
-    def delete(self, now: int, ns: str, key: str, origin: int, request: str | None = None) -> KVWrite:
-        """Delete ``key`` (a missing key is fine): a tombstone version that propagates like a write."""
+    def delete(self, now: int, ns: str, key: str, origin: int, request: str | None = None) -> Version:
+        """Delete ``key`` (a missing key is fine): a tombstone version that propagates like a write, which it
+        returns."""
         self._guard(
             ns, "delete", "key", key, origin, now, request, lambda: check_backend_key("DELETE", key, self.limits)
         )
@@ -205,8 +206,8 @@ class Store:
 
     def delete_many(
         self, now: int, ns: str, keys: Sequence[str], *, origin: int, request: str | None = None
-    ) -> list[KVWrite]:
-        """Delete every key, or none (all are checked and admitted first)."""
+    ) -> list[Version]:
+        """Delete every key, or none (all are checked and admitted first); returns the tombstones made."""
 
         def check() -> None:
             for index, key in enumerate(keys):
@@ -255,25 +256,25 @@ class Store:
         origin: int,
         now: int,
         request: str | None,
-    ) -> KVWrite:
+    ) -> Version:
         version = space.write(key, value, origin=origin, now=now, metadata=metadata, expiration=expiration)
         seconds = now / 1000
-        row = make_write(
-            id=self.history.recorded,
-            edge=self.place(origin),
-            ns=space.name,
-            op="put" if value is not None else "delete",
-            request=request,
-            invoke=seconds,
-            complete=seconds,
-            key=key,
-            value=value,
-            metadata=metadata,
-            expiration=expiration,
-            version=version.seq,
+        self.history.record(
+            pack_write(
+                edge=self.place(origin),
+                ns=space.name,
+                op="put" if value is not None else "delete",
+                request=request,
+                invoke=seconds,
+                complete=seconds,
+                key=key,
+                value=value,
+                metadata=metadata,
+                expiration=expiration,
+                version=version.seq,
+            )
         )
-        self.history.append(row)
-        return row
+        return version
 
     # --- reads -----------------------------------------------------------------------------------------------
 
@@ -313,9 +314,15 @@ class Store:
         except KVError as error:
             self.reject(now, ns, op, "key", key, error, origin=edge, request=request)
         live = version if version is not None and version.live_at(self.cluster.unix_ms(now)) else None
-        self.history.append(
-            make_read(
-                **self._stamp(now, ns, op, edge, request),
+        seconds = now / 1000
+        self.history.record(
+            pack_read(
+                edge=self.place(edge),
+                ns=ns,
+                op=op,
+                request=request,
+                invoke=seconds,
+                complete=seconds,
                 key=key,
                 value=None if live is None else live.value,
                 metadata=None if live is None else live.metadata,

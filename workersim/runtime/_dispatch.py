@@ -16,7 +16,7 @@ import attrs
 import trio
 
 from ..core.delays import DelayModel
-from ..core.rows import FetchRow, ScheduledRow, error_text, make_fetch, make_response
+from ..core.rows import error_text, pack_fetch, pack_response, pack_scheduled
 from ..kv.binding import CALLS, REQUEST, Call
 from ..sim.engine import Engine, task_identities
 from ._asyncio import TASKS
@@ -227,7 +227,9 @@ class Dispatcher:
         env = self.sim.env(edge)
         ray = self._new_id()
         now = self.engine.now_ms() / 1000
-        self.engine.record_with_next_turn(partial(_scheduled_row, edge, ray, cron, now))
+        self.engine.record_with_next_turn(
+            pack_scheduled(edge=edge, op="scheduled", request=ray, cron=cron, invoke=now, complete=now)
+        )
         ctx = ExecutionContext(ray)
         with _Serving(self, ray, edge, None) as scope:
             try:
@@ -253,20 +255,22 @@ class Dispatcher:
         # The arrival row is recorded with the request's first operation: reproducible without a turn of its own.
         ray = self._new_id()
         seconds = now / 1000
-        self.engine.record_with_next_turn(partial(_fetch_row, edge, ray, request.method, request.url, seconds))
+        self.engine.record_with_next_turn(
+            pack_fetch(
+                edge=edge, op="fetch", request=ray, method=request.method, url=request.url, invoke=seconds,
+                complete=seconds,
+            )
+        )  # fmt: skip
         return ray
 
     def _respond(self, now: int, ray: str, start: int, edge: str, status: int, failure: BaseException | None) -> None:
-        history = self.engine.store.history
-        error = None if failure is None else error_text(failure)
-        history.append(
-            make_response(
-                id=history.recorded,
+        self.engine.store.history.record(
+            pack_response(
                 edge=edge,
                 op="response",
                 request=ray,
                 status=status,
-                error=error,
+                error=None if failure is None else error_text(failure),
                 invoke=start / 1000,
                 complete=now / 1000,
             )
@@ -400,16 +404,3 @@ def _is_cancellation(error: BaseException) -> bool:
     if isinstance(error, trio.Cancelled):
         return True
     return isinstance(error, BaseExceptionGroup) and error.subgroup(trio.Cancelled) is not None
-
-
-# Positional partials of these make the deferred rows: a partial with keywords costs a dict merge on every request.
-def _fetch_row(edge: str, request: str, method: str, url: str, seconds: float, ident: int) -> FetchRow:
-    return make_fetch(
-        id=ident, edge=edge, op="fetch", request=request, method=method, url=url, invoke=seconds, complete=seconds
-    )
-
-
-def _scheduled_row(edge: str, request: str, cron: str, seconds: float, ident: int) -> ScheduledRow:
-    return ScheduledRow(
-        id=ident, edge=edge, op="scheduled", request=request, cron=cron, invoke=seconds, complete=seconds
-    )

@@ -14,7 +14,7 @@ import attrs
 
 from ..core._hash import derive_seed
 from ..core.errors import WorkersimError
-from ..core.rows import LogRow
+from ..core.rows import pack_log
 from ..sim.simulation import Simulation as StoreSimulation
 from ..sim.simulation import engine
 from ._assets import AssetsBinding, AssetServer
@@ -258,11 +258,8 @@ class Simulation(StoreSimulation):
             worker_log.log(_LEVELS.get(level, logging.INFO), "%s %s", edge, text)
         if running:
             engine(self).record_with_next_turn(
-                lambda ident: LogRow(
-                    id=ident, edge=edge, op="log", request=request, level=level, message=text, invoke=time,
-                    complete=time,
-                )
-            )  # fmt: skip
+                pack_log(edge=edge, op="log", request=request, level=level, message=text, invoke=time, complete=time)
+            )
 
     async def trigger_scheduled(self, cron: str | None = None, *, edge: str | None = None) -> None:
         """Run the worker's ``scheduled`` handler now, as the cron trigger ``cron`` (default: the first of

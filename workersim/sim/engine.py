@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import trio
 import trio.testing
 
-from ..core.rows import AnyRow
+from ..core.rows import Packed
 from ..core.store import Store
 from ._conductor import Conductor
 from ._identity import TaskIdentities
@@ -24,11 +24,8 @@ T = TypeVar("T")
 _FAR = 2**62
 """A virtual millisecond later than any run reaches."""
 
-RowMaker = Callable[[int], AnyRow]
-"""Makes a row given its id (deferred rows learn their id only when recorded)."""
-
 _IDENTITIES: trio.lowlevel.RunVar[TaskIdentities] = trio.lowlevel.RunVar("workersim_task_identities")
-_DEFERRED_ROWS: ContextVar[list[RowMaker] | None] = ContextVar("workersim_deferred_rows", default=None)
+_DEFERRED_ROWS: ContextVar[list[Packed] | None] = ContextVar("workersim_deferred_rows", default=None)
 
 
 def task_identities() -> TaskIdentities:
@@ -141,15 +138,15 @@ class Engine:
             action = self._recording_first(deferred, action)
         return conductor.turn(action, args)
 
-    def record_with_next_turn(self, make: RowMaker) -> None:
-        """Record the row ``make(id)`` together with the next operation this task (or a task it spawns) applies,
-        just before that operation's own row: ordered by the conductor without a turn of its own. The runtime
-        records a request's arrival this way, saving a turn on every request."""
+    def record_with_next_turn(self, packed: Packed) -> None:
+        """Record the row ``packed`` (``rows.pack_*``) together with the next operation this task (or a task it
+        spawns) applies, just before that operation's own row: ordered by the conductor without a turn of its own.
+        The runtime records a request's arrival this way, saving a turn on every request."""
         deferred = _DEFERRED_ROWS.get()
         if deferred is None:
-            _DEFERRED_ROWS.set([make])
+            _DEFERRED_ROWS.set([packed])
         else:
-            deferred.append(make)
+            deferred.append(packed)
 
     async def flush_rows(self) -> None:
         """Record the rows still waiting for this task's next turn (``record_with_next_turn``) in a turn of their
@@ -157,14 +154,14 @@ class Engine:
         if _DEFERRED_ROWS.get():
             await self.apply(_nothing)
 
-    def _recording_first(self, deferred: list[RowMaker], action: Callable[..., T]) -> Callable[..., T]:
+    def _recording_first(self, deferred: list[Packed], action: Callable[..., T]) -> Callable[..., T]:
         history = self.store.history
 
         def recording_first(now: int, *args: Any) -> T:
             # Taken when applied, not when called: spawned tasks share the list, and of their operations the one
             # applied first, in the conductor's order, is the one that records the rows.
-            for make in deferred:
-                history.append(make(history.recorded))
+            for packed in deferred:
+                history.record(packed)
             deferred.clear()
             return action(now, *args)
 
