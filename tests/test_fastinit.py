@@ -67,6 +67,8 @@ def test_a_packed_row_unpacks_to_what_the_class_makes(cls: type[Any], data: st.D
     assert made.to_json() == built.to_json()
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         made.id = 0
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        del made.id
 
 
 def test_a_packed_row_is_a_tuple_the_garbage_collector_lets_go_of() -> None:
@@ -91,6 +93,7 @@ def test_the_version_maker_takes_the_fields_in_order(
     seq: int, time: int, origin: int, value: bytes | None, metadata: str | None, expiration: int | None
 ) -> None:
     made = make_version(seq, time, origin, value, metadata, expiration)
+    assert type(made) is Version
     assert made == Version(seq, time, origin, value, metadata, expiration)
     assert (made.seq, made.time, made.origin, made.value, made.metadata, made.expiration) == (
         seq,
