@@ -57,7 +57,8 @@ def test_a_packed_row_unpacks_to_what_the_class_makes(cls: type[Any], data: st.D
     pack, fields = fields_of[cls]
     values = data.draw(fields)
     ident = values.pop("id")
-    packed = pack(**values)
+    positional = cls in (KVRead, KVWrite)  # the store's packings take the fields in order
+    packed = pack(*(values[field.name] for field in attrs.fields(cls)[1:])) if positional else pack(**values)
     made, built = unpack(packed, ident), cls(id=ident, **values)
     assert type(packed) is tuple
     assert type(made) is cls
@@ -73,8 +74,7 @@ def test_a_packed_row_unpacks_to_what_the_class_makes(cls: type[Any], data: st.D
 
 def test_a_packed_row_is_a_tuple_the_garbage_collector_lets_go_of() -> None:
     # What packing is for: a row object is looked at by every collection for as long as the history lives.
-    packed = pack_write(edge="E", op="put", request="r", invoke=1.0, complete=1.0, ns="KV", key="k", value=b"v",
-                        metadata=None, expiration=None, version=3)  # fmt: skip
+    packed = pack_write("E", "put", 1.0, 1.0, "r", "KV", "k", b"v", None, None, 3)
     assert gc.is_tracked(packed)  # made by the interpreter as every tuple is, then untracked by a collection
     gc.collect()
     assert not gc.is_tracked(packed)
@@ -112,6 +112,14 @@ def test_packing_wants_every_field_but_the_id_by_keyword() -> None:
         pack_fetch(id=1, edge="E", op="fetch", invoke=0.0, complete=0.0, request=None, method="GET", url="/")
     with pytest.raises(TypeError):
         pack_fetch("E", "fetch", 0.0, 0.0, None, "GET", "/")
+
+
+def test_the_stores_packings_want_every_field_but_the_id_in_order() -> None:
+    assert pack_read("E", "get", 0.0, 0.0, None, "KV", "k", None, None, None)[1:3] == ("E", "get")
+    with pytest.raises(TypeError):
+        pack_read("E", "get", 0.0, 0.0, None, "KV", "k", None, None)  # no version
+    with pytest.raises(TypeError):
+        pack_read(0, "E", "get", 0.0, 0.0, None, "KV", "k", None, None, None)  # an id too
 
 
 @attrs.define(slots=True)

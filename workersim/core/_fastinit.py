@@ -56,9 +56,12 @@ def maker(cls: type[T], *, positional: bool = False) -> Callable[..., T]:
     return made
 
 
-def packing(cls: type[T], tag: int) -> tuple[Callable[..., tuple[Any, ...]], Callable[[int, tuple[Any, ...]], T]]:
-    """For a class whose first field is ``id``: a function packing every other field (by keyword) into the
-    tuple ``(tag, field, ...)`` in field order, and one making the instance with a given ``id`` from such a tuple.
+def packing(
+    cls: type[T], tag: int, *, positional: bool = False
+) -> tuple[Callable[..., tuple[Any, ...]], Callable[[int, tuple[Any, ...]], T]]:
+    """For a class whose first field is ``id``: a function packing every other field (by keyword, or in field order
+    with ``positional=True``) into the tuple ``(tag, field, ...)`` in field order, and one making the instance with
+    a given ``id`` from such a tuple.
 
     Packing costs less than half of making the instance (a seventh of attrs' ``__init__``), and a tuple of strings,
     numbers and bytes is a tuple the garbage collector stops looking at after its first pass (an instance it keeps
@@ -70,13 +73,15 @@ def packing(cls: type[T], tag: int) -> tuple[Callable[..., tuple[Any, ...]], Cal
         raise TypeError(f"{cls.__name__}'s first field is not id")
     scope: dict[str, Any] = {"make": make}
     rest = names[1:]
-    pack_source = f"def pack_{cls.__name__}(*, {', '.join(rest)}):\n    return ({tag}, {', '.join(rest)})\n"
+    signature = ", ".join(rest) if positional else "*, " + ", ".join(rest)
+    pack_source = f"def pack_{cls.__name__}({signature}):\n    return ({tag}, {', '.join(rest)})\n"
     unpacked = ", ".join(f"packed[{index}]" for index in range(1, len(names)))
     unpack_source = f"def unpack_{cls.__name__}(ident, packed):\n    return make(ident, {unpacked})\n"
     for source in (pack_source, unpack_source):
         exec(compile(source, f"<packing of {cls.__qualname__}>", "exec"), scope)  # noqa: S102 - from field names
     pack: Callable[..., tuple[Any, ...]] = scope[f"pack_{cls.__name__}"]
     unpack: Callable[[int, tuple[Any, ...]], T] = scope[f"unpack_{cls.__name__}"]
-    pack.__doc__ = f"A ``{cls.__name__}`` packed: ``({tag}, every field but id...)``, fields by keyword."
+    how = "in field order" if positional else "by keyword"
+    pack.__doc__ = f"A ``{cls.__name__}`` packed: ``({tag}, every field but id...)``, fields {how}."
     unpack.__doc__ = f"The ``{cls.__name__}`` with id ``ident`` that ``packed`` holds."
     return pack, unpack

@@ -14,19 +14,35 @@ from .errors import KVError
 RATE_LIMIT_MS = 1000
 UNAVAILABLE = "Service Unavailable"
 TOO_MANY = "Too Many Requests"
+SWITCHES = ("write_rate_limit", "central_outage")
+"""The fields that switch a fault on."""
+
+
+def _switched(faults: Faults, attribute: attrs.Attribute[bool], on: bool) -> bool:
+    """Keep ``engaged`` true to the switches as one of them is set to ``on``."""
+    switches = {name: getattr(faults, name) for name in SWITCHES}
+    switches[attribute.name] = on
+    faults.engaged = any(switches.values())
+    return on
 
 
 @attrs.define
 class Faults:
     """Which faults are on. Change the fields at any time, e.g. ``sim.faults.central_outage = True``."""
 
-    write_rate_limit: bool = False
+    write_rate_limit: bool = attrs.field(default=False, on_setattr=_switched)
     """Workers KV allows one write to the same key per second; past that a write fails with
     ``KV PUT failed: 429 Too Many Requests``."""
-    central_outage: bool = False
+    central_outage: bool = attrs.field(default=False, on_setattr=_switched)
     """While the central store is down, every write fails with ``KV PUT failed: 503 Service Unavailable``
     (``DELETE`` for deletes) and changes nothing; reads still answer from the edge."""
+    engaged: bool = attrs.field(default=False, init=False, repr=False, eq=False)
+    """Whether any fault is on: while none is, ``admit`` lets every write through and counts nothing unless
+    the writer is cut off, so a caller may leave it out then (the store does, on every write)."""
     _last_write: dict[tuple[str, str], int] = attrs.field(factory=dict, init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.engaged = any(getattr(self, name) for name in SWITCHES)
 
     def admit(self, method: str, namespace: str, keys: Collection[str], now: int, *, cut_off: bool = False) -> None:
         """Let writes of ``keys`` through at ``now``, or raise the ``KVError`` that stops them all.

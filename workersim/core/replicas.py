@@ -213,7 +213,6 @@ class Keyspace:
         self,
         key: str,
         value: bytes | None,
-        *,
         origin: int,
         now: int,
         metadata: str | None = None,
@@ -221,24 +220,28 @@ class Keyspace:
     ) -> Version:
         """Store a new version of ``key`` made at ``origin`` at ``now`` (``value=None`` deletes)."""
         cluster = self.cluster
-        version = make_version(cluster.new_seq(), now, origin, value, metadata, expiration)
-        entry = self._versions.get(key)
+        seq = cluster._next_seq  # new_seq(), without a call on every write
+        cluster._next_seq = seq + 1
+        version = make_version(seq, now, origin, value, metadata, expiration)
+        held = self._versions
+        entry = held.get(key)
         if entry is None and key in self._retired:
-            entry = self._versions[key] = self._retired.pop(key)  # back in the index, with its settled delete
+            entry = held[key] = self._retired.pop(key)  # back in the index, with its settled delete
             self._index_add(key)
         if entry is None:
             # Even a delete of a key this namespace never held is kept: a read can then name what it saw.
-            self._versions[key] = version
-            self._index_add(key)
+            held[key] = version
+            if self._sorted is not None:
+                self._index_add(key)
             if value is None and self.caches is None:
                 cluster.schedule_collection(now + cluster.max_ms + 1, self.name, key)  # to retire it
         elif self.caches is not None:
-            self._versions[key] = version  # the central store keeps the newest version only; caches hold the rest
+            held[key] = version  # the central store keeps the newest version only; caches hold the rest
         else:
             if isinstance(entry, list):
                 entry.append(version)
             else:
-                self._versions[key] = [entry, version]
+                held[key] = [entry, version]
             # Once this version has reached every edge, the ones before it are garbage.
             cluster.schedule_collection(now + cluster.max_ms + 1, self.name, key)
         if self.caches is not None:
@@ -258,7 +261,7 @@ class Keyspace:
             cluster.schedule_collection(newest.time + cluster.max_ms + 1, self.name, key)
 
     def read(
-        self, key: str, edge: int | None, now: int, *, cache_ttl: int | None = None, method: str = "GET"
+        self, key: str, edge: int | None, now: int, cache_ttl: int | None = None, method: str = "GET"
     ) -> Version | None:
         """The newest version of ``key`` that has reached ``edge`` by ``now`` (``edge=None``: the central store,
         which holds every write at once). The version may be a tombstone or expired; ``None`` if nothing has
@@ -287,7 +290,7 @@ class Keyspace:
         for version in reversed(entry) if isinstance(entry, list) else (entry,):
             if version.origin == edge or version.time <= settled:
                 return version
-            at = cluster.arrival(version, edge)
+            at = cluster.arrival_of(version.seq, version.time, version.origin, edge)
             if at is not None and at <= now:
                 return version
         return None

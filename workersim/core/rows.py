@@ -292,10 +292,12 @@ Packed: TypeAlias = tuple[Any, ...]
 order (``id`` is the row's place in the history). Made by the ``pack_*`` functions, read by ``unpack``."""
 
 # Rows are recorded on every operation and most are never read during the run: the store and the runtime record
-# them packed, at about a tenth of the cost of the object (see _fastinit.packing).
+# them packed, at less than half the cost of the object (see _fastinit.packing). The store's two take the fields
+# in field order (``Row``'s but id: edge, op, invoke, complete, request; then the class's own), which spares it a
+# keyword call per operation.
 _PACKED = (KVRead, KVWrite, FetchRow, ResponseRow, LogRow, ScheduledRow)
 _PACKINGS: list[tuple[Callable[..., Packed], Callable[[int, Packed], Any]]] = [
-    packing(cls, tag) for tag, cls in enumerate(_PACKED)
+    packing(cls, tag, positional=cls in (KVRead, KVWrite)) for tag, cls in enumerate(_PACKED)
 ]
 pack_read, pack_write, pack_fetch, pack_response, pack_log, pack_scheduled = (pack for pack, _ in _PACKINGS)
 _UNPACK = tuple(unpacker for _, unpacker in _PACKINGS)

@@ -39,9 +39,7 @@ from .validation import (
     check_bulk_size,
     check_cache_ttl,
     check_key_length,
-    check_metadata_size,
-    check_value_size,
-    put_expiration,
+    check_put,
 )
 from .versions import CENTRAL, Version
 
@@ -69,17 +67,23 @@ class Store:
     cluster: Cluster
     limits: Limits
     history: History
+    _places: tuple[str, ...] = attrs.field(init=False, repr=False)
+    """The names rows give to the places: every edge's, by index, then ``"central"`` (at ``CENTRAL``, -1)."""
+
+    def __attrs_post_init__(self) -> None:
+        self._places = (*self.cluster.edges, CENTRAL_EDGE)
+        assert self._places[CENTRAL] == CENTRAL_EDGE
 
     def place(self, origin: int) -> str:
         """The name rows give to ``origin``: an edge's name, or ``"central"``."""
-        return CENTRAL_EDGE if origin == CENTRAL else self.cluster.edges[origin]
+        return self._places[origin]
 
     def _stamp(self, now: int, ns: str, op: str, origin: int, request: str | None) -> dict[str, Any]:
         """The fields every KV row of an operation applied at ``now`` shares (applied at one instant)."""
         seconds = now / 1000
         return {
             "id": self.history.recorded,
-            "edge": self.place(origin),
+            "edge": self._places[origin],
             "ns": ns,
             "op": op,
             "request": request,
@@ -158,14 +162,20 @@ class Store:
         """Write ``value`` under ``key``. ``size`` is the value's full length when ``value`` was cut short while
         being read (a streamed value over the limit), so the size error names the real length. Returns the version
         made."""
+        cluster = self.cluster
         try:
-            expires = self._check_put(
-                key, metadata, expiration, expiration_ttl, len(value) if size is None else size, now
-            )
+            expires = check_put(
+                key, metadata, expiration, expiration_ttl, len(value) if size is None else size,
+                cluster.epoch_ms + now, self.limits,
+            )  # fmt: skip
         except (KVError, TypeError) as error:
             self.reject(now, ns, "put", "key", key, error, origin=origin, request=request)
-        self._admit(ns, "PUT", "put", (key,), origin, now, request)
-        return self._write(self.cluster.namespace(ns), key, value, metadata, expires, origin, now, request)
+        if cluster.faults.engaged or cluster.cache is not None:  # else nothing can refuse it (see _admit)
+            self._admit(ns, "PUT", "put", (key,), origin, now, request)
+        space = cluster.namespaces.get(ns)
+        if space is None:
+            space = cluster.namespace(ns)
+        return self._write(space, key, value, metadata, expires, origin, now, request)
 
     def put_many(
         self, now: int, ns: str, items: Sequence[PutItem], *, origin: int, request: str | None = None
@@ -176,11 +186,18 @@ class Store:
 
         def check() -> list[int | None]:
             expirations = []
+            unix_ms = self.cluster.unix_ms(now)
             for index, item in enumerate(items):
                 try:
                     expirations.append(
-                        self._check_put(
-                            item.key, item.metadata, item.expiration, item.expiration_ttl, len(item.value), now
+                        check_put(
+                            item.key,
+                            item.metadata,
+                            item.expiration,
+                            item.expiration_ttl,
+                            len(item.value),
+                            unix_ms,
+                            self.limits,
                         )
                     )
                 except KVError as error:
@@ -221,24 +238,11 @@ class Store:
         space = self.cluster.namespace(ns)
         return [self._write(space, key, None, None, None, origin, now, request) for key in keys]
 
-    def _check_put(
-        self, key: str, metadata: str | None, expiration: int | None, expiration_ttl: int | None, size: int, now: int
-    ) -> int | None:
-        """The backend's rules for one write, in its order; returns the absolute expiry."""
-        limits = self.limits
-        check_backend_key("PUT", key, limits)
-        expires = (
-            None
-            if expiration is None and expiration_ttl is None
-            else put_expiration(expiration, expiration_ttl, self.cluster.unix_ms(now) // 1000, limits)
-        )
-        check_metadata_size(metadata, limits)
-        check_value_size(size, limits)
-        return expires
-
     def _admit(
         self, ns: str, method: str, op: str, keys: Sequence[str], origin: int, now: int, request: str | None
     ) -> None:
+        """Refuse the writes if a fault stops them, or their writer is cut off from the central store (which
+        only the edge-cache model writes through)."""
         cluster = self.cluster
         try:
             cluster.faults.admit(method, ns, keys, now, cut_off=cluster.cut_off(origin, now))
@@ -257,21 +261,22 @@ class Store:
         now: int,
         request: str | None,
     ) -> Version:
-        version = space.write(key, value, origin=origin, now=now, metadata=metadata, expiration=expiration)
+        version = space.write(key, value, origin, now, metadata, expiration)
         seconds = now / 1000
+        op = "put" if value is not None else "delete"
         self.history.record(
             pack_write(
-                edge=self.place(origin),
-                ns=space.name,
-                op="put" if value is not None else "delete",
-                request=request,
-                invoke=seconds,
-                complete=seconds,
-                key=key,
-                value=value,
-                metadata=metadata,
-                expiration=expiration,
-                version=version.seq,
+                self._places[origin],
+                op,
+                seconds,
+                seconds,
+                request,
+                space.name,
+                key,
+                value,
+                metadata,
+                expiration,
+                version.seq,
             )
         )
         return version
@@ -290,7 +295,7 @@ class Store:
     ) -> Version | None:
         """Read ``key`` at ``edge`` (``CENTRAL``: the central store) and record it as ``op``; return the live
         version read (``None`` when the key is missing, deleted or expired there)."""
-        return self.read(now, ns, key, edge=edge, op=op, cache_ttl=cache_ttl, request=request)[1]
+        return self.read(now, ns, key, edge, op, cache_ttl, request)[1]
 
     def read(
         self,
@@ -305,35 +310,36 @@ class Store:
         """Like ``get``, returning both the version the read saw (a delete or an expired write included; ``None``
         when nothing had arrived) and the live version it answers with."""
         try:
-            self._check_get(key, cache_ttl)
+            check_backend_key("GET", key, self.limits)
+            if cache_ttl is not None:
+                check_cache_ttl("GET", cache_ttl, self.limits)
         except (KVError, TypeError) as error:
             self.reject(now, ns, op, "key", key, error, origin=edge, request=request)
-        space = self.cluster.namespace(ns)
+        cluster = self.cluster
+        space = cluster.namespaces.get(ns)
+        if space is None:
+            space = cluster.namespace(ns)
         try:
-            version = space.read(key, None if edge == CENTRAL else edge, now, cache_ttl=cache_ttl)
+            version = space.read(key, None if edge == CENTRAL else edge, now, cache_ttl)
         except KVError as error:
             self.reject(now, ns, op, "key", key, error, origin=edge, request=request)
-        live = version if version is not None and version.live_at(self.cluster.unix_ms(now)) else None
+        live = version if version is not None and version.live_at(cluster.epoch_ms + now) else None
         seconds = now / 1000
         self.history.record(
             pack_read(
-                edge=self.place(edge),
-                ns=ns,
-                op=op,
-                request=request,
-                invoke=seconds,
-                complete=seconds,
-                key=key,
-                value=None if live is None else live.value,
-                metadata=None if live is None else live.metadata,
-                version=None if version is None else version.seq,
+                self._places[edge],
+                op,
+                seconds,
+                seconds,
+                request,
+                ns,
+                key,
+                None if live is None else live.value,
+                None if live is None else live.metadata,
+                None if version is None else version.seq,
             )
         )
         return version, live
-
-    def _check_get(self, key: str, cache_ttl: int | None) -> None:
-        check_backend_key("GET", key, self.limits)
-        check_cache_ttl("GET", cache_ttl, self.limits)
 
     def get_many(
         self,

@@ -46,6 +46,10 @@ def to_int32(value: Any) -> int:
     return int(number)
 
 
+_NAMES_REFUSED = ("", ".", "..")
+"""Key names refused whatever their length (each with its own error)."""
+
+
 def key_text(key: Any) -> str:
     """A key as the binding receives it: a ``str``, or an ``int`` as its decimal string (workerd turns a JS number
     key into a string, and Python Workers code passes ints through, e.g. ``get(user_id)``); anything else is a
@@ -59,6 +63,8 @@ def key_text(key: Any) -> str:
 
 def check_key(method: str, key: Any, limits: Limits) -> str:
     """Validate a key as workerd does before a single-key call; return it as text (see ``key_text``)."""
+    if type(key) is str and len(key) * 4 <= limits.key_bytes and key not in _NAMES_REFUSED:
+        return key  # the common key, which none of the checks below refuses (see check_backend_key)
     text = key_text(key)
     if text == "":
         raise TypeError("Key name cannot be empty.")
@@ -79,6 +85,10 @@ def check_key_length(method: str, key: str, limits: Limits) -> None:
 
 def check_backend_key(method: str, key: Any, limits: Limits) -> str:
     """Validate a key as the KV backend does (reached through bulk get and the REST API); return it."""
+    if type(key) is str and len(key) * 4 <= limits.key_bytes and key not in _NAMES_REFUSED:
+        # The common key: text of at most key_bytes / 4 characters (4 UTF-8 bytes each at most), not a refused
+        # name. None of the checks below refuses it.
+        return key
     if not isinstance(key, str):
         raise TypeError(f"KV key must be a string, got {type(key).__name__}.")
     if key == "":
@@ -141,6 +151,26 @@ def metadata_json(metadata: Any) -> str | None:
         raise TypeError(f"KV metadata must be JSON-serializable: {exc}") from None
     except RecursionError:
         raise TypeError("KV metadata must be JSON-serializable: it is nested too deeply") from None
+
+
+def check_put(
+    key: Any,
+    metadata: str | None,
+    expiration: int | None,
+    expiration_ttl: int | None,
+    size: int,
+    unix_ms: int,
+    limits: Limits,
+) -> int | None:
+    """The backend's rules for one write of ``size`` bytes at ``unix_ms`` (UNIX milliseconds), in its order: the
+    key, the expiration, the metadata, the value. Returns the absolute expiry (UNIX seconds)."""
+    check_backend_key("PUT", key, limits)
+    if expiration is not None or expiration_ttl is not None:
+        expiration = put_expiration(expiration, expiration_ttl, unix_ms // 1000, limits)
+    if metadata is not None:
+        check_metadata_size(metadata, limits)
+    check_value_size(size, limits)
+    return expiration
 
 
 def check_metadata_size(metadata: str | None, limits: Limits) -> None:
