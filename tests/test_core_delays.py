@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from workersim.core import Cluster, DefaultDelay, FixedDelay, UniformDelay, Version
 from workersim.core._hash import mix, name_key, splitmix64
@@ -36,6 +39,34 @@ def test_default_delay_is_about_a_second_and_capped_at_max_delay() -> None:
 def test_models_reject_bad_seconds(bad: object) -> None:
     with pytest.raises(ValueError):
         FixedDelay(bad)  # type: ignore[arg-type]
+
+
+MASK = (1 << 64) - 1
+
+
+def published_splitmix64(x: int) -> int:
+    """splitmix64's finaliser step by step, as published (Steele, Lea and Flood; Vigna's C code)."""
+    z = (x + 0x9E3779B97F4A7C15) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+@given(parts=st.lists(st.integers(-(2**70), 2**70), max_size=4))
+def test_mix_is_splitmix64_of_each_masked_part_in_turn(parts: list[int]) -> None:
+    expected = 0
+    for part in parts:
+        expected = published_splitmix64(expected ^ (part & MASK))
+    assert mix(*parts) == expected
+    assert [splitmix64(part) for part in parts] == [published_splitmix64(part) for part in parts]
+
+
+@given(draw=st.integers(0, MASK), typical=st.floats(0, 100), max_ms=st.integers(0, 100_000))
+def test_the_default_delay_is_the_exponential_of_the_draws_top_53_bits(draw: int, typical: float, max_ms: int) -> None:
+    uniform = (draw >> 11) / 2**53
+    assert DefaultDelay(typical).delay_ms(draw, "A", "B", max_ms) == min(
+        max_ms, round(-typical * math.log1p(-uniform) * 1000)
+    )
 
 
 HASHES = """

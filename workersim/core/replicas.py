@@ -15,7 +15,7 @@ from typing import Protocol
 
 import attrs
 
-from ._hash import mix, name_key, splitmix64
+from ._hash import mix, name_key
 from .cache import EdgeCache, EdgeCaches
 from .delays import DelayModel
 from .faults import Faults
@@ -53,6 +53,8 @@ class Cluster:
     """Told of every stored version and dropped namespace (``None``: nobody listens)."""
     _seed_key: int = attrs.field(init=False)
     _edge_keys: tuple[int, ...] = attrs.field(init=False)
+    _origins: tuple[str | None, ...] = attrs.field(init=False)
+    """The names delay models get for origins: every edge's, by index, then ``None`` (at ``CENTRAL``, -1)."""
     _index: dict[str, int] = attrs.field(init=False)
     _next_seq: int = attrs.field(init=False, default=1)
     _delay_for: Callable[[int, int, str | None, str, int], int] | None = attrs.field(init=False, default=None)
@@ -67,6 +69,7 @@ class Cluster:
         )
         self._seed_key = mix(self.seed)
         self._edge_keys = tuple(name_key(edge) for edge in self.edges)
+        self._origins = (*self.edges, None)
         self._index = {edge: i for i, edge in enumerate(self.edges)}
 
     def edge_index(self, name: str) -> int:
@@ -122,14 +125,20 @@ class Cluster:
         partition that has not healed yet). Needs no stored version, so it also explains collected writes."""
         if origin == edge:
             return time
-        origin_name = None if origin == CENTRAL else self.edges[origin]
-        draw = splitmix64(splitmix64(self._seed_key ^ seq) ^ self._edge_keys[edge])  # = mix(seed, seq, edge key)
+        draw = mix(self._seed_key ^ seq, self._edge_keys[edge])  # = mix(seed, seq, edge key)
+        max_ms = self.max_ms
         if self._delay_for is not None:
-            delay = self._delay_for(seq, draw, origin_name, self.edges[edge], self.max_ms)
+            delay = self._delay_for(seq, draw, self._origins[origin], self.edges[edge], max_ms)
         else:
-            delay = self.delays.delay_ms(draw, origin_name, self.edges[edge], self.max_ms)
-        nominal = time + min(max(delay, 0), self.max_ms)
-        return self.partitions.arrival(origin, edge, time, nominal)
+            delay = self.delays.delay_ms(draw, self._origins[origin], self.edges[edge], max_ms)
+        if delay < 0:
+            delay = 0
+        elif delay > max_ms:
+            delay = max_ms
+        partitions = self.partitions
+        if partitions.split_since is None and time >= partitions.whole_since:
+            return time + delay  # Partitions.arrival's first answer, without its call: no partition since the write
+        return partitions.arrival(origin, edge, time, time + delay)
 
     def cut_off(self, origin: int, now: int) -> bool:
         """Whether a write at ``origin`` cannot reach the central store at ``now`` (only the edge-cache model
