@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from workersim.core import Cluster, DefaultDelay, FixedDelay, UniformDelay, Version
 from workersim.core._hash import mix, name_key, splitmix64
+from workersim.core.replicas import TIMED_WRITES
 
 
 def test_fixed_delay_ignores_the_draw() -> None:
@@ -101,3 +102,17 @@ def test_arrivals_depend_on_seed_version_and_edge_not_on_call_order() -> None:
     assert forward == backward
     assert first.arrival(version, 0) == 100  # the writing edge has it at once
     assert [cluster(2).arrival(version, e) for e in (1, 2)] != forward
+
+
+def test_arrivals_are_the_same_however_many_writes_were_timed_before() -> None:
+    def cluster() -> Cluster:
+        return Cluster(edges=("A", "B", "C"), seed=3, delays=DefaultDelay(), max_ms=10_000, epoch_ms=0)
+
+    busy = cluster()
+    seqs = range(1, 2 * TIMED_WRITES + 2)
+    first = [busy.arrival_of(seq, 0, 0, 1) for seq in seqs]
+    again = [busy.arrival_of(seq, 0, 0, 2) for seq in reversed(seqs)][::-1]
+    assert first == [cluster().arrival_of(seq, 0, 0, 1) for seq in seqs]
+    assert again == [cluster().arrival_of(seq, 0, 0, 2) for seq in seqs]
+    draw = mix(3, 7, name_key("B"))  # mix(seed, seq, edge key): the draw the delay model is documented to get
+    assert cluster().arrival_of(7, 0, 0, 1) == DefaultDelay().delay_ms(draw, "A", "B", 10_000)

@@ -22,6 +22,9 @@ from .faults import Faults
 from .partitions import Partitions
 from .versions import CENTRAL, Version, make_version
 
+TIMED_WRITES = 1024
+"""How many writes' first hash ``Cluster.arrival_of`` keeps (emptied when full: recent writes are the ones read)."""
+
 
 class WriteObserver(Protocol):
     """What is told of every change to the stored data, right after it is applied (a server's ``--persist``
@@ -56,6 +59,8 @@ class Cluster:
     _origins: tuple[str | None, ...] = attrs.field(init=False)
     """The names delay models get for origins: every edge's, by index, then ``None`` (at ``CENTRAL``, -1)."""
     _index: dict[str, int] = attrs.field(init=False)
+    _timed: dict[int, int] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    """``mix(seed, seq)`` of the writes timed lately, by ``seq`` (at most ``TIMED_WRITES``)."""
     _next_seq: int = attrs.field(init=False, default=1)
     _delay_for: Callable[[int, int, str | None, str, int], int] | None = attrs.field(init=False, default=None)
     _collect_at: list[tuple[int, int, str, str]] = attrs.field(init=False, factory=list)
@@ -125,7 +130,15 @@ class Cluster:
         partition that has not healed yet). Needs no stored version, so it also explains collected writes."""
         if origin == edge:
             return time
-        draw = mix(self._seed_key ^ seq, self._edge_keys[edge])  # = mix(seed, seq, edge key)
+        # The draw is mix(seed, seq, edge key): its first part, the same at every edge, is kept for the next edge
+        # that times this write (a write on its way is timed by every edge that reads its key meanwhile).
+        timed = self._timed
+        first = timed.get(seq)
+        if first is None:
+            if len(timed) >= TIMED_WRITES:
+                timed.clear()
+            first = timed[seq] = mix(self._seed_key ^ seq)
+        draw = mix(first ^ self._edge_keys[edge])
         max_ms = self.max_ms
         if self._delay_for is not None:
             delay = self._delay_for(seq, draw, self._origins[origin], self.edges[edge], max_ms)
