@@ -15,7 +15,7 @@ RATE_LIMIT_MS = 1000
 UNAVAILABLE = "Service Unavailable"
 TOO_MANY = "Too Many Requests"
 SWITCHES = ("write_rate_limit", "central_outage")
-"""The fields that switch a fault on."""
+"""The fields that switch a fault on (a server's state file keeps them)."""
 
 
 def _switched(faults: Faults, attribute: attrs.Attribute[bool], on: bool) -> bool:

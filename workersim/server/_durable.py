@@ -15,6 +15,7 @@ from typing import Any
 
 import trio
 
+from ..core.faults import SWITCHES
 from ..core.partitions import Partitions
 from ..core.replicas import Keyspace
 from ..core.versions import Version
@@ -23,9 +24,6 @@ from ._accounts import Account, Namespace
 from ._asgi import Message, Receive, Scope, Send
 from ._persist import Change, Drop, Put, Saved, StateFile
 from ._serving import ASGIApp
-
-FAULT_SWITCHES = ("write_rate_limit", "central_outage")
-"""The ``Faults`` switches a state file keeps."""
 
 
 def open_state(path: Path, sim: Simulation) -> tuple[StateFile, Saved | None]:
@@ -63,7 +61,7 @@ class Persistence:
             if saved.partitions is not None:
                 cluster.partitions = Partitions.from_snapshot(saved.partitions)
             for switch, on in (saved.faults or {}).items():
-                if switch in FAULT_SWITCHES:
+                if switch in SWITCHES:
                     setattr(cluster.faults, switch, bool(on))
             # Virtual time goes on from where it stopped; simulated UNIX time stays the real time.
             resume_clock(sim, saved.clock_ms, time.time())
@@ -81,7 +79,7 @@ class Persistence:
     def _world(self) -> tuple[tuple[Namespace, ...], dict[str, Any], dict[str, bool]]:
         """What changes without a write: the REST namespaces, the partitions and the faults."""
         cluster = self._engine.store.cluster
-        faults = {switch: getattr(cluster.faults, switch) for switch in FAULT_SWITCHES}
+        faults = {switch: getattr(cluster.faults, switch) for switch in SWITCHES}
         return self._rest_namespaces(), cluster.partitions.snapshot(), faults
 
     # --- the observer (called as changes are applied) ---------------------------------------------------------
