@@ -17,18 +17,12 @@ import collections
 import contextlib
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
-from contextvars import ContextVar
 from typing import Any
 
 import trio
 
+from ._serving import SERVING
 from ._shims import Shim
-
-Starter = Callable[[Awaitable[Any], Callable[[], Awaitable[None]]], None]
-"""Starts a task's runner in the request's nursery; the first argument is the awaitable the task was given."""
-
-TASKS: ContextVar[Starter] = ContextVar("workersim_tasks")
-"""The running request's task starter (set by the dispatcher)."""
 
 
 class Future:
@@ -124,14 +118,14 @@ class Task(Future):
 
     def __init__(self, coro: Awaitable[Any], *, name: str | None = None) -> None:
         super().__init__()
-        start = TASKS.get(None)
-        if start is None:
+        serving = SERVING.get(None)
+        if serving is None:
             inspect_close(coro)
             raise RuntimeError("no running event loop: asyncio tasks can start only while the worker handles a request")
         self._coro = coro
         self._name = name or f"Task-{id(self)}"
         self._scope = trio.CancelScope()
-        start(coro, self._run)
+        serving.start_task(coro, self._run)
 
     async def _run(self) -> None:
         try:

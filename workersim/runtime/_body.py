@@ -10,6 +10,7 @@ import trio
 
 from ..core.errors import BodyUsedError
 from ..kv.streams import ReadableStream as KVStream
+from ._headers import Fields, Headers
 from ._jsffi import JsBuffer, JsProxy
 
 
@@ -114,3 +115,42 @@ class Body:
 
     async def _read_json(self) -> Any:
         return json.loads(await self.text())
+
+
+class Message(Body):
+    """What ``Request`` and ``Response`` share: a body and headers.
+
+    The ``Headers`` object is made when the headers are first looked at: most requests a simulation serves are
+    never asked for theirs, and until then ``_headers`` holds the fields (checked already) as a tuple."""
+
+    __slots__ = ("_headers",)
+    _headers: Headers | Fields
+
+    @property
+    def headers(self) -> Headers:
+        """The headers (case-insensitive names)."""
+        headers = self._headers
+        if isinstance(headers, tuple):  # not isinstance(headers, Headers): an ABC's check costs a call
+            headers = self._headers = Headers._checked(headers)
+        return headers
+
+    def _set_header(self, key: str, value: str) -> None:
+        """Set the field ``key: value`` (lower-case name and value checked already), replacing any of that name."""
+        headers = self._headers
+        if isinstance(headers, tuple):
+            for name, _ in headers:  # a loop, not any(...): this runs on every response
+                if name == key:
+                    break
+            else:
+                self._headers = (*headers, (key, value))
+                return
+            headers = self.headers
+        headers._set_checked(key, value)
+
+    def _add_absent(self, fields: Fields) -> None:
+        """Add each of ``fields`` (checked already) whose name is not present yet."""
+        headers = self._headers
+        if isinstance(headers, tuple) and not headers:
+            self._headers = fields
+        else:
+            self.headers._extend_absent(fields)

@@ -28,7 +28,8 @@ class ExecutionContext:
 
     request: str
     """The id of the request this context belongs to."""
-    _pending: list[tuple[tuple[int, ...], int, Awaitable[Any]]] = attrs.field(factory=list, init=False)
+    _pending: list[tuple[tuple[int, ...], int, Awaitable[Any]]] | None = attrs.field(default=None, init=False)
+    """Work added while the handler runs (made at the first: most handlers add none)."""
     _spawn: Spawn | None = attrs.field(default=None, init=False)
 
     def waitUntil(self, awaitable: Awaitable[Any]) -> None:  # noqa: N802 - the Workers name
@@ -42,24 +43,26 @@ class ExecutionContext:
             self._spawn(awaitable)
             return
         identity = task_identities().of(trio.lowlevel.current_task())
+        if self._pending is None:
+            self._pending = []
         self._pending.append((identity, len(self._pending), awaitable))
 
     wait_until = waitUntil
 
     def holds(self, awaitable: object) -> bool:
         """Whether ``awaitable`` was handed to ``waitUntil`` and waits for the response to start."""
-        return any(entry[2] is awaitable for entry in self._pending)
+        return self._pending is not None and any(entry[2] is awaitable for entry in self._pending)
 
     def start(self, spawn: Spawn) -> None:
         """Start the work added so far with ``spawn`` (the response is out), and any added later at once.
 
         Called by the task that ran the handler, so the tasks it spawns get identities that follow its code.
         """
-        if self._pending:
+        if self._pending is not None:
             self._pending.sort(key=_order)
             for _, _, awaitable in self._pending:
                 spawn(awaitable)
-            self._pending.clear()
+            self._pending = None
         self._spawn = spawn
 
 

@@ -10,6 +10,7 @@ import reprlib
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
+from types import CoroutineType
 from typing import Any, Protocol
 
 import attrs
@@ -19,14 +20,14 @@ from ..core.delays import DelayModel
 from ..core.rows import error_text, pack_fetch, pack_response, pack_scheduled
 from ..kv.binding import CALLS, REQUEST, Call
 from ..sim.engine import Engine, task_identities
-from ._asyncio import TASKS
-from ._cf import edge_headers, visitor_country
+from ._cf import visitor_country
 from ._context import ExecutionContext
 from ._cron import ScheduledController, next_fire
+from ._headers import is_value
 from ._loading import Worker
-from ._outbound import OUTBOUND
 from ._request import Request
 from ._response import Response
+from ._serving import SERVING
 
 
 class Host(Protocol):
@@ -86,17 +87,6 @@ def not_a_response(result: object, awaited: object = None) -> TypeError:
     )
 
 
-async def resolved(result: Any) -> tuple[Any, Any]:
-    """What a handler's result comes to, and the awaitable it returned (``None`` if none): as JavaScript resolves
-    a promise whose value is itself a promise, an awaitable a handler returns (``return fetch(url)`` or
-    ``return handle(request)`` without ``await``) is awaited in turn, on Cloudflare as here."""
-    awaited = None
-    while inspect.isawaitable(result):
-        awaited = result
-        result = await result
-    return result, awaited
-
-
 class ExceededResources(BaseException):
     """Raised into a handler that went over its CPU limit (``workersim dev --cpu-ms``), as Cloudflare stops such a
     request. A ``BaseException``, so an ``except Exception`` in the handler does not swallow it."""
@@ -135,6 +125,10 @@ class Dispatcher:
     _crons: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
     _places: dict[str, _Place] = attrs.field(factory=dict, init=False)
     _serial: Callable[[trio.lowlevel.Task], tuple[tuple[int, ...], int]] | None = attrs.field(default=None, init=False)
+    _identity: tuple[int, ...] | None = attrs.field(default=None, init=False)
+    """The identity of the task that last asked for a request id (held: an identity is compared by ``is``)."""
+    _named: hashlib.blake2b = attrs.field(factory=hashlib.blake2b, init=False)
+    """The hash of the start of that task's request ids."""
 
     def _goes_on_up(self, error: BaseException) -> bool:
         """Whether ``error`` ends the task rather than failing the worker: trio cancelling it, or the delay model
@@ -164,32 +158,49 @@ class Dispatcher:
     def _start_task(self, serving: _Serving, handed: Awaitable[Any], runner: Callable[[], Awaitable[None]]) -> None:
         """Start an asyncio task of a request's code as work of that request (``settle`` waits for it, and it
         stops at the 30-second limit after the response, as waitUntil work does)."""
+        if serving.handed is None:
+            serving.handed = set()
         serving.handed.add(id(handed))
         deadline = serving.deadline if serving.deadline is not None else trio.current_time() + WAIT_UNTIL_LIMIT
-        self._spawn_work(runner(), serving.ray, serving.edge, deadline)
+        self._spawn_work(serving.ray, serving.edge, deadline, runner())
 
     def _place(self, edge: str) -> _Place:
         """What serving at ``edge`` needs, looked up once (an unknown edge is a ``ValueError``)."""
-        place = self._places.get(edge)
-        if place is None:
-            place = self._places[edge] = _Place(self.sim.env(edge), self.sim.cf(edge), self.sim.edges.index(edge))
+        place = self._places[edge] = _Place(edge, self.sim.env(edge), self.sim.cf(edge), self.sim.edges.index(edge))
         return place
 
     async def fetch(self, request: Request | str, edge: str, init: Mapping[str, Any]) -> Response:
         """Run the worker at ``edge`` for ``request`` (a ``Request``, or a URL that ``init`` completes) and return
         its response: a 500 if the handler failed. Bad arguments are refused before anything is recorded."""
-        start = self.engine.now_ms()  # first: refuses to run outside `async with sim`
-        place = self._place(edge)
+        engine = self.engine
+        start = engine.now_ms()  # first: refuses to run outside `async with sim`
+        place = self._places.get(edge) or self._place(edge)
         if init or not isinstance(request, Request):
             request = Request(request, **init)
-        cf = request._at_edge(place.cf)
-        request.headers._extend_absent(edge_headers(place.index, visitor_country(cf), request.url.partition(":")[0]))
-        ray = self._arrive(request, edge, start)
+        request._at_edge(place.cf, place.index, place.country)
+        ray = self._new_id()
+        # The arrival row is recorded with the request's first operation: reproducible without a turn of its own.
+        seconds = start / 1000
+        engine.record_with_next_turn(
+            pack_fetch(
+                edge=edge, op="fetch", request=ray, method=request.method, url=request.url, invoke=seconds,
+                complete=seconds,
+            )
+        )  # fmt: skip
         ctx = ExecutionContext(ray)
         failure: BaseException | None = None
         with _Serving(self, ray, edge, None) as scope:
             try:
-                result, awaited = await resolved(await self.worker_for(edge).fetch(request, place.env, ctx))
+                result = self.worker_for(edge).call(request, place.env, ctx)
+                if type(result) is CoroutineType or inspect.isawaitable(result):  # the usual case tested first
+                    result = await result
+                # As JavaScript resolves a promise whose value is itself a promise, an awaitable the handler
+                # returns (`return fetch(url)` or `return handle(request)` without `await`) is awaited in turn,
+                # on Cloudflare as here.
+                awaited = None
+                while type(result) is not Response and inspect.isawaitable(result):
+                    awaited = result
+                    result = await result
                 if not isinstance(result, Response):
                     raise not_a_response(result, awaited)
                 response = result
@@ -200,10 +211,14 @@ class Dispatcher:
                 response = _error_response(ray, error)
                 self._report(ray, edge, "fetch", error)
             finally:
-                self._check_awaited(scope, ctx, "fetch")
-        response.headers.set("cf-ray", f"{ray}-{edge}")
-        await self.engine.apply(self._respond, ray, start, edge, response.status, failure)
-        ctx.start(partial(self._spawn_work, ray=ray, edge=edge, deadline=trio.current_time() + WAIT_UNTIL_LIMIT))
+                if scope.calls:  # no KV call, none left un-awaited
+                    self._check_awaited(scope, ctx, "fetch")
+        if place.ray_suffix is None:  # an edge name no header value can hold: refused as the header refuses it
+            response.headers.set("cf-ray", f"{ray}-{edge}")
+        else:
+            response._set_header("cf-ray", ray + place.ray_suffix)
+        await engine.apply(self._respond, ray, start, edge, response.status, failure)
+        ctx.start(partial(self._spawn_work, ray, edge, trio.current_time() + WAIT_UNTIL_LIMIT))
         return response
 
     async def _run_crons(self) -> None:
@@ -241,27 +256,21 @@ class Dispatcher:
             finally:
                 self._check_awaited(scope, ctx, "scheduled")
         await self.engine.flush_rows()
-        ctx.start(partial(self._spawn_work, ray=ray, edge=edge, deadline=trio.current_time() + WAIT_UNTIL_LIMIT))
+        ctx.start(partial(self._spawn_work, ray, edge, trio.current_time() + WAIT_UNTIL_LIMIT))
 
     def _new_id(self) -> str:
         # From the calling task's stable identity: reproducible without a conductor turn of its own.
         if self._serial is None:
             self._serial = task_identities().serial  # one run's, looked up once
         identity, serial = self._serial(trio.lowlevel.current_task())
-        key = f"{self.sim.seed}/{identity}/{serial}".encode()
-        return hashlib.blake2b(key, digest_size=8).hexdigest()
-
-    def _arrive(self, request: Request, edge: str, now: int) -> str:
-        # The arrival row is recorded with the request's first operation: reproducible without a turn of its own.
-        ray = self._new_id()
-        seconds = now / 1000
-        self.engine.record_with_next_turn(
-            pack_fetch(
-                edge=edge, op="fetch", request=ray, method=request.method, url=request.url, invoke=seconds,
-                complete=seconds,
-            )
-        )  # fmt: skip
-        return ray
+        # The hash of "seed/identity/serial", from a copy of the hash of its start as the last task to ask had it:
+        # the same task usually asks again, and formatting its identity costs more than the hashing.
+        if identity is not self._identity:
+            self._identity = identity
+            self._named = hashlib.blake2b(f"{self.sim.seed}/{identity}/".encode(), digest_size=8)
+        named = self._named.copy()
+        named.update(b"%d" % serial)
+        return named.hexdigest()
 
     def _respond(self, now: int, ray: str, start: int, edge: str, status: int, failure: BaseException | None) -> None:
         self.engine.store.history.record(
@@ -276,7 +285,7 @@ class Dispatcher:
             )
         )
 
-    def _spawn_work(self, work: Awaitable[Any], ray: str, edge: str, deadline: float) -> None:
+    def _spawn_work(self, ray: str, edge: str, deadline: float, work: Awaitable[Any]) -> None:
         if self._nursery is None:
             raise RuntimeError("waitUntil work cannot start: the simulation is not running")
         self._work[ray] = self._work.get(ray, 0) + 1
@@ -333,7 +342,7 @@ class Dispatcher:
             finished = coroutine.cr_frame is None  # type: ignore[attr-defined]  # binding calls give coroutine objects
             if finished or inspect.getcoroutinestate(coroutine) != inspect.CORO_CREATED:
                 continue
-            if (ctx is not None and ctx.holds(coroutine)) or id(coroutine) in serving.handed:
+            if (ctx is not None and ctx.holds(coroutine)) or (serving.handed and id(coroutine) in serving.handed):
                 continue
             coroutine.close()  # never to run: closed here rather than left for a RuntimeWarning at exit
             self._report(ray, edge, phase, RuntimeError(
@@ -349,20 +358,24 @@ class Dispatcher:
 
 class _Place:
     """An edge as the dispatcher serves it: its ``env``, the ``request.cf`` defaults of a visitor there (shared by
-    every request, never changed) and its index."""
+    every request, never changed) and that visitor's country, its index, and what follows the request id in the
+    ``CF-Ray`` header of its responses (``None`` if the edge's name is no valid header value)."""
 
-    __slots__ = ("cf", "env", "index")
+    __slots__ = ("cf", "country", "env", "index", "ray_suffix")
 
-    def __init__(self, env: Any, cf: Mapping[str, Any], index: int) -> None:
+    def __init__(self, edge: str, env: Any, cf: Mapping[str, Any], index: int) -> None:
         self.env = env
         self.cf = cf
+        self.country = visitor_country(cf)
         self.index = index
+        # Checked once here, after an id's last character, as `Headers.set` would check the whole value.
+        self.ray_suffix = f"-{edge}" if is_value(f"0-{edge}") else None
 
 
 class _Serving:
     """One request's (or run's, or waitUntil work's) running state, and the context its code runs in (``with``):
-    its id on every KV row, outbound fetch on the simulation's routes, asyncio tasks beside it, and its KV calls
-    noted so the ones never awaited can be reported."""
+    its id on every KV row, its KV calls noted so the ones never awaited can be reported, and itself as the
+    code's ``Serving``: outbound fetch on the simulation's routes and asyncio tasks beside it."""
 
     __slots__ = ("_dispatcher", "_tokens", "calls", "deadline", "edge", "handed", "ray")
 
@@ -373,27 +386,25 @@ class _Serving:
         self.deadline = deadline
         """When its asyncio tasks are cut off (waitUntil work's own limit), or None: 30 s after they start."""
         self.calls: list[Call] = []
-        self.handed: set[int] = set()
-        """Ids of the awaitables handed to asyncio tasks (they run later: not "never awaited")."""
+        self.handed: set[int] | None = None
+        """Ids of the awaitables handed to asyncio tasks (they run later: not "never awaited"); made at the first."""
 
     def __enter__(self) -> _Serving:
-        self._tokens = (
-            REQUEST.set(self.ray),
-            OUTBOUND.set(self._dispatcher.sim._outbound),
-            TASKS.set(self.start_task),
-            CALLS.set(self.calls),
-        )
+        self._tokens = (REQUEST.set(self.ray), CALLS.set(self.calls), SERVING.set(self))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        request, outbound, tasks, calls = self._tokens
+        request, calls, serving = self._tokens
         REQUEST.reset(request)
-        OUTBOUND.reset(outbound)
-        TASKS.reset(tasks)
         CALLS.reset(calls)
+        SERVING.reset(serving)
+
+    def outbound(self, request: Request) -> Awaitable[Response]:
+        """Send an outbound request on the simulation's routes."""
+        return self._dispatcher.sim._outbound(request)
 
     def start_task(self, handed: Awaitable[Any], runner: Callable[[], Awaitable[None]]) -> None:
-        """Start an asyncio task of this code (``TASKS``)."""
+        """Start an asyncio task of this code."""
         self._dispatcher._start_task(self, handed, runner)
 
 

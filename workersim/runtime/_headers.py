@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 
 HeadersInit = Mapping[str, str] | Iterable[tuple[str, str]]
 """What ``headers=`` accepts: a mapping, a list of ``(name, value)`` pairs or another ``Headers``."""
+Fields = tuple[tuple[str, str], ...]
+"""Header fields as ``(lower-case name, value)`` pairs whose names and values are checked already."""
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _LATIN1 = re.compile(r"[\x00-\xff]*")
@@ -39,6 +41,14 @@ def _value(name: str, value: object) -> str:
     return value
 
 
+def is_value(value: str) -> bool:
+    """Whether ``value`` is a header value as it stands: one that ``Headers.set`` takes without a change."""
+    try:
+        return _value("", value) == value
+    except TypeError:
+        return False
+
+
 class Headers(MutableMapping[str, str]):
     """HTTP headers as the Fetch API's ``Headers``: names are case-insensitive and a name may appear more than once.
 
@@ -63,6 +73,13 @@ class Headers(MutableMapping[str, str]):
                 raise TypeError(f"headers must be a mapping or (name, value) pairs, got the item {pair!r}")
             self.append(pair[0], pair[1])
 
+    @classmethod
+    def _checked(cls, fields: Fields) -> Headers:
+        """Headers holding ``fields`` (checked already: no need to check them again)."""
+        headers = cls.__new__(cls)
+        headers._fields = list(fields)
+        return headers
+
     def __repr__(self) -> str:
         return f"Headers({self._fields!r})"
 
@@ -74,9 +91,12 @@ class Headers(MutableMapping[str, str]):
     def set(self, name: str, value: str) -> None:
         """Replace every field named ``name`` with one field."""
         key = _name(name)
-        checked = _value(key, value)
+        self._set_checked(key, _value(key, value))
+
+    def _set_checked(self, key: str, value: str) -> None:
+        """``set`` a field whose lower-case name and value are checked already."""
         self._fields = [field for field in self._fields if field[0] != key]
-        self._fields.append((key, checked))
+        self._fields.append((key, value))
 
     def _extend_absent(self, fields: Iterable[tuple[str, str]]) -> None:
         """Add each of ``fields`` (``multi_items()`` of other headers: names and values already checked) whose name

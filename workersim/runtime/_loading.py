@@ -46,12 +46,13 @@ class Worker:
     """
 
     name: str
-    _call: Call = attrs.field(alias="call")
+    call: Call
+    """The handler, called as ``call(request, env, ctx)``: what it returns may be awaitable (``fetch`` awaits it)."""
     _scheduled: Call | None = attrs.field(default=None, alias="scheduled")
 
     async def fetch(self, request: Request, env: Any, ctx: ExecutionContext) -> Any:
         """Call the handler as its form expects and return what it returned (awaited if it is awaitable)."""
-        result = self._call(request, env, ctx)
+        result = self.call(request, env, ctx)
         if inspect.isawaitable(result):  # here, not in `_awaited`: one coroutine less on every request
             result = await result
         return result

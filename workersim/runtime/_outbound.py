@@ -7,7 +7,6 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from types import ModuleType
 from typing import Any
 
@@ -16,15 +15,13 @@ import attrs
 from ..core.errors import WorkersimError
 from ._request import Request
 from ._response import Response
+from ._serving import SERVING
 from ._url import absolute_url
 
 Origin = Callable[[Request], Response | Awaitable[Response]]
 """An origin's handler: a request in, its response out."""
 Fetch = Callable[[Request], Awaitable[Response]]
 """Outbound fetch: a request in, its response out (on the simulation's routes)."""
-
-OUTBOUND: ContextVar[Fetch] = ContextVar("workersim_outbound")
-"""The running request's outbound fetch (set by the dispatcher for each request and scheduled run)."""
 
 
 class FetchNotRouted(WorkersimError):
@@ -108,10 +105,10 @@ async def real_fetch(request: Request) -> Response:
 
 async def outbound_fetch(request: Request) -> Response:
     """Send ``request`` the way the running request's simulation routes it."""
-    fetch = OUTBOUND.get(None)
-    if fetch is None:
+    serving = SERVING.get(None)
+    if serving is None:
         raise RuntimeError("fetch() is only available while a simulated worker handles a request")
-    return await fetch(request)
+    return await serving.outbound(request)
 
 
 def httpx_module() -> ModuleType:

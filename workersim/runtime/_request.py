@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ._body import Body, BodyInit, ReadableStream, body_bytes
+from ._body import BodyInit, Message, ReadableStream, body_bytes
+from ._cf import edge_headers, visitor_country
 from ._formdata import FormData
 from ._headers import Headers, HeadersInit
 from ._jsffi import JsBuffer, JsObject, JsProxy, parse_json
@@ -30,7 +31,7 @@ def _method(method: object) -> str:
     return upper if upper in _NORMALISED else method
 
 
-class Request(Body):
+class Request(Message):
     """An HTTP request, as the Fetch API and Cloudflare's Python Workers shape it.
 
     ``Request(url, method="GET", headers=None, body=None)``, or ``Request(other_request, ...)`` to copy one with
@@ -39,7 +40,7 @@ class Request(Body):
     ``await .bytes()``.
     """
 
-    __slots__ = ("_url", "_method", "_headers", "_cf")
+    __slots__ = ("_url", "_method", "_cf")
     _cf: JsObject | Mapping[str, Any]
     """Its ``cf`` properties, or a template of them shared with other requests and copied when first read."""
 
@@ -66,7 +67,7 @@ class Request(Body):
             cf = _NO_CF
         self._url = url
         self._method = "GET" if method is None else _method(method)
-        self._headers = Headers(headers)
+        self._headers = () if headers is None else Headers(headers)
         if data is not None and self._method in ("GET", "HEAD"):
             raise TypeError(f"Request with a {self._method} method cannot have a body.")
         super().__init__(data)
@@ -86,11 +87,6 @@ class Request(Body):
         return self._method
 
     @property
-    def headers(self) -> Headers:
-        """The request headers (case-insensitive names)."""
-        return self._headers
-
-    @property
     def cf(self) -> JsObject:
         """Cloudflare's ``cf`` properties of an incoming request: ``colo`` (the serving edge), ``country``,
         ``city``, ``asn``, ``timezone``... (``request.cf.colo`` or ``request.cf["colo"]``); empty on a request the
@@ -104,16 +100,17 @@ class Request(Body):
     def cf(self, properties: Any) -> None:
         self._cf = JsObject(properties)
 
-    def _at_edge(self, defaults: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Give the request the ``cf`` properties of its arrival at an edge: ``defaults`` (the edge's, never
-        changed: a request copies them only when its code reads ``cf``), under any it carries already. Returns
-        them."""
+    def _at_edge(self, defaults: Mapping[str, Any], index: int, country: str) -> None:
+        """Give the request what Cloudflare adds at the ``index``-th edge: the ``cf`` properties ``defaults`` (the
+        edge's, never changed: a request copies them only when its code reads ``cf``) under any it carries
+        already, and the ``CF-*`` headers it does not carry yet (``country``: the defaults' visitor's)."""
         if self._cf is _NO_CF:
             self._cf = defaults
-            return defaults
-        merged = {**defaults, **self.cf.to_py()}
-        self._cf = JsObject(merged)
-        return merged
+        else:
+            merged = {**defaults, **self.cf.to_py()}
+            self._cf = JsObject(merged)
+            country = visitor_country(merged)
+        self._add_absent(edge_headers(index, country, self._url.partition(":")[0]))
 
     async def json(self) -> object:
         """The body parsed as JSON."""
@@ -126,7 +123,7 @@ class Request(Body):
     async def form_data(self) -> FormData:
         """The body as a form (``application/x-www-form-urlencoded`` or ``multipart/form-data``); a
         ``TypeError`` for any other body."""
-        return FormData.from_body(await self.bytes(), self._headers.get("content-type") or "")
+        return FormData.from_body(await self.bytes(), self.headers.get("content-type") or "")
 
     formData = form_data  # noqa: N815 - JavaScript's name
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ._body import Body, BodyInit, body_bytes
+from ._body import BodyInit, Message, body_bytes
 from ._headers import Headers, HeadersInit
 from ._url import absolute_url
 
@@ -39,7 +39,7 @@ class _JsonMember:
         return instance._read_json
 
 
-class Response(Body):
+class Response(Message):
     """An HTTP response, as the Fetch API and Cloudflare's Python Workers shape it.
 
     ``Response(body=None, status=200, status_text="", headers=None)``; ``Response.json(obj, status=, headers=)``
@@ -49,7 +49,7 @@ class Response(Body):
     ``headers`` sets one.
     """
 
-    __slots__ = ("_status", "_status_text", "_headers")
+    __slots__ = ("_status", "_status_text")
 
     json = _JsonMember()
 
@@ -67,22 +67,25 @@ class Response(Body):
         status_text: str = "",
         headers: HeadersInit | None = None,
     ) -> None:
-        data = body_bytes(body, "Response")
+        data = body.encode() if type(body) is str else body_bytes(body, "Response")  # the usual body first
         self._status = 200 if status is None else _status(status)
         if data is not None and self._status in _NULL_BODY_STATUSES:
             raise TypeError(f"Response with null body status {self._status} cannot have body")
         if not isinstance(status_text, str):
             raise TypeError(f"status_text must be a str, got {type(status_text).__name__}")
         self._status_text = status_text
-        self._headers = Headers(headers)
-        if isinstance(body, str):
-            self._headers._extend_absent(_TEXT_TYPE)
+        if headers is None:
+            self._headers = _TEXT_TYPE if isinstance(body, str) else ()
+        else:
+            fields = self._headers = Headers(headers)
+            if isinstance(body, str):
+                fields._extend_absent(_TEXT_TYPE)
         super().__init__(data)
 
     def __repr__(self) -> str:
         shown = [f"status={self._status}"]
-        if "content-type" in self._headers:
-            shown.append(f"content_type={self._headers['content-type']!r}")
+        if "content-type" in self.headers:
+            shown.append(f"content_type={self.headers['content-type']!r}")
         return f"Response({', '.join(shown)})"
 
     @property
@@ -100,19 +103,14 @@ class Response(Body):
         """Whether the status is in 200..299."""
         return 200 <= self._status <= 299
 
-    @property
-    def headers(self) -> Headers:
-        """The response headers (case-insensitive names)."""
-        return self._headers
-
     def clone(self) -> Response:
         """A copy whose body can be read independently (the body must not have been read yet)."""
-        return Response(self._copy_body(), self._status, self._status_text, self._headers)
+        return Response(self._copy_body(), self._status, self._status_text, self.headers)
 
     def replace_body(self, body: BodyInit) -> Response:
         """A new response with this one's status, reason phrase and headers and ``body`` (the Python Workers SDK's
         ``replace_body``); this response is left as it was."""
-        return Response(body, self._status, self._status_text, self._headers)
+        return Response(body, self._status, self._status_text, self.headers)
 
     async def string(self) -> str:
         """The body as text (Pyodide's ``FetchResponse.string``, the same as ``text()``)."""
