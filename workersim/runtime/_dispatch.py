@@ -124,6 +124,8 @@ class Dispatcher:
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
     _crons: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
     _places: dict[str, _Place] = attrs.field(factory=dict, init=False)
+    _clock: trio.abc.Clock = attrs.field(default=None, init=False)
+    """The run's clock (set by ``open``): ``trio.current_time()`` without the two calls on its way there."""
     _serial: Callable[[trio.lowlevel.Task], tuple[tuple[int, ...], int]] | None = attrs.field(default=None, init=False)
     _identity: tuple[int, ...] | None = attrs.field(default=None, init=False)
     """The identity of the task that last asked for a request id (held: an identity is compared by ``is``)."""
@@ -138,6 +140,7 @@ class Dispatcher:
 
     async def open(self) -> None:
         """Open the nursery for waitUntil work (in ``async with sim``), and start the cron triggers, if any."""
+        self._clock = trio.lowlevel.current_clock()
         self._nursery = await self._stack.enter_async_context(trio.open_nursery())
         if self.sim.crons and self.worker_for(self.sim.scheduled_edge).has_scheduled:
             self._nursery.start_soon(self._run_crons, name="cron triggers")
@@ -183,7 +186,7 @@ class Dispatcher:
         seconds = start / 1000
         engine.record_with_next_turn(
             pack_fetch(
-                edge=edge, op="fetch", request=ray, method=request.method, url=request.url, invoke=seconds,
+                edge=edge, op="fetch", request=ray, method=request._method, url=request._url, invoke=seconds,
                 complete=seconds,
             )
         )  # fmt: skip
@@ -217,8 +220,8 @@ class Dispatcher:
             response.headers.set("cf-ray", f"{ray}-{edge}")
         else:
             response._set_header("cf-ray", ray + place.ray_suffix)
-        await engine.apply(self._respond, ray, start, edge, response.status, failure)
-        ctx.start(partial(self._spawn_work, ray, edge, trio.current_time() + WAIT_UNTIL_LIMIT))
+        await engine.apply(self._respond, ray, start, edge, response._status, failure)
+        ctx.start(partial(self._spawn_work, ray, edge, self._clock.current_time() + WAIT_UNTIL_LIMIT))
         return response
 
     async def _run_crons(self) -> None:

@@ -70,7 +70,7 @@ class Request(Message):
         self._headers = () if headers is None else Headers(headers)
         if data is not None and self._method in ("GET", "HEAD"):
             raise TypeError(f"Request with a {self._method} method cannot have a body.")
-        super().__init__(data)
+        self._body = data
         self._cf = cf
 
     def __repr__(self) -> str:
@@ -110,7 +110,11 @@ class Request(Message):
             merged = {**defaults, **self.cf.to_py()}
             self._cf = JsObject(merged)
             country = visitor_country(merged)
-        self._add_absent(edge_headers(index, country, self._url.partition(":")[0]))
+        fields = edge_headers(index, country, self._url.partition(":")[0])
+        if self._headers == ():  # a new request's: they are its headers as they stand
+            self._headers = fields
+        else:
+            self.headers._extend_absent(fields)
 
     async def json(self) -> object:
         """The body parsed as JSON."""

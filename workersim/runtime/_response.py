@@ -80,7 +80,7 @@ class Response(Message):
             fields = self._headers = Headers(headers)
             if isinstance(body, str):
                 fields._extend_absent(_TEXT_TYPE)
-        super().__init__(data)
+        self._body = data
 
     def __repr__(self) -> str:
         shown = [f"status={self._status}"]
