@@ -214,6 +214,30 @@ async def test_an_error_in_the_body_cancels_wait_until_work_and_propagates(autoj
     assert trio.current_time() == 0.0
 
 
+async def test_cf_ray_replaces_one_the_handler_set_and_keeps_its_headers(autojump_clock: trio.abc.Clock) -> None:
+    async def handler(request: Request, env: Any, ctx: Any) -> Response:
+        kind = request.url.rsplit("/", 1)[1]
+        if kind == "text":
+            return Response("t")
+        if kind == "given":
+            return Response("g", headers=[("CF-Ray", "mine"), ("X-A", "1"), ("cf-ray", "again")])
+        response = Response(None, 204)
+        response.headers.set("cf-ray", "mine")
+        return response
+
+    # An edge name with a space around it: the header value is trimmed, as Headers.set trims any value.
+    async with workersim.Simulation(edges=("SFO", " LHR "), worker=handler) as sim:
+        text = await sim.fetch("https://example.com/text")
+        given = await sim.fetch("https://example.com/given", edge=" LHR ")
+        read = await sim.fetch("https://example.com/read")
+    ray = text.headers["cf-ray"].split("-")[0]
+    assert text.headers.multi_items() == [("content-type", "text/plain;charset=UTF-8"), ("cf-ray", f"{ray}-SFO")]
+    fields = given.headers.multi_items()
+    assert fields[:2] == [("x-a", "1"), ("content-type", "text/plain;charset=UTF-8")]
+    assert len(fields) == 3 and fields[2][0] == "cf-ray" and fields[2][1].endswith("- LHR")
+    assert [name for name, _ in read.headers.multi_items()] == ["cf-ray"] and read.status == 204
+
+
 async def test_bad_fetch_calls_are_refused_before_anything_is_recorded(autojump_clock: trio.abc.Clock) -> None:
     async with make(echo_after_work) as sim:
         with pytest.raises(ValueError, match="unknown edge 'XYZ'; the edges are SFO, LHR, NRT"):

@@ -66,6 +66,52 @@ def test_request_refuses_bad_input(url: str, init: dict[str, object], message: s
         Request(url, **init)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "url", ["https://example.com/", "HTTP://Example.COM", "https://a.example/p?q=1#f", "/relative"]
+)
+def test_a_request_made_as_it_arrives_is_the_one_the_constructor_and_at_edge_make(url: str) -> None:
+    # sim.fetch(url) makes its request in one step (Request._arriving): it must be Request(url) at the edge.
+    cf = {"colo": "LHR", "country": "GB"}
+    try:
+        expected: Request | str = Request(url)
+    except TypeError as error:
+        expected = str(error)
+    try:
+        made: Request | str = Request._arriving(url, cf, 3, "GB")
+    except TypeError as error:
+        made = str(error)
+    if isinstance(expected, str) or isinstance(made, str):
+        assert made == expected
+        return
+    expected._at_edge(cf, 3, "GB")
+    for request in (expected, made):
+        assert request._cf is cf  # shared until read
+    assert (made.url, made.method, repr(made), made.body, made.body_used) == (
+        expected.url, expected.method, repr(expected), expected.body, expected.body_used
+    )  # fmt: skip
+    assert made.headers.multi_items() == expected.headers.multi_items()
+    assert made.headers["x-forwarded-proto"] == url.split(":")[0].lower()
+    assert made.cf.to_py() == expected.cf.to_py() == cf
+
+
+async def test_headers_made_at_the_first_look_stay_one_object_and_their_own() -> None:
+    response = Response("text")
+    headers = response.headers
+    assert headers is response.headers and headers["content-type"] == "text/plain;charset=UTF-8"
+    headers.append("x-a", "1")
+    assert response.headers.multi_items() == [("content-type", "text/plain;charset=UTF-8"), ("x-a", "1")]
+    assert repr(response) == "Response(status=200, content_type='text/plain;charset=UTF-8')"
+    assert Response(None).headers.multi_items() == [] and repr(Response(None)) == "Response(status=200)"
+    assert (await response.clone().text(), response.clone().headers.multi_items()) == ("text", headers.multi_items())
+    # Two requests arriving from the same URL start from the same fields: changing one's leaves the other's.
+    first = Request._arriving("https://example.com/", {}, 0, "US")
+    second = Request._arriving("https://example.com/", {}, 0, "US")
+    first.headers["cf-ipcountry"] = "ZZ"
+    first.headers.append("x-b", "2")
+    assert second.headers["cf-ipcountry"] == "US" and "x-b" not in second.headers
+    assert Request(first).headers["x-b"] == "2" and Request(first).headers is not first.headers
+
+
 async def test_response_constructors_and_readers() -> None:
     text = Response("hello", status=201, headers={"X-A": "1"})
     assert (text.status, text.ok, text.headers["content-type"]) == (201, True, "text/plain;charset=UTF-8")

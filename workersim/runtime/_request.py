@@ -73,6 +73,18 @@ class Request(Message):
         self._body = data
         self._cf = cf
 
+    @classmethod
+    def _arriving(cls, url: str, cf: Mapping[str, Any], index: int, country: str) -> Request:
+        """``Request(url)`` as it arrives at the ``index``-th edge (after ``_at_edge(cf, index, country)``), made
+        in one step: what ``sim.fetch(url)`` serves, on every request (tests check that the two agree)."""
+        request = cls.__new__(cls)
+        request._url = checked = absolute_url(url, "Request")
+        request._method = "GET"
+        request._headers = edge_headers(index, country, checked.partition(":")[0])
+        request._body = None
+        request._cf = cf
+        return request
+
     def __repr__(self) -> str:
         return f"Request(method={self._method!r}, url={self._url!r})"
 

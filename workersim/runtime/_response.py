@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ._body import BodyInit, Message, body_bytes
-from ._headers import Headers, HeadersInit
+from ._headers import Fields, Headers, HeadersInit
 from ._url import absolute_url
 
 TEXT_PLAIN = "text/plain;charset=UTF-8"
 """The content type the Fetch API gives a text body when none is set."""
-_TEXT_TYPE = (("content-type", TEXT_PLAIN),)
+_TEXT_TYPE: Fields = (("content-type", TEXT_PLAIN),)
 _NULL_BODY_STATUSES = frozenset({101, 204, 205, 304})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -67,19 +67,26 @@ class Response(Message):
         status_text: str = "",
         headers: HeadersInit | None = None,
     ) -> None:
-        data = body.encode() if type(body) is str else body_bytes(body, "Response")  # the usual body first
-        self._status = 200 if status is None else _status(status)
-        if data is not None and self._status in _NULL_BODY_STATUSES:
-            raise TypeError(f"Response with null body status {self._status} cannot have body")
+        if isinstance(body, str):  # the usual body first
+            data: bytes | None = body.encode("utf-8")
+            implied: Fields = _TEXT_TYPE
+        else:
+            data = body_bytes(body, "Response")
+            implied = ()
+        code = 200
+        if status is not None:
+            code = _status(status)
+            if data is not None and code in _NULL_BODY_STATUSES:
+                raise TypeError(f"Response with null body status {code} cannot have body")
         if not isinstance(status_text, str):
             raise TypeError(f"status_text must be a str, got {type(status_text).__name__}")
+        self._status = code
         self._status_text = status_text
         if headers is None:
-            self._headers = _TEXT_TYPE if isinstance(body, str) else ()
+            self._headers = implied
         else:
             fields = self._headers = Headers(headers)
-            if isinstance(body, str):
-                fields._extend_absent(_TEXT_TYPE)
+            fields._extend_absent(implied)
         self._body = data
 
     def __repr__(self) -> str:
