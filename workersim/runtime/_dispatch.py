@@ -9,7 +9,6 @@ import logging
 import reprlib
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
 from types import CoroutineType
 from typing import Any, Protocol
 
@@ -223,7 +222,8 @@ class Dispatcher:
         else:
             response._set_header("cf-ray", ray + place.ray_suffix)
         await engine.apply(self._respond, ray, start, edge, response._status, failure)
-        ctx.start(partial(self._spawn_work, ray, edge, self._clock.current_time() + WAIT_UNTIL_LIMIT))
+        serving.after = self._clock.current_time() + WAIT_UNTIL_LIMIT
+        ctx.start(serving.spawn)
         return response
 
     async def _run_crons(self) -> None:
@@ -261,7 +261,8 @@ class Dispatcher:
         finally:
             serving.leave(ctx, "scheduled")
         await self.engine.flush_rows()
-        ctx.start(partial(self._spawn_work, ray, edge, trio.current_time() + WAIT_UNTIL_LIMIT))
+        serving.after = trio.current_time() + WAIT_UNTIL_LIMIT
+        ctx.start(serving.spawn)
 
     def _new_id(self) -> str:
         # From the calling task's stable identity: reproducible without a conductor turn of its own.
@@ -384,8 +385,8 @@ class _Serving:
 
     Not a context manager: a ``with`` statement costs twice what a call of ``leave`` in a ``finally`` does."""
 
-    __slots__ = ("_calls_token", "_dispatcher", "_request_token", "_serving_token", "calls", "deadline", "edge",
-                 "handed", "ray")  # fmt: skip
+    __slots__ = ("_calls_token", "_dispatcher", "_request_token", "_serving_token", "after", "calls", "deadline",
+                 "edge", "handed", "ray")  # fmt: skip
 
     def __init__(self, dispatcher: Dispatcher, ray: str, edge: str, deadline: float | None) -> None:
         self._dispatcher = dispatcher
@@ -396,6 +397,8 @@ class _Serving:
         self.calls: list[Call] = []
         self.handed: set[int] | None = None
         """Ids of the awaitables handed to asyncio tasks (they run later: not "never awaited"); made at the first."""
+        self.after = 0.0
+        """When waitUntil work is cut off: 30 s after the response (set then, before ``spawn`` is handed out)."""
         self._request_token = REQUEST.set(ray)
         self._calls_token = CALLS.set(self.calls)
         self._serving_token = SERVING.set(self)
@@ -418,6 +421,10 @@ class _Serving:
     def start_task(self, handed: Awaitable[Any], runner: Callable[[], Awaitable[None]]) -> None:
         """Start an asyncio task of this code."""
         self._dispatcher._start_task(self, handed, runner)
+
+    def spawn(self, work: Awaitable[Any]) -> None:
+        """Start ``work`` handed to ``ctx.waitUntil`` (the handler has returned: see ``after``)."""
+        self._dispatcher._spawn_work(self.ray, self.edge, self.after, work)
 
 
 def _is_cancellation(error: BaseException) -> bool:

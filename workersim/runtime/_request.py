@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -10,7 +11,7 @@ from typing import Any
 from ._body import BodyInit, Message, ReadableStream, body_bytes
 from ._cf import edge_headers, visitor_country
 from ._formdata import FormData
-from ._headers import Headers, HeadersInit
+from ._headers import Fields, Headers, HeadersInit
 from ._jsffi import JsBuffer, JsObject, JsProxy, parse_json
 from ._url import absolute_url
 
@@ -29,6 +30,13 @@ def _method(method: object) -> str:
     if upper in _FORBIDDEN:
         raise TypeError(f"Forbidden HTTP method {method!r}")
     return upper if upper in _NORMALISED else method
+
+
+@functools.lru_cache(maxsize=1024)
+def _arrival(url: str, index: int, country: str) -> tuple[str, Fields]:
+    # Cached: the same few URLs come back at each edge.
+    checked = absolute_url(url, "Request")
+    return checked, edge_headers(index, country, checked.partition(":")[0])
 
 
 class Request(Message):
@@ -78,9 +86,8 @@ class Request(Message):
         """``Request(url)`` as it arrives at the ``index``-th edge (after ``_at_edge(cf, index, country)``), made
         in one step: what ``sim.fetch(url)`` serves, on every request (tests check that the two agree)."""
         request = cls.__new__(cls)
-        request._url = checked = absolute_url(url, "Request")
+        request._url, request._headers = _arrival(url, index, country)
         request._method = "GET"
-        request._headers = edge_headers(index, country, checked.partition(":")[0])
         request._body = None
         request._cf = cf
         return request
