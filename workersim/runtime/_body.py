@@ -148,11 +148,11 @@ class Message(Body):
         """Set the field ``key: value`` (lower-case name and value checked already), replacing any of that name."""
         headers = self._headers
         if isinstance(headers, tuple):
-            for name, _ in headers:  # a loop, not any(...): this runs on every response
-                if name == key:
+            for field in headers:  # a loop, not any(...): this runs on every response
+                if field[0] == key:
                     break
             else:
-                self._headers = (*headers, (key, value))
+                self._headers = headers + ((key, value),)
                 return
             headers = self.headers
         headers._set_checked(key, value)

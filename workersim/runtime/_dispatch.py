@@ -125,7 +125,8 @@ class Dispatcher:
     _places: dict[str, _Place] = attrs.field(factory=dict, init=False)
     _clock: trio.abc.Clock = attrs.field(default=None, init=False)
     """The run's clock (set by ``open``): ``trio.current_time()`` without the two calls on its way there."""
-    _serial: Callable[[trio.lowlevel.Task], tuple[tuple[int, ...], int]] | None = attrs.field(default=None, init=False)
+    _serial: Callable[[trio.lowlevel.Task], tuple[tuple[int, ...], int]] = attrs.field(default=None, init=False)
+    """The run's ``TaskIdentities.serial`` (set by ``open``)."""
     _identity: tuple[int, ...] | None = attrs.field(default=None, init=False)
     """The identity of the task that last asked for a request id (held: an identity is compared by ``is``)."""
     _named: hashlib.blake2b = attrs.field(factory=hashlib.blake2b, init=False)
@@ -140,6 +141,7 @@ class Dispatcher:
     async def open(self) -> None:
         """Open the nursery for waitUntil work (in ``async with sim``), and start the cron triggers, if any."""
         self._clock = trio.lowlevel.current_clock()
+        self._serial = task_identities().serial
         self._nursery = await self._stack.enter_async_context(trio.open_nursery())
         if self.sim.crons and self.worker_for(self.sim.scheduled_edge).has_scheduled:
             self._nursery.start_soon(self._run_crons, name="cron triggers")
@@ -202,12 +204,13 @@ class Dispatcher:
             # As JavaScript resolves a promise whose value is itself a promise, an awaitable the handler returns
             # (`return fetch(url)` or `return handle(request)` without `await`) is awaited in turn, on Cloudflare
             # as here.
-            awaited = None
-            while type(result) is not Response and inspect.isawaitable(result):
-                awaited = result
-                result = await result
-            if not isinstance(result, Response):
-                raise not_a_response(result, awaited)
+            if type(result) is not Response:
+                awaited = None
+                while inspect.isawaitable(result):
+                    awaited = result
+                    result = await result
+                if not isinstance(result, Response):
+                    raise not_a_response(result, awaited)
             response = result
         except BaseException as error:
             if self._goes_on_up(error):
@@ -221,7 +224,7 @@ class Dispatcher:
             response.headers.set("cf-ray", f"{ray}-{edge}")
         else:
             response._set_header("cf-ray", ray + place.ray_suffix)
-        await engine.apply(self._respond, ray, start, edge, response._status, failure)
+        await engine.apply(serving.respond, start, response._status, failure)
         serving.after = self._clock.current_time() + WAIT_UNTIL_LIMIT
         ctx.start(serving.spawn)
         return response
@@ -266,8 +269,6 @@ class Dispatcher:
 
     def _new_id(self) -> str:
         # From the calling task's stable identity: reproducible without a conductor turn of its own.
-        if self._serial is None:
-            self._serial = task_identities().serial  # one run's, looked up once
         identity, serial = self._serial(trio.lowlevel.current_task())
         # The hash of "seed/identity/serial", from a copy of the hash of its start as the last task to ask had it:
         # the same task usually asks again, and formatting its identity costs more than the hashing.
@@ -277,19 +278,6 @@ class Dispatcher:
         named = self._named.copy()
         named.update(b"%d" % serial)
         return named.hexdigest()
-
-    def _respond(self, now: int, ray: str, start: int, edge: str, status: int, failure: BaseException | None) -> None:
-        self.engine.store.history.record(
-            pack_response(
-                edge=edge,
-                op="response",
-                request=ray,
-                status=status,
-                error=None if failure is None else error_text(failure),
-                invoke=start / 1000,
-                complete=now / 1000,
-            )
-        )
 
     def _spawn_work(self, ray: str, edge: str, deadline: float, work: Awaitable[Any]) -> None:
         if self._nursery is None:
@@ -421,6 +409,16 @@ class _Serving:
     def start_task(self, handed: Awaitable[Any], runner: Callable[[], Awaitable[None]]) -> None:
         """Start an asyncio task of this code."""
         self._dispatcher._start_task(self, handed, runner)
+
+    def respond(self, now: int, start: int, status: int, failure: BaseException | None) -> None:
+        """Record the request's ``response`` row (applied at its turn, at virtual millisecond ``now``; it arrived at
+        ``start``)."""
+        self._dispatcher.engine.store.history.record(
+            pack_response(
+                edge=self.edge, op="response", request=self.ray, status=status,
+                error=None if failure is None else error_text(failure), invoke=start / 1000, complete=now / 1000,
+            )
+        )  # fmt: skip
 
     def spawn(self, work: Awaitable[Any]) -> None:
         """Start ``work`` handed to ``ctx.waitUntil`` (the handler has returned: see ``after``)."""
