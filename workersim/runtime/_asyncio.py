@@ -21,7 +21,7 @@ from typing import Any
 
 import trio
 
-from ._serving import SERVING
+from ._serving import running
 from ._shims import Shim
 
 
@@ -118,7 +118,7 @@ class Task(Future):
 
     def __init__(self, coro: Awaitable[Any], *, name: str | None = None) -> None:
         super().__init__()
-        serving = SERVING.get(None)
+        serving = running()
         if serving is None:
             inspect_close(coro)
             raise RuntimeError("no running event loop: asyncio tasks can start only while the worker handles a request")

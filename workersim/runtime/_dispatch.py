@@ -17,7 +17,7 @@ import trio
 
 from ..core.delays import DelayModel
 from ..core.rows import error_text, pack_fetch, pack_response, pack_scheduled
-from ..kv.binding import CALLS, REQUEST, Call
+from ..kv.binding import CALLS, REQUEST
 from ..sim.engine import Engine, task_identities
 from ._cf import visitor_country
 from ._context import ExecutionContext
@@ -26,7 +26,7 @@ from ._headers import is_value
 from ._loading import Worker
 from ._request import Request
 from ._response import Response
-from ._serving import SERVING
+from ._serving import Serving
 
 
 class Host(Protocol):
@@ -330,7 +330,7 @@ class Dispatcher:
         """Report each KV call the code made but never awaited (nor handed to ``waitUntil`` or a task): it never
         ran."""
         ray, edge = serving.ray, serving.edge
-        for call in serving.calls:
+        for call in serving:
             coroutine = call.coroutine
             # A finished call (the usual case) has no frame left: no need to ask for its state.
             finished = coroutine.cr_frame is None  # type: ignore[attr-defined]  # binding calls give coroutine objects
@@ -366,15 +366,15 @@ class _Place:
         self.ray_suffix = f"-{edge}" if is_value(f"0-{edge}") else None
 
 
-class _Serving:
+class _Serving(Serving):
     """One request's (or run's, or waitUntil work's) running state, and the context its code runs in from its
-    making until ``leave``: its id on every KV row, its KV calls noted so the ones never awaited can be reported,
-    and itself as the code's ``Serving``: outbound fetch on the simulation's routes and asyncio tasks beside it.
+    making until ``leave``: its id on every KV row, the list its KV calls are noted in (itself: see ``Serving``) so
+    the ones never awaited can be reported, its outbound fetch on the simulation's routes and asyncio tasks beside
+    it.
 
     Not a context manager: a ``with`` statement costs twice what a call of ``leave`` in a ``finally`` does."""
 
-    __slots__ = ("_calls_token", "_dispatcher", "_request_token", "_serving_token", "after", "calls", "deadline",
-                 "edge", "handed", "ray")  # fmt: skip
+    __slots__ = ("_calls_token", "_dispatcher", "_request_token", "after", "deadline", "edge", "handed", "ray")
 
     def __init__(self, dispatcher: Dispatcher, ray: str, edge: str, deadline: float | None) -> None:
         self._dispatcher = dispatcher
@@ -382,25 +382,22 @@ class _Serving:
         self.edge = edge
         self.deadline = deadline
         """When its asyncio tasks are cut off (waitUntil work's own limit), or None: 30 s after they start."""
-        self.calls: list[Call] = []
         self.handed: set[int] | None = None
         """Ids of the awaitables handed to asyncio tasks (they run later: not "never awaited"); made at the first."""
         self.after = 0.0
         """When waitUntil work is cut off: 30 s after the response (set then, before ``spawn`` is handed out)."""
         self._request_token = REQUEST.set(ray)
-        self._calls_token = CALLS.set(self.calls)
-        self._serving_token = SERVING.set(self)
+        self._calls_token = CALLS.set(self)
 
     def leave(self, ctx: ExecutionContext | None, phase: str) -> None:
         """The code has stopped running (in ``phase``): report the KV calls it never awaited, and leave its
         context."""
         try:
-            if self.calls:  # no KV call, none left un-awaited
+            if self:  # no KV call, none left un-awaited
                 self._dispatcher._check_awaited(self, ctx, phase)
         finally:
             REQUEST.reset(self._request_token)
             CALLS.reset(self._calls_token)
-            SERVING.reset(self._serving_token)
 
     def outbound(self, request: Request) -> Awaitable[Response]:
         """Send an outbound request on the simulation's routes."""

@@ -15,7 +15,7 @@ import attrs
 from ..core.errors import WorkersimError
 from ._request import Request
 from ._response import Response
-from ._serving import SERVING
+from ._serving import running
 from ._url import absolute_url
 
 Origin = Callable[[Request], Response | Awaitable[Response]]
@@ -105,7 +105,7 @@ async def real_fetch(request: Request) -> Response:
 
 async def outbound_fetch(request: Request) -> Response:
     """Send ``request`` the way the running request's simulation routes it."""
-    serving = SERVING.get(None)
+    serving = running()
     if serving is None:
         raise RuntimeError("fetch() is only available while a simulated worker handles a request")
     return await serving.outbound(request)
