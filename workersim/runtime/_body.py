@@ -143,16 +143,3 @@ class Message(Body):
         if isinstance(headers, tuple):  # not isinstance(headers, Headers): an ABC's check costs a call
             headers = self._headers = Headers._checked(headers)
         return headers
-
-    def _set_header(self, key: str, value: str) -> None:
-        """Set the field ``key: value`` (lower-case name and value checked already), replacing any of that name."""
-        headers = self._headers
-        if isinstance(headers, tuple):
-            for field in headers:  # a loop, not any(...): this runs on every response
-                if field[0] == key:
-                    break
-            else:
-                self._headers = headers + ((key, value),)
-                return
-            headers = self.headers
-        headers._set_checked(key, value)

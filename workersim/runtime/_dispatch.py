@@ -223,7 +223,7 @@ class Dispatcher:
         if place.ray_suffix is None:  # an edge name no header value can hold: refused as the header refuses it
             response.headers.set("cf-ray", f"{ray}-{edge}")
         else:
-            response._set_header("cf-ray", ray + place.ray_suffix)
+            response._set_ray(ray + place.ray_suffix)
         await engine.apply(serving.respond, start, response._status, failure)
         serving.after = self._clock.current_time() + WAIT_UNTIL_LIMIT
         ctx.start(serving.spawn)

@@ -89,6 +89,15 @@ class Response(Message):
             fields._extend_absent(implied)
         self._body = data
 
+    def _set_ray(self, value: str) -> None:
+        """Set the ``CF-Ray`` field to ``value`` (checked already), as the dispatcher does on every response. Fields
+        still pending are only those the constructor added (a content type at most), so it joins them as it is."""
+        headers = self._headers
+        if isinstance(headers, tuple):
+            self._headers = headers + (("cf-ray", value),)
+        else:
+            headers._set_checked("cf-ray", value)
+
     def __repr__(self) -> str:
         shown = [f"status={self._status}"]
         if "content-type" in self.headers:
