@@ -112,8 +112,8 @@ class Dispatcher:
 
     sim: Host
     engine: Engine
-    worker_for: Callable[[str], Worker]
-    """The worker that serves an edge (its isolate's, or one shared by every edge)."""
+    workers: Worker | Callable[[str], Worker]
+    """The worker every edge runs, or what gives the worker that serves an edge (its isolate's, which changes)."""
     errors: list[WorkerFailure] = attrs.field(factory=list)
     _work: dict[str, int] = attrs.field(factory=dict, init=False)
     """waitUntil tasks still running, per request."""
@@ -143,7 +143,7 @@ class Dispatcher:
         self._clock = trio.lowlevel.current_clock()
         self._serial = task_identities().serial
         self._nursery = await self._stack.enter_async_context(trio.open_nursery())
-        if self.sim.crons and self.worker_for(self.sim.scheduled_edge).has_scheduled:
+        if self.sim.crons and self._worker_for(self.sim.scheduled_edge).has_scheduled:
             self._nursery.start_soon(self._run_crons, name="cron triggers")
 
     async def close(self, failed: bool) -> None:
@@ -170,8 +170,13 @@ class Dispatcher:
 
     def _place(self, edge: str) -> _Place:
         """What serving at ``edge`` needs, looked up once (an unknown edge is a ``ValueError``)."""
-        place = self._places[edge] = _Place(edge, self.sim.env(edge), self.sim.cf(edge), self.sim.edges.index(edge))
+        env, cf, index = self.sim.env(edge), self.sim.cf(edge), self.sim.edges.index(edge)
+        fixed = self.workers if isinstance(self.workers, Worker) else None
+        place = self._places[edge] = _Place(edge, env, cf, index, fixed)
         return place
+
+    def _worker_for(self, edge: str) -> Worker:
+        return self.workers if isinstance(self.workers, Worker) else self.workers(edge)
 
     async def fetch(self, request: Request | str, edge: str, init: Mapping[str, Any]) -> Response:
         """Run the worker at ``edge`` for ``request`` (a ``Request``, or a URL that ``init`` completes) and return
@@ -198,7 +203,7 @@ class Dispatcher:
         failure: BaseException | None = None
         serving = _Serving(self, ray, edge, None)
         try:
-            result = self.worker_for(edge).call(request, place.env, ctx)
+            result = (place.worker or self._worker_for(edge)).call(request, place.env, ctx)
             if type(result) is CoroutineType or inspect.isawaitable(result):  # the usual case tested first
                 result = await result
             # As JavaScript resolves a promise whose value is itself a promise, an awaitable the handler returns
@@ -256,7 +261,7 @@ class Dispatcher:
         ctx = ExecutionContext(ray)
         serving = _Serving(self, ray, edge, None)
         try:
-            await self.worker_for(edge).scheduled(ScheduledController(cron, due * 1000), env, ctx)
+            await self._worker_for(edge).scheduled(ScheduledController(cron, due * 1000), env, ctx)
         except BaseException as error:
             if self._goes_on_up(error):
                 raise
@@ -353,11 +358,13 @@ class Dispatcher:
 class _Place:
     """An edge as the dispatcher serves it: its ``env``, the ``request.cf`` defaults of a visitor there (shared by
     every request, never changed) and that visitor's country, its index, and what follows the request id in the
-    ``CF-Ray`` header of its responses (``None`` if the edge's name is no valid header value)."""
+    ``CF-Ray`` header of its responses (``None`` if the edge's name is no valid header value); its worker when
+    that never changes (``None``: ask the dispatcher's ``workers`` each time)."""
 
-    __slots__ = ("cf", "country", "env", "index", "ray_suffix")
+    __slots__ = ("cf", "country", "env", "index", "ray_suffix", "worker")
 
-    def __init__(self, edge: str, env: Any, cf: Mapping[str, Any], index: int) -> None:
+    def __init__(self, edge: str, env: Any, cf: Mapping[str, Any], index: int, worker: Worker | None) -> None:
+        self.worker = worker
         self.env = env
         self.cf = cf
         self.country = visitor_country(cf)
@@ -375,6 +382,8 @@ class _Serving(Serving):
     Not a context manager: a ``with`` statement costs twice what a call of ``leave`` in a ``finally`` does."""
 
     __slots__ = ("_calls_token", "_dispatcher", "_request_token", "after", "deadline", "edge", "handed", "ray")
+    after: float
+    """When its waitUntil work is cut off: 30 s after the response (set then, before ``spawn`` is handed out)."""
 
     def __init__(self, dispatcher: Dispatcher, ray: str, edge: str, deadline: float | None) -> None:
         self._dispatcher = dispatcher
@@ -384,8 +393,6 @@ class _Serving(Serving):
         """When its asyncio tasks are cut off (waitUntil work's own limit), or None: 30 s after they start."""
         self.handed: set[int] | None = None
         """Ids of the awaitables handed to asyncio tasks (they run later: not "never awaited"); made at the first."""
-        self.after = 0.0
-        """When waitUntil work is cut off: 30 s after the response (set then, before ``spawn`` is handed out)."""
         self._request_token = REQUEST.set(ray)
         self._calls_token = CALLS.set(self)
 

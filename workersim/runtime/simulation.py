@@ -175,8 +175,7 @@ class Simulation(StoreSimulation):
             Isolate(path, services=attrs.evolve(services, log=_discard), edge=self.edges[0], seed=0)
             self._dispatcher = Dispatcher(self, engine(self), self._isolates.worker_for)
         elif worker is not None:
-            shared = load_worker(worker)
-            self._dispatcher = Dispatcher(self, engine(self), lambda _edge: shared)
+            self._dispatcher = Dispatcher(self, engine(self), load_worker(worker))
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], *, environment: str | None = None, **options: Any) -> Simulation:
