@@ -402,6 +402,7 @@ class _Serving(Serving):
         try:
             if self:  # no KV call, none left un-awaited
                 self._dispatcher._check_awaited(self, ctx, phase)
+                self.clear()  # checked: not kept as long as the ctx holding `spawn` is
         finally:
             REQUEST.reset(self._request_token)
             CALLS.reset(self._calls_token)
