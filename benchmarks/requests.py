@@ -6,7 +6,8 @@ client, connections and request count, in the same run): its ceiling on this mac
 simulation costs on top of serving HTTP at all. Each figure is the best of ``--repeat`` runs.
 
 ``--instructions`` also counts CPU instructions per ``sim.fetch`` request (one client) with valgrind's callgrind:
-the difference between runs of ``2 N`` and ``N`` requests, so start-up cancels out.
+the difference between runs of 5,000 and 1,000 requests, so start-up cancels out; with Python's garbage collector
+on (as a run has it) and off.
 
     python benchmarks/requests.py [--requests 20000] [--http-requests 4000] [--connections 16] [--repeat 3]
                                   [--instructions]
@@ -126,8 +127,11 @@ def isolate_rates(requests: int, worker_file: Path) -> tuple[float, float, float
     return shared, isolated, memory
 
 
-def fetch_only(requests: int) -> None:
-    """Make ``requests`` requests through ``sim.fetch`` from one client (the process valgrind counts)."""
+def fetch_only(requests: int, collect: bool) -> None:
+    """Make ``requests`` requests through ``sim.fetch`` from one client (the process valgrind counts), with or
+    without Python's garbage collector."""
+    if not collect:
+        gc.disable()
 
     async def main() -> None:
         sim = workersim.Simulation(edges=EDGES, kv_namespaces=("KV",), seed=1, worker=handler)
@@ -138,19 +142,24 @@ def fetch_only(requests: int) -> None:
     workersim.run(main)
 
 
-def instructions_per_request(requests: int) -> float | None:
-    """CPU instructions per ``sim.fetch`` request, from callgrind runs of ``2 * requests`` and ``requests``."""
+def instructions_per_request(first: int, last: int, *, collect: bool = True) -> float | None:
+    """CPU instructions per ``sim.fetch`` request from the ``first``-th to the ``last``-th, from callgrind runs of
+    ``last`` and ``first`` requests (start-up cancels out).
+
+    With the collector on, the count depends on where its full passes fall: the first one after start-up walks
+    every object the imports made (about 50,000), which in a window of a few hundred requests is thousands of
+    instructions a request that a long run never pays again, so the window is thousands of requests long."""
     if not shutil.which("valgrind"):
         return None
     counts = []
-    for n in (requests, 2 * requests):
+    for n in (first, last):
         done = subprocess.run(
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-             "--fetch-only", str(n)],
+             "--fetch-only", str(n)] + ([] if collect else ["--no-gc"]),
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         counts.append(int(re.findall(r"Collected : (\d+)", done.stderr)[-1]))
-    return (counts[1] - counts[0]) / requests
+    return (counts[1] - counts[0]) / (last - first)
 
 
 async def http_client(port: int, requests: int, connections: int) -> float:
@@ -238,16 +247,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (the best counts)")
     parser.add_argument("--instructions", action="store_true", help="count instructions per sim.fetch (valgrind)")
     parser.add_argument("--fetch-only", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-gc", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fetch_only:
-        fetch_only(args.fetch_only)
+        fetch_only(args.fetch_only, collect=not args.no_gc)
         return
     if args.instructions:
-        count = instructions_per_request(500)
-        print(
-            "instructions per sim.fetch request (callgrind, 1 client):",
-            "no valgrind" if count is None else f"{count:,.0f}",
-        )
+        for collect in (True, False):
+            count = instructions_per_request(1000, 5000, collect=collect)
+            print(
+                f"instructions per sim.fetch request (callgrind, 1 client, requests 1,000 to 5,000, garbage collector "
+                f"{'on' if collect else 'off'}):",
+                "no valgrind" if count is None else f"{count:,.0f}",
+            )
 
     rows: list[tuple[str, float, float | None]] = []
     for clients in (1, 100):
