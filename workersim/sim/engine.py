@@ -134,7 +134,7 @@ class Engine:
             _refuse()
         deferred = _DEFERRED_ROWS.get()
         if deferred:
-            action = self._recording_first(deferred, action)
+            return conductor.turn(self._record_first, (deferred, action, *args))
         return conductor.turn(action, args)
 
     def record_with_next_turn(self, packed: Packed) -> None:
@@ -153,18 +153,14 @@ class Engine:
         if _DEFERRED_ROWS.get():
             await self.apply(_nothing)
 
-    def _recording_first(self, deferred: list[Packed], action: Callable[..., T]) -> Callable[..., T]:
+    def _record_first(self, now: int, deferred: list[Packed], action: Callable[..., T], *args: Any) -> T:
+        # Taken when applied, not when called: spawned tasks share the list, and of their operations the one applied
+        # first, in the conductor's order, is the one that records the rows.
         history = self.store.history
-
-        def recording_first(now: int, *args: Any) -> T:
-            # Taken when applied, not when called: spawned tasks share the list, and of their operations the one
-            # applied first, in the conductor's order, is the one that records the rows.
-            for packed in deferred:
-                history.record(packed)
-            deferred.clear()
-            return action(now, *args)
-
-        return recording_first
+        for packed in deferred:
+            history.record(packed)
+        deferred.clear()
+        return action(now, *args)
 
     def _require_running(self) -> Conductor:
         if self._conductor is None:
