@@ -4,6 +4,7 @@ cancellation is clean; tasks interleave fairly; and the trio internals it reads 
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 import trio
@@ -128,15 +129,89 @@ async def test_a_task_cancelled_between_calls_stops_there(autojump_clock: trio.a
 
 
 def test_the_trio_internals_the_conductor_reads_are_there() -> None:
-    # If this fails, trio moved its run queue or deadlines: the conductor falls back to trio's public statistics
-    # (correct, but each call costs about half a checkpoint more). Check workersim/sim/_scheduler.py against the
-    # new trio, then widen the pin in pyproject.toml.
-    async def main() -> tuple[bool, int, bool]:
+    # If this fails, trio moved its run queue, deadlines or park message: the conductor falls back to trio's public
+    # API (correct, but each call costs about half a checkpoint more). Check workersim/sim/_scheduler.py against
+    # the new trio, then widen the pin in pyproject.toml.
+    async def main() -> tuple[bool, bool, int, float]:
         scheduler = Scheduler.current()
         trio.lowlevel.reschedule  # noqa: B018 - the public half it relies on
-        return scheduler.internal, scheduler.runnable(), scheduler.deadline_due()
+        await trio.lowlevel.checkpoint()  # a pass of the scheduler: the queue is emptied in place, not replaced
+        same_queue = Scheduler.current().queue is scheduler.queue
+        return scheduler.internal, same_queue, len(scheduler.queue), scheduler.next_deadline()
 
-    assert trio.run(main) == (True, 0, False)
+    assert trio.run(main) == (True, True, 0, math.inf)
+
+
+def test_the_park_message_is_the_one_trio_s_wait_task_rescheduled_yields() -> None:
+    def abort(_raise_cancel: object) -> trio.lowlevel.Abort:
+        return trio.lowlevel.Abort.SUCCEEDED
+
+    async def main() -> None:
+        park = Scheduler.current().park
+        assert park is not None
+        waiting = trio.lowlevel.wait_task_rescheduled(abort)
+        yielded = waiting.send(None)  # what trio's run loop would receive
+        waiting.close()
+        assert type(yielded) is type(park(abort))
+        assert vars(yielded) == vars(park(abort)) == {"abort_func": abort}
+
+    trio.run(main)
+
+
+async def test_the_internal_reads_agree_with_trio_s_public_statistics(autojump_clock: trio.abc.Clock) -> None:
+    internal, public = Scheduler.current(), Scheduler.public()
+
+    def both() -> list[tuple[int, float]]:
+        return [(len(scheduler.queue), scheduler.next_deadline()) for scheduler in (internal, public)]
+
+    assert not public.internal
+    async with trio.open_nursery() as nursery:
+        assert both() == [(0, math.inf)] * 2
+        nursery.start_soon(trio.sleep, 3)
+        nursery.start_soon(trio.sleep, 5)
+        assert both() == [(2, math.inf)] * 2  # runnable, not yet asleep
+        await trio.sleep(1)
+        assert both() == [(0, 3.0)] * 2
+        await trio.sleep(3)
+        assert both() == [(0, 5.0)] * 2
+
+
+async def test_the_public_fallback_applies_calls_in_the_same_order(
+    autojump_clock: trio.abc.Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def workload(sim: workersim.Simulation) -> list[object]:
+        kv = sim.env("SFO").KV
+
+        async def task(i: int) -> None:
+            for j in range(6):
+                await trio.sleep(i % 3 / 2)
+                await kv.put(f"k{i % 4}", f"{i}.{j}")
+                await kv.get(f"k{(i + 1) % 4}")
+
+        async with sim:
+            with trio.move_on_after(2.2):  # cancels some tasks while parked, some between calls
+                async with trio.open_nursery() as nursery:
+                    for i in range(10):
+                        nursery.start_soon(task, i)
+            for _ in range(3 * MAX_STREAK):  # alone, now and then a scheduler pass
+                await kv.get("k0")
+        return list(sim.history)
+
+    internal = await workload(make())
+    monkeypatch.setattr(Scheduler, "current", Scheduler.public)
+    assert not Scheduler.current().internal
+    assert await workload(make()) == internal
+
+
+async def test_apply_is_an_async_function_to_trio(autojump_clock: trio.abc.Clock) -> None:
+    # trio.from_thread.run and nursery.start_soon take only functions returning a native coroutine.
+    async with make() as sim, trio.open_nursery() as nursery:
+        nursery.start_soon(engine(sim).apply, lambda now: sim.history.rows)
+        results: list[int] = []
+        await trio.to_thread.run_sync(
+            lambda: results.append(trio.from_thread.run(engine(sim).apply, lambda now: now + 1))
+        )
+        assert results == [sim.now_ms() + 1]
 
 
 async def test_calls_from_many_tasks_complete_at_the_right_virtual_time(autojump_clock: trio.abc.Clock) -> None:

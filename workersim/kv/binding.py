@@ -71,6 +71,11 @@ class Call(NamedTuple):
         return 0
 
 
+_new_call = tuple.__new__
+"""Makes a ``Call`` from a tuple of its fields without the Python-level ``__new__`` a ``NamedTuple`` gets: one is
+made on every binding call."""
+
+
 def _noted(method: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., Coroutine[Any, Any, T]]:
     """Note every call (in ``CALLS``, while a request's code runs) with the place it was made."""
     name = method.__name__
@@ -81,7 +86,7 @@ def _noted(method: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., Corou
         calls = CALLS.get()
         if calls is not None:
             frame = sys._getframe(1)
-            calls.append(Call(coroutine, self._ns, name, frame.f_code, frame.f_lasti))
+            calls.append(_new_call(Call, (coroutine, self._ns, name, frame.f_code, frame.f_lasti)))
         return coroutine
 
     return call
@@ -122,7 +127,7 @@ class KVNamespace:
     """
 
     def __init__(self, host: KVHost, namespace: str, edge: str) -> None:
-        self._host = host
+        self._apply = host.apply
         self._store = host.store
         self._ns = namespace
         self._edge = edge
@@ -151,33 +156,37 @@ class KVNamespace:
             origin=self._origin,
             request=REQUEST.get(),
         )
-        await self._host.apply(reject)
+        await self._apply(reject)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # --- get / getWithMetadata -----------------------------------------------------------------------------
 
     @_noted
-    async def get(self, key: str | builtins.list[str], type_or_options: Any = None, /, **options: Any) -> Any:
+    def get(
+        self, key: str | builtins.list[str], type_or_options: Any = None, /, **options: Any
+    ) -> Coroutine[Any, Any, Any]:
         """Read ``key`` as ``text`` (default), ``json``, ``arrayBuffer`` (``bytes``) or ``stream``.
 
         A missing key gives ``None``. A list of 1 to 100 keys gives a dict in request order (``text`` or
         ``json`` only). Options: ``type`` and ``cacheTtl``, as a type string, a dict or keywords.
         """
+        # A function returning the coroutine that does the work, rather than a coroutine awaiting it: one coroutine
+        # less on every call. Nothing here can raise, so every error still comes when the call is awaited.
         if isinstance(key, builtins.list | tuple):
-            return await self._get_bulk("get", key, type_or_options, options, with_metadata=False)
-        return await self._get_one("get", key, type_or_options, options, with_metadata=False)
+            return self._get_bulk("get", key, type_or_options, options, with_metadata=False)
+        return self._get_one("get", key, type_or_options, options, with_metadata=False)
 
     @_noted
-    async def getWithMetadata(  # noqa: N802 - the JavaScript name
+    def getWithMetadata(  # noqa: N802 - the JavaScript name
         self, key: str | builtins.list[str], type_or_options: Any = None, /, **options: Any
-    ) -> Any:
+    ) -> Coroutine[Any, Any, Any]:
         """Like ``get``, with metadata: ``{"value", "metadata", "cacheStatus"}`` (metadata ``None`` when unset).
 
         For a list of keys: a dict of ``{"value", "metadata"}`` per key, ``None`` for a missing key.
         """
         if isinstance(key, builtins.list | tuple):
-            return await self._get_bulk("getWithMetadata", key, type_or_options, options, with_metadata=True)
-        return await self._get_one("getWithMetadata", key, type_or_options, options, with_metadata=True)
+            return self._get_bulk("getWithMetadata", key, type_or_options, options, with_metadata=True)
+        return self._get_one("getWithMetadata", key, type_or_options, options, with_metadata=True)
 
     async def _get_one(
         self, op: str, key: Any, positional: Any, keywords: dict[str, Any], *, with_metadata: bool
@@ -196,7 +205,7 @@ class KVNamespace:
                 check_cache_ttl("GET", cache_ttl, self._limits)
         except _CLIENT_ERRORS as error:
             await self._reject(op, "key", key, error)
-        version = await self._host.apply(self._store.get, self._ns, key, self._origin, op, cache_ttl, REQUEST.get())
+        version = await self._apply(self._store.get, self._ns, key, self._origin, op, cache_ttl, REQUEST.get())
         if version is None:
             return JsonObject(value=None, metadata=None, cacheStatus=None) if with_metadata else None
         assert version.value is not None  # the store returns live versions only
@@ -227,7 +236,7 @@ class KVNamespace:
             op=op,
             request=REQUEST.get(),
         )
-        found: JsonMap = js_json(await self._host.apply(read), top=JsonMap)
+        found: JsonMap = js_json(await self._apply(read), top=JsonMap)
         return found
 
     # --- put / delete ------------------------------------------------------------------------------------
@@ -253,14 +262,15 @@ class KVNamespace:
                 data = value.encode("utf-8")
             elif not isinstance(value, AsyncIterable):
                 data = _buffer_bytes(value)
-            metadata = metadata_json(opts.get("metadata"))
+            # parse_options drops None options: no "metadata" (the usual call) is no metadata to serialise.
+            metadata = metadata_json(opts["metadata"]) if "metadata" in opts else None
             if data is None:
                 data, size = await _drain(value, self._limits.value_bytes)
             else:
                 size = len(data)
         except _CLIENT_ERRORS as error:
             await self._reject("put", "key", key, error)
-        await self._host.apply(
+        await self._apply(
             self._store.put, self._ns, key, data, self._origin, size, metadata, expiration, expiration_ttl,
             REQUEST.get(),
         )  # fmt: skip
@@ -272,7 +282,7 @@ class KVNamespace:
             key = check_key("DELETE", key, self._limits)
         except _CLIENT_ERRORS as error:
             await self._reject("delete", "key", key, error)
-        await self._host.apply(self._store.delete, self._ns, key, self._origin, REQUEST.get())
+        await self._apply(self._store.delete, self._ns, key, self._origin, REQUEST.get())
 
     # --- list --------------------------------------------------------------------------------------------
 
@@ -299,7 +309,7 @@ class KVNamespace:
             limit=page,
             request=REQUEST.get(),
         )
-        found, complete = await self._host.apply(scan)
+        found, complete = await self._apply(scan)
         return js_list_page(list_result(found, complete, entry_type=JsonObject, parse_metadata=js_metadata))
 
 

@@ -24,7 +24,8 @@ a row, so the scheduler still looks at I/O regularly. Histories are the same eit
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Generator
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -36,37 +37,42 @@ from ._scheduler import Scheduler
 
 T = TypeVar("T")
 
-_ORDER = attrgetter("order")
+_ORDER = attrgetter("identity", "arrival")
 
 MAX_STREAK = 64
 """Calls one task may apply in a row without a scheduler pass (when no other task could run meanwhile)."""
 
 
 class _Turn:
-    """A parked call, and then its outcome: trio hands it back to the parked task, which unwraps it."""
+    """A task's parked call, and then its outcome: trio hands it back to the parked task, which unwraps it.
 
-    __slots__ = ("action", "args", "conductor", "error", "order", "task", "value")
+    A task parks one call at a time, so it has one turn, made at its first parked call and reused for the next
+    ones (with trio's message that parks it, made once too), until it exits."""
+
+    __slots__ = ("action", "args", "arrival", "conductor", "error", "identity", "message", "task", "value")
 
     def __init__(
         self,
         conductor: Conductor,
-        identity: Identity,
-        arrival: int,
         task: Task,
-        action: Callable[..., Any],
-        args: tuple[Any, ...],
+        identity: Identity,
+        park: Callable[[Callable[[Any], Abort]], object] | None,
     ) -> None:
         self.conductor = conductor
-        self.args = args
-        self.order = (identity, arrival)
         self.task = task
-        self.action = action
+        self.identity = identity
+        self.message = None if park is None else park(self.abort)
+        self.arrival = 0
+        """The call's place among all parked calls (with ``identity``, its place in its batch)."""
+        self.action: Callable[..., Any] = _nothing
+        self.args: tuple[Any, ...] = ()
         self.value: Any = None
         self.error: BaseException | None = None
 
     def abort(self, _raise_cancel: Any) -> Abort:
         """trio cancels the parked task: forget the call (it was never applied)."""
         self.conductor._pending.remove(self)  # noqa: SLF001 - the conductor's own record of parked calls
+        self.action, self.args = _nothing, ()
         return Abort.SUCCEEDED
 
     def unwrap(self) -> Any:
@@ -75,12 +81,15 @@ class _Turn:
         if error is not None:
             self.error = None  # no reference cycle through the traceback
             raise error
-        return self.value
+        value = self.value
+        self.value = None  # the caller's now: not kept alive until the task's next call
+        return value
 
 
 class Conductor(trio.abc.Instrument):
-    """Orders and applies operations; ``now`` gives the current virtual time in milliseconds and
-    ``before_batch(now)`` runs before each batch (the cluster's garbage collection).
+    """Orders and applies operations at the virtual time it reads from trio's clock (``now_ms``; ``origin`` is the
+    trio time of virtual millisecond 0); ``before_batch(now)`` runs before each batch (the cluster's garbage
+    collection).
 
     It is a trio instrument: ``start`` installs it in the current run and ``stop`` removes it. Once per scheduler
     pass, right before trio takes the pass's tasks from its run queue, it notes whether exactly one task will run
@@ -89,31 +98,38 @@ class Conductor(trio.abc.Instrument):
     its queue, so the queue alone could not say so.)"""
 
     def __init__(
-        self,
-        identities: TaskIdentities,
-        now: Callable[[], int],
-        before_batch: Callable[[int], None],
-        *,
-        arrival_order: bool = False,
+        self, identities: TaskIdentities, before_batch: Callable[[int], object], *, arrival_order: bool = False
     ):
         self._identities = identities
         self._arrival_order = arrival_order
-        self._now = now
         self._before_batch = before_batch
         self._pending: list[_Turn] = []
+        self._turns: dict[Task, _Turn] = {}
         self._arrivals = 0
         self._alone_in_pass = False
         self._streak = 0
         self._last_caller: Task | None = None
         self._calls_in_a_row = 0
-        self._scheduler: Scheduler | None = None
-        self._reschedule: Callable[[Task, Any], None] = trio.lowlevel.reschedule
+        self.origin = 0.0
+        """The trio time at which virtual time was 0 (moved back to move virtual time on)."""
+        self._clock: Callable[[], float] = trio.current_time
+        scheduler = Scheduler.public()  # until ``start`` finds the run's own
+        self._queue = scheduler.queue
+        self._next_deadline = scheduler.next_deadline
+        self._reschedule = scheduler.reschedule
+        self._park = scheduler.park
         self._token: trio.lowlevel.TrioToken | None = None
 
-    def start(self) -> None:
-        """Install in the current trio run."""
-        self._scheduler = Scheduler.current()
-        self._reschedule = self._scheduler.reschedule
+    def start(self, start_ms: int = 0) -> None:
+        """Install in the current trio run, with virtual time at ``start_ms`` now."""
+        scheduler = Scheduler.current()
+        self._queue = scheduler.queue
+        self._next_deadline = scheduler.next_deadline
+        self._reschedule = scheduler.reschedule
+        self._park = scheduler.park
+        # What trio.current_time() ends up calling, without the two calls on the way there.
+        self._clock = trio.lowlevel.current_clock().current_time
+        self.origin = self._clock() - start_ms / 1000
         self._token = trio.lowlevel.current_trio_token()
         trio.lowlevel.add_instrument(self)
 
@@ -123,16 +139,23 @@ class Conductor(trio.abc.Instrument):
             self._run_batch()
         trio.lowlevel.remove_instrument(self)
 
+    def task_exited(self, task: Task) -> None:
+        """Forget a finished task's turn."""
+        self._turns.pop(task, None)
+
+    def now_ms(self) -> int:
+        """The current virtual time, in milliseconds."""
+        return self._virtual_ms(self._clock())
+
+    def _virtual_ms(self, time: float) -> int:
+        return round((time - self.origin) * 1000)
+
     # --- the scheduler's view ------------------------------------------------------------------------------
 
     def before_io_wait(self, timeout: float) -> None:
         """trio starts a pass: if nothing is runnable and no deadline is due, every task is blocked."""
         self._alone_in_pass = False
-        scheduler = self._scheduler
-        assert scheduler is not None
-        if not self._pending:
-            return
-        if scheduler.runnable() or scheduler.deadline_due():
+        if not self._pending or len(self._queue) or self._deadline_due():
             return
         self._run_batch()
         if timeout > 0 and self._token is not None:
@@ -142,49 +165,60 @@ class Conductor(trio.abc.Instrument):
 
     def after_io_wait(self, timeout: float) -> None:
         """Next, trio wakes the tasks whose deadline has come and runs the queued ones: note whether that is one."""
-        scheduler = self._scheduler
-        assert scheduler is not None
-        self._alone_in_pass = scheduler.runnable() == 1 and not scheduler.deadline_due()
+        self._alone_in_pass = len(self._queue) == 1 and not self._deadline_due()
+
+    def _deadline_due(self) -> bool:
+        """Whether some task's deadline has come but trio has not woken it yet (it will on its next pass)."""
+        deadline = self._next_deadline()
+        return deadline != math.inf and deadline <= self._clock()  # no deadline at all: no clock to read
 
     def quiet_until(self) -> float | None:
         """The trio time before which no other task can run or call (the next deadline of any task; ``inf`` if
         none), when the calling task is alone now and may act without a scheduler pass; else ``None``. Each
         ``True`` answer counts toward ``MAX_STREAK``, like a call applied alone."""
-        scheduler = self._scheduler
-        if (
-            not self._alone_in_pass
-            or self._pending
-            or scheduler is None
-            or scheduler.runnable()
-            or self._streak >= MAX_STREAK
-        ):
+        return None if self._alone_at() is None else self._next_deadline()
+
+    def _alone_at(self) -> float | None:
+        """The trio time now, when the calling task is alone now and may act without a scheduler pass (counted
+        toward ``MAX_STREAK``); else ``None``."""
+        if not self._alone_in_pass or self._pending or len(self._queue) or self._streak >= MAX_STREAK:
             self._streak = 0
             return None
-        deadline = scheduler.next_deadline()
-        if deadline != math.inf and deadline <= trio.current_time():  # no deadline at all: no clock to read
+        time = self._clock()
+        if self._next_deadline() <= time:  # due, so its task could run at this instant
             return None
         self._streak += 1
-        return deadline
+        return time
 
     # --- calls -----------------------------------------------------------------------------------------------
 
     async def turn(self, action: Callable[..., T], args: tuple[Any, ...] = ()) -> T:
         """Apply ``action(now, *args)`` at this call's turn and return its result (or raise what it raised)."""
-        if self.quiet_until() is not None:
+        time = self._alone_at()
+        if time is not None:
             await trio.lowlevel.checkpoint_if_cancelled()
-            return self._apply_now(action, args)
+            return self._apply_at(time, action, args)
         if self._arrival_order:
             await trio.lowlevel.checkpoint_if_cancelled()
             try:
-                return self._apply_now(action, args)
+                return self._apply_at(self._clock(), action, args)
             finally:
                 await self._schedule_point_after_streak()
         task = current_task()
+        turn = self._turns.get(task)
+        if turn is None:
+            turn = self._turns[task] = _Turn(self, task, self._identities.of(task), self._park)
         self._arrivals += 1
-        turn = _Turn(self, self._identities.of(task), self._arrivals, task, action, args)
+        turn.arrival = self._arrivals
+        turn.action = action
+        turn.args = args
         self._pending.append(turn)
-        result: T = await wait_task_rescheduled(turn.abort)
-        return result
+        message = turn.message
+        if message is None:
+            result: T = await wait_task_rescheduled(turn.abort)
+            return result
+        woken = await _yield_to_trio(message)
+        return woken.unwrap()  # type: ignore[no-any-return]
 
     async def _schedule_point_after_streak(self) -> None:
         task = current_task()
@@ -197,8 +231,8 @@ class Conductor(trio.abc.Instrument):
             # Applied already, so not cancellable any more: the result is the caller's whatever comes meanwhile.
             await trio.lowlevel.cancel_shielded_checkpoint()
 
-    def _apply_now(self, action: Callable[..., T], args: tuple[Any, ...]) -> T:
-        now = self._now()
+    def _apply_at(self, time: float, action: Callable[..., T], args: tuple[Any, ...]) -> T:
+        now = self._virtual_ms(time)
         self._before_batch(now)
         return action(now, *args)
 
@@ -207,7 +241,7 @@ class Conductor(trio.abc.Instrument):
         self._pending = []
         if len(batch) > 1:
             batch.sort(key=_ORDER)
-        now = self._now()
+        now = self.now_ms()
         self._before_batch(now)
         identities = self._identities
         for turn in batch:
@@ -216,11 +250,19 @@ class Conductor(trio.abc.Instrument):
                 turn.value = turn.action(now, *turn.args)
             except BaseException as error:  # handed to the caller, which raises it as its own
                 turn.error = error
+            turn.action, turn.args = _nothing, ()  # not kept alive until the task's next call
         identities.acting_for = None
         reschedule = self._reschedule
         for turn in batch:
             reschedule(turn.task, turn)
 
 
-def _nothing() -> None:
-    """Run soon by trio only to end its I/O wait."""
+@types.coroutine
+def _yield_to_trio(message: object) -> Generator[object, Any, Any]:
+    """Yield ``message`` to trio's run loop and return what the task is woken with: what
+    ``wait_task_rescheduled`` does under a coroutine frame of its own (a native coroutine cannot yield itself)."""
+    return (yield message)
+
+
+def _nothing(*_args: object) -> None:
+    """Run soon by trio only to end its I/O wait; the action of a turn with no call."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import trio
 import trio.testing
@@ -51,7 +51,6 @@ class Engine:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._conductor: Conductor | None = None
-        self._t0 = 0.0
         self.start_ms = 0
         """The virtual millisecond the clock starts at (a restarted server continues its earlier run's time)."""
         self.arrival_order = False
@@ -61,12 +60,9 @@ class Engine:
 
     def start(self) -> None:
         """Start virtual time at ``start_ms`` now and open the conductor (inside the trio run)."""
-        self._t0 = trio.current_time() - self.start_ms / 1000
-        self._conductor = Conductor(task_identities(), self.now_ms, self._collect, arrival_order=self.arrival_order)
-        self._conductor.start()
-
-    def _collect(self, now: int) -> None:
-        self.store.cluster.collect(now)
+        # The cluster's own method, called before each batch: no call of the engine's on the way.
+        self._conductor = Conductor(task_identities(), self.store.cluster.collect, arrival_order=self.arrival_order)
+        self._conductor.start(self.start_ms)
 
     def stop(self) -> None:
         """Close the conductor: operations are refused from now on."""
@@ -89,7 +85,7 @@ class Engine:
         until = conductor.quiet_until()
         if until is None:
             return None
-        return math.ceil((until - self._t0) * 1000) if math.isfinite(until) else _FAR
+        return math.ceil((until - conductor.origin) * 1000) if math.isfinite(until) else _FAR
 
     async def sleep(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass for the calling task, as ``trio.sleep`` would; when the task is
@@ -110,7 +106,7 @@ class Engine:
 
     async def advance_to(self, at_ms: int) -> None:
         """``sleep`` until virtual millisecond ``at_ms`` (at once if it has passed)."""
-        delay = at_ms - (trio.current_time() - self._t0) * 1000
+        delay = at_ms - (trio.current_time() - self._require_running().origin) * 1000
         if delay > 0:
             await self.sleep(delay / 1000)
 
@@ -119,23 +115,26 @@ class Engine:
         (a live server's time jump; tasks sleeping on trio's clock still wake at their own deadlines)."""
         if ms < 0:
             raise ValueError(f"time only moves forward, got {ms} ms")
-        self._require_running()
-        self._t0 -= ms / 1000
+        self._require_running().origin -= ms / 1000
 
     def now_ms(self) -> int:
         """Virtual milliseconds since the simulation started."""
-        self._require_running()
-        return round((trio.current_time() - self._t0) * 1000)
+        conductor = self._conductor
+        if conductor is None:
+            _refuse()
+        return conductor.now_ms()
 
     def apply(self, action: Callable[..., T], *args: Any) -> Awaitable[T]:
         """Apply ``action(now_ms, *args)`` at this call's turn (the conductor's order); await it for the result.
 
         A plain function returning the conductor's awaitable: one coroutine frame less on every call's way in and
         back out."""
-        conductor = self._require_running()
+        conductor = self._conductor
+        if conductor is None:
+            _refuse()
         deferred = _DEFERRED_ROWS.get()
         if deferred:
-            action = self._recording_first(deferred, action)
+            return conductor.turn(self._record_first, (deferred, action, *args))
         return conductor.turn(action, args)
 
     def record_with_next_turn(self, packed: Packed) -> None:
@@ -154,23 +153,23 @@ class Engine:
         if _DEFERRED_ROWS.get():
             await self.apply(_nothing)
 
-    def _recording_first(self, deferred: list[Packed], action: Callable[..., T]) -> Callable[..., T]:
+    def _record_first(self, now: int, deferred: list[Packed], action: Callable[..., T], *args: Any) -> T:
+        # Taken when applied, not when called: spawned tasks share the list, and of their operations the one applied
+        # first, in the conductor's order, is the one that records the rows.
         history = self.store.history
-
-        def recording_first(now: int, *args: Any) -> T:
-            # Taken when applied, not when called: spawned tasks share the list, and of their operations the one
-            # applied first, in the conductor's order, is the one that records the rows.
-            for packed in deferred:
-                history.record(packed)
-            deferred.clear()
-            return action(now, *args)
-
-        return recording_first
+        for packed in deferred:
+            history.record(packed)
+        deferred.clear()
+        return action(now, *args)
 
     def _require_running(self) -> Conductor:
         if self._conductor is None:
-            raise RuntimeError("the simulation is not running: use it inside `async with sim:`")
+            _refuse()
         return self._conductor
+
+
+def _refuse() -> NoReturn:
+    raise RuntimeError("the simulation is not running: use it inside `async with sim:`")
 
 
 def _nothing(now: int) -> None:
