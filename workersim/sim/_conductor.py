@@ -141,7 +141,9 @@ class Conductor(trio.abc.Instrument):
 
     def task_exited(self, task: Task) -> None:
         """Forget a finished task's turn."""
-        self._turns.pop(task, None)
+        turn = self._turns.pop(task, None)
+        if turn is not None:
+            turn.message = None  # it holds turn.abort: freed now rather than by the garbage collector
 
     def now_ms(self) -> int:
         """The current virtual time, in milliseconds."""
@@ -195,30 +197,34 @@ class Conductor(trio.abc.Instrument):
     async def turn(self, action: Callable[..., T], args: tuple[Any, ...] = ()) -> T:
         """Apply ``action(now, *args)`` at this call's turn and return its result (or raise what it raised)."""
         time = self._alone_at()
-        if time is not None:
-            await trio.lowlevel.checkpoint_if_cancelled()
-            return self._apply_at(time, action, args)
-        if self._arrival_order:
-            await trio.lowlevel.checkpoint_if_cancelled()
-            try:
-                return self._apply_at(self._clock(), action, args)
-            finally:
+        if time is None and not self._arrival_order:
+            task = current_task()
+            turn = self._turns.get(task)
+            if turn is None:
+                turn = self._turns[task] = _Turn(self, task, self._identities.of(task), self._park)
+            self._arrivals += 1
+            turn.arrival = self._arrivals
+            turn.action = action
+            turn.args = args
+            self._pending.append(turn)
+            message = turn.message
+            if message is None:
+                result: T = await wait_task_rescheduled(turn.abort)
+                return result
+            woken = await _yield_to_trio(message)
+            return woken.unwrap()  # type: ignore[no-any-return]
+        # Applied at once: alone at this instant, or in arrival order (then a schedule point after a streak).
+        in_arrival_order = time is None
+        if time is None:
+            time = self._clock()
+        await trio.lowlevel.checkpoint_if_cancelled()
+        now = self._virtual_ms(time)
+        self._before_batch(now)
+        try:
+            return action(now, *args)
+        finally:
+            if in_arrival_order:
                 await self._schedule_point_after_streak()
-        task = current_task()
-        turn = self._turns.get(task)
-        if turn is None:
-            turn = self._turns[task] = _Turn(self, task, self._identities.of(task), self._park)
-        self._arrivals += 1
-        turn.arrival = self._arrivals
-        turn.action = action
-        turn.args = args
-        self._pending.append(turn)
-        message = turn.message
-        if message is None:
-            result: T = await wait_task_rescheduled(turn.abort)
-            return result
-        woken = await _yield_to_trio(message)
-        return woken.unwrap()  # type: ignore[no-any-return]
 
     async def _schedule_point_after_streak(self) -> None:
         task = current_task()
@@ -230,11 +236,6 @@ class Conductor(trio.abc.Instrument):
             self._calls_in_a_row = 0
             # Applied already, so not cancellable any more: the result is the caller's whatever comes meanwhile.
             await trio.lowlevel.cancel_shielded_checkpoint()
-
-    def _apply_at(self, time: float, action: Callable[..., T], args: tuple[Any, ...]) -> T:
-        now = self._virtual_ms(time)
-        self._before_batch(now)
-        return action(now, *args)
 
     def _run_batch(self) -> None:
         batch = self._pending
