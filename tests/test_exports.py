@@ -99,7 +99,7 @@ def test_exceptions_share_one_base_and_keep_their_builtin_classes() -> None:
 
 def test_the_simulation_keeps_only_what_users_call() -> None:
     sim = workersim.Simulation(edges=("A",))
-    hooks = ("apply", "cluster", "record_with_next_turn", "conductor", "store", "engine")
+    hooks = ("apply", "turn", "cluster", "record_with_next_turn", "conductor", "store", "engine")
     assert [hook for hook in hooks if hasattr(sim, hook)] == []
     users = {"edges", "env", "fetch", "faults", "partition", "heal", "history", "arrival", "now", "unix_time"}
     assert users <= set(dir(sim))

@@ -110,7 +110,7 @@ class KVHost(Protocol):
 
     store: Store
 
-    def apply(self, action: Callable[..., T], *args: Any) -> Awaitable[T]:
+    def turn(self, action: Callable[..., T], args: tuple[Any, ...] = (), /) -> Awaitable[T]:
         """Run ``action(now_ms, *args)`` when it is this call's turn; awaited, it gives the result."""
 
 
@@ -127,7 +127,7 @@ class KVNamespace:
     """
 
     def __init__(self, host: KVHost, namespace: str, edge: str) -> None:
-        self._apply = host.apply
+        self._host = host  # its ``turn`` is looked up at each call: it changes when the simulation starts and stops
         self._store = host.store
         self._ns = namespace
         self._edge = edge
@@ -156,7 +156,7 @@ class KVNamespace:
             origin=self._origin,
             request=REQUEST.get(),
         )
-        await self._apply(reject)
+        await self._host.turn(reject)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # --- get / getWithMetadata -----------------------------------------------------------------------------
@@ -205,7 +205,7 @@ class KVNamespace:
                 check_cache_ttl("GET", cache_ttl, self._limits)
         except _CLIENT_ERRORS as error:
             await self._reject(op, "key", key, error)
-        version = await self._apply(self._store.get, self._ns, key, self._origin, op, cache_ttl, REQUEST.get())
+        version = await self._host.turn(self._store.get, (self._ns, key, self._origin, op, cache_ttl, REQUEST.get()))
         if version is None:
             return JsonObject(value=None, metadata=None, cacheStatus=None) if with_metadata else None
         assert version.value is not None  # the store returns live versions only
@@ -236,7 +236,7 @@ class KVNamespace:
             op=op,
             request=REQUEST.get(),
         )
-        found: JsonMap = js_json(await self._apply(read), top=JsonMap)
+        found: JsonMap = js_json(await self._host.turn(read), top=JsonMap)
         return found
 
     # --- put / delete ------------------------------------------------------------------------------------
@@ -270,9 +270,9 @@ class KVNamespace:
                 size = len(data)
         except _CLIENT_ERRORS as error:
             await self._reject("put", "key", key, error)
-        await self._apply(
-            self._store.put, self._ns, key, data, self._origin, size, metadata, expiration, expiration_ttl,
-            REQUEST.get(),
+        await self._host.turn(
+            self._store.put, (self._ns, key, data, self._origin, size, metadata, expiration, expiration_ttl,
+            REQUEST.get()),
         )  # fmt: skip
 
     @_noted
@@ -282,7 +282,7 @@ class KVNamespace:
             key = check_key("DELETE", key, self._limits)
         except _CLIENT_ERRORS as error:
             await self._reject("delete", "key", key, error)
-        await self._apply(self._store.delete, self._ns, key, self._origin, REQUEST.get())
+        await self._host.turn(self._store.delete, (self._ns, key, self._origin, REQUEST.get()))
 
     # --- list --------------------------------------------------------------------------------------------
 
@@ -309,7 +309,7 @@ class KVNamespace:
             limit=page,
             request=REQUEST.get(),
         )
-        found, complete = await self._apply(scan)
+        found, complete = await self._host.turn(scan)
         return js_list_page(list_result(found, complete, entry_type=JsonObject, parse_metadata=js_metadata))
 
 

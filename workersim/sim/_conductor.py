@@ -26,12 +26,14 @@ from __future__ import annotations
 import math
 import types
 from collections.abc import Callable, Generator
+from contextvars import ContextVar
 from operator import attrgetter
 from typing import Any, TypeVar
 
 import trio
 from trio.lowlevel import Abort, Task, current_task, wait_task_rescheduled
 
+from ..core.rows import Packed
 from ._identity import Identity, TaskIdentities
 from ._scheduler import Scheduler
 
@@ -42,9 +44,12 @@ _ORDER = attrgetter("identity", "arrival")
 MAX_STREAK = 64
 """Calls one task may apply in a row without a scheduler pass (when no other task could run meanwhile)."""
 
+DEFERRED_ROWS: ContextVar[list[Packed] | None] = ContextVar("workersim_deferred_rows", default=None)
+"""Rows to record with the calling task's next turn, just before its action (``Engine.record_with_next_turn``)."""
+
 
 class _Turn:
-    """A task's parked call, and then its outcome: trio hands it back to the parked task, which unwraps it.
+    """A task's parked call, and then its outcome: trio hands it back to the parked task, which takes the outcome.
 
     A task parks one call at a time, so it has one turn, made at its first parked call and reused for the next
     ones (with trio's message that parks it, made once too), until it exits."""
@@ -75,21 +80,17 @@ class _Turn:
         self.action, self.args = _nothing, ()
         return Abort.SUCCEEDED
 
-    def unwrap(self) -> Any:
-        """The action's result, or its exception raised (what ``outcome.Outcome.unwrap`` does)."""
-        error = self.error
-        if error is not None:
-            self.error = None  # no reference cycle through the traceback
-            raise error
-        value = self.value
-        self.value = None  # the caller's now: not kept alive until the task's next call
-        return value
+    def unwrap(self) -> _Turn:
+        """What ``wait_task_rescheduled`` (the public fallback's way to park) gives when the task is woken with its
+        turn: the turn itself, which holds the outcome (``turn`` takes it from there, on either way to park)."""
+        return self
 
 
 class Conductor(trio.abc.Instrument):
     """Orders and applies operations at the virtual time it reads from trio's clock (``now_ms``; ``origin`` is the
     trio time of virtual millisecond 0); ``before_batch(now)`` runs before each batch (the cluster's garbage
-    collection).
+    collection), and ``record_first(now, rows, action, *args)`` applies a call that rows were deferred to
+    (``DEFERRED_ROWS``).
 
     It is a trio instrument: ``start`` installs it in the current run and ``stop`` removes it. Once per scheduler
     pass, right before trio takes the pass's tasks from its run queue, it notes whether exactly one task will run
@@ -98,9 +99,15 @@ class Conductor(trio.abc.Instrument):
     its queue, so the queue alone could not say so.)"""
 
     def __init__(
-        self, identities: TaskIdentities, before_batch: Callable[[int], object], *, arrival_order: bool = False
+        self,
+        identities: TaskIdentities,
+        before_batch: Callable[[int], object],
+        record_first: Callable[..., Any],
+        *,
+        arrival_order: bool = False,
     ):
         self._identities = identities
+        self._record_first = record_first
         self._arrival_order = arrival_order
         self._before_batch = before_batch
         self._pending: list[_Turn] = []
@@ -194,8 +201,20 @@ class Conductor(trio.abc.Instrument):
 
     # --- calls -----------------------------------------------------------------------------------------------
 
-    async def turn(self, action: Callable[..., T], args: tuple[Any, ...] = ()) -> T:
-        """Apply ``action(now, *args)`` at this call's turn and return its result (or raise what it raised)."""
+    @types.coroutine
+    def turn(self, action: Callable[..., T], args: tuple[Any, ...] = ()) -> Generator[Any, Any, T]:
+        """Apply ``action(now, *args)`` at this call's turn; awaited, gives its result (or raises what it raised).
+
+        A generator-based coroutine rather than a native one, so that it yields trio's park message itself and
+        reads its outcome from the turn inline: no frame of its own for either on every call. (Not a native
+        coroutine, so not for ``nursery.start_soon``: the engine's ``apply`` wraps it for that.) ``args`` is a tuple,
+        not ``*args``: a call of a function with ``*args`` is not specialised by the interpreter, and costs more.
+
+        With rows in ``DEFERRED_ROWS``, the action applied is ``record_first(now, rows, action, *args)``."""
+        rows = DEFERRED_ROWS.get()
+        if rows:
+            args = (rows, action, *args)
+            action = self._record_first
         time = self._alone_at()
         if time is None and not self._arrival_order:
             task = current_task()
@@ -208,23 +227,31 @@ class Conductor(trio.abc.Instrument):
             turn.args = args
             self._pending.append(turn)
             message = turn.message
-            if message is None:
-                result: T = await wait_task_rescheduled(turn.abort)
-                return result
-            woken = await _yield_to_trio(message)
-            return woken.unwrap()  # type: ignore[no-any-return]
+            if message is None:  # the public fallback: trio unwraps what wakes the task (see ``_Turn.unwrap``)
+                yield from wait_task_rescheduled(turn.abort)
+            else:
+                woken = yield message
+                if woken is not turn:  # cancelled while parked: trio's outcome, which raises the Cancelled
+                    return woken.unwrap()  # type: ignore[no-any-return]
+            error = turn.error
+            if error is not None:
+                turn.error = None  # no reference cycle through the traceback
+                raise error
+            value: T = turn.value
+            turn.value = None  # the caller's now: not kept alive until the task's next call
+            return value
         # Applied at once: alone at this instant, or in arrival order (then a schedule point after a streak).
         in_arrival_order = time is None
         if time is None:
             time = self._clock()
-        await trio.lowlevel.checkpoint_if_cancelled()
+        yield from trio.lowlevel.checkpoint_if_cancelled()
         now = self._virtual_ms(time)
         self._before_batch(now)
         try:
             return action(now, *args)
         finally:
             if in_arrival_order:
-                await self._schedule_point_after_streak()
+                yield from self._schedule_point_after_streak()
 
     async def _schedule_point_after_streak(self) -> None:
         task = current_task()
@@ -256,13 +283,6 @@ class Conductor(trio.abc.Instrument):
         reschedule = self._reschedule
         for turn in batch:
             reschedule(turn.task, turn)
-
-
-@types.coroutine
-def _yield_to_trio(message: object) -> Generator[object, Any, Any]:
-    """Yield ``message`` to trio's run loop and return what the task is woken with: what
-    ``wait_task_rescheduled`` does under a coroutine frame of its own (a native coroutine cannot yield itself)."""
-    return (yield message)
 
 
 def _nothing(*_args: object) -> None:

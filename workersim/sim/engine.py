@@ -7,16 +7,15 @@ through the user-facing ``Simulation``, which keeps only what a user calls.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import trio
 import trio.testing
 
 from ..core.rows import Packed
 from ..core.store import Store
-from ._conductor import Conductor
+from ._conductor import DEFERRED_ROWS, Conductor
 from ._identity import TaskIdentities
 
 T = TypeVar("T")
@@ -25,7 +24,6 @@ _FAR = 2**62
 """A virtual millisecond later than any run reaches."""
 
 _IDENTITIES: trio.lowlevel.RunVar[TaskIdentities] = trio.lowlevel.RunVar("workersim_task_identities")
-_DEFERRED_ROWS: ContextVar[list[Packed] | None] = ContextVar("workersim_deferred_rows", default=None)
 
 
 def task_identities() -> TaskIdentities:
@@ -44,13 +42,23 @@ def install_identities(identities: TaskIdentities) -> None:
     _IDENTITIES.set(identities)
 
 
+class Turn(Protocol):
+    """Applies ``action(now_ms, *args)`` at this call's turn: awaited, it gives the result."""
+
+    def __call__(self, action: Callable[..., T], args: tuple[Any, ...] = (), /) -> Awaitable[T]:
+        """Take the turn (raises ``RuntimeError`` at once if the simulation is not running)."""
+
+
 class Engine:
-    """What the layers above a simulation drive it with: ``store`` (the one operation path), ``apply`` (run a
-    store call at its turn in the conductor's order) and the virtual clock."""
+    """What the layers above a simulation drive it with: ``store`` (the one operation path), ``apply`` and
+    ``turn`` (run a store call at its turn in the conductor's order) and the virtual clock."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._conductor: Conductor | None = None
+        self.turn: Turn = _refuse
+        """``apply`` as the binding takes it, without the native coroutine: the conductor's own ``turn`` while the
+        simulation runs (no call of the engine's on the way), an awaitable but not for ``nursery.start_soon``."""
         self.start_ms = 0
         """The virtual millisecond the clock starts at (a restarted server continues its earlier run's time)."""
         self.arrival_order = False
@@ -61,14 +69,18 @@ class Engine:
     def start(self) -> None:
         """Start virtual time at ``start_ms`` now and open the conductor (inside the trio run)."""
         # The cluster's own method, called before each batch: no call of the engine's on the way.
-        self._conductor = Conductor(task_identities(), self.store.cluster.collect, arrival_order=self.arrival_order)
+        self._conductor = Conductor(
+            task_identities(), self.store.cluster.collect, self._record_first, arrival_order=self.arrival_order
+        )
         self._conductor.start(self.start_ms)
+        self.turn = self._conductor.turn
 
     def stop(self) -> None:
         """Close the conductor: operations are refused from now on."""
         if self._conductor is not None:
             self._conductor.stop()
         self._conductor = None
+        self.turn = _refuse
 
     @property
     def running(self) -> bool:
@@ -124,33 +136,26 @@ class Engine:
             _refuse()
         return conductor.now_ms()
 
-    def apply(self, action: Callable[..., T], *args: Any) -> Awaitable[T]:
+    def apply(self, action: Callable[..., T], *args: Any) -> Coroutine[Any, Any, T]:
         """Apply ``action(now_ms, *args)`` at this call's turn (the conductor's order); await it for the result.
 
-        A plain function returning the conductor's awaitable: one coroutine frame less on every call's way in and
-        back out."""
-        conductor = self._conductor
-        if conductor is None:
-            _refuse()
-        deferred = _DEFERRED_ROWS.get()
-        if deferred:
-            return conductor.turn(self._record_first, (deferred, action, *args))
-        return conductor.turn(action, args)
+        ``turn`` as a native coroutine, as trio's ``nursery.start_soon`` and ``trio.from_thread.run`` want."""
+        return _awaited(self.turn(action, args))
 
     def record_with_next_turn(self, packed: Packed) -> None:
         """Record the row ``packed`` (``rows.pack_*``) together with the next operation this task (or a task it
         spawns) applies, just before that operation's own row: ordered by the conductor without a turn of its own.
         The runtime records a request's arrival this way, saving a turn on every request."""
-        deferred = _DEFERRED_ROWS.get()
+        deferred = DEFERRED_ROWS.get()
         if deferred is None:
-            _DEFERRED_ROWS.set([packed])
+            DEFERRED_ROWS.set([packed])
         else:
             deferred.append(packed)
 
     async def flush_rows(self) -> None:
         """Record the rows still waiting for this task's next turn (``record_with_next_turn``) in a turn of their
         own: for work that ends without another operation (a log line at the end of waitUntil work)."""
-        if _DEFERRED_ROWS.get():
+        if DEFERRED_ROWS.get():
             await self.apply(_nothing)
 
     def _record_first(self, now: int, deferred: list[Packed], action: Callable[..., T], *args: Any) -> T:
@@ -168,8 +173,12 @@ class Engine:
         return self._conductor
 
 
-def _refuse() -> NoReturn:
+def _refuse(*_args: object) -> NoReturn:
     raise RuntimeError("the simulation is not running: use it inside `async with sim:`")
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
 
 def _nothing(now: int) -> None:
