@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import re
 import shutil
 import socket
@@ -148,7 +149,9 @@ def instructions_per_request(first: int, last: int, *, collect: bool = True) -> 
 
     With the collector on, the count depends on where its full passes fall: the first one after start-up walks
     every object the imports made (about 50,000), which in a window of a few hundred requests is thousands of
-    instructions a request that a long run never pays again, so the window is thousands of requests long."""
+    instructions a request that a long run never pays again, so the window is thousands of requests long. Both runs
+    use one string-hash seed: with a random one, set and dict layouts (and so the count) differ from run to run by a
+    few thousand instructions a request."""
     if not shutil.which("valgrind"):
         return None
     counts = []
@@ -156,7 +159,7 @@ def instructions_per_request(first: int, last: int, *, collect: bool = True) -> 
         done = subprocess.run(
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
              "--fetch-only", str(n)] + ([] if collect else ["--no-gc"]),
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"},
         )  # fmt: skip
         counts.append(int(re.findall(r"Collected : (\d+)", done.stderr)[-1]))
     return (counts[1] - counts[0]) / (last - first)
