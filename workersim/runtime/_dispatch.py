@@ -229,7 +229,7 @@ class Dispatcher:
             response.headers.set("cf-ray", f"{ray}-{edge}")
         else:
             response._set_ray(ray + place.ray_suffix)
-        await engine.apply(serving.respond, start, response._status, failure)
+        await engine.turn(serving.respond, (start, response._status, failure))
         serving.after = self._clock.current_time() + WAIT_UNTIL_LIMIT
         ctx.start(serving.spawn)
         return response
