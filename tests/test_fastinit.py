@@ -1,4 +1,4 @@
-"""The makers and packings that record rows and versions on hot paths make exactly what the attrs classes would."""
+"""The makers and packings that record rows on hot paths make exactly what the attrs classes would."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from workersim.core.rows import (
     pack_write,
     unpack,
 )
-from workersim.core.versions import Version, make_version
 
 texts = st.text(max_size=5)
 maybe_texts = st.none() | texts
@@ -79,30 +78,6 @@ def test_a_packed_row_is_a_tuple_the_garbage_collector_lets_go_of() -> None:
     gc.collect()
     assert not gc.is_tracked(packed)
     assert gc.is_tracked(unpack(packed, 0))
-
-
-@given(
-    seq=st.integers(1, 10**6),
-    time=st.integers(0, 10**9),
-    origin=st.integers(-1, 300),
-    value=st.none() | st.binary(max_size=5),
-    metadata=st.none() | st.text(max_size=5),
-    expiration=st.none() | st.integers(0, 10**10),
-)
-def test_the_version_maker_takes_the_fields_in_order(
-    seq: int, time: int, origin: int, value: bytes | None, metadata: str | None, expiration: int | None
-) -> None:
-    made = make_version(seq, time, origin, value, metadata, expiration)
-    assert type(made) is Version
-    assert made == Version(seq, time, origin, value, metadata, expiration)
-    assert (made.seq, made.time, made.origin, made.value, made.metadata, made.expiration) == (
-        seq,
-        time,
-        origin,
-        value,
-        metadata,
-        expiration,
-    )
 
 
 def test_packing_wants_every_field_but_the_id_by_keyword() -> None:

@@ -1,15 +1,14 @@
 """Building frozen attrs instances on hot paths at a third of the cost of their ``__init__``.
 
 A frozen attrs class sets each field through ``object.__setattr__``, a bound-method call per field: twelve for a
-history row, six for the version every write makes. ``maker(cls)`` returns a
-function that takes the same arguments as ``cls`` (every field, by keyword, or in field order with
-``positional=True``) and fills the instance as a mutable twin of ``cls`` would: plain attribute stores, which the
-interpreter turns into direct slot writes. The twin is a subclass of ``cls`` that adds no slots and only gives
-back the ordinary ``__setattr__`` and ``__delattr__``, so it has ``cls``'s memory layout, and once filled the
-instance becomes a ``cls`` by ``__class__`` assignment (which Python allows between classes of the same layout).
-The instance is the same as ``cls(...)`` would make: same type, equal, same hash, still frozen. Only plain
-classes qualify (slotted and frozen, without validators, converters or ``__attrs_post_init__``), since nothing
-of those would run.
+history row. ``maker(cls)`` returns a function that takes the same arguments as ``cls`` (every field, by keyword,
+or in field order with ``positional=True``) and fills the instance as a mutable twin of ``cls`` would: plain
+attribute stores, which the interpreter turns into direct slot writes. The twin is a subclass of ``cls`` that adds
+no slots and only gives back the ordinary ``__setattr__`` and ``__delattr__``, so it has ``cls``'s memory layout,
+and once filled the instance becomes a ``cls`` by ``__class__`` assignment (which Python allows between classes of
+the same layout). The instance is the same as ``cls(...)`` would make: same type, equal, same hash, still frozen.
+Only plain classes qualify (slotted and frozen, without validators, converters or ``__attrs_post_init__``), since
+nothing of those would run.
 
 ``packing(cls, tag)`` goes further for records that are written far more often than they are read: it packs the
 fields into a plain tuple, and makes the instance only when one is asked for.

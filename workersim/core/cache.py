@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .errors import KVError
-from .versions import CENTRAL, Version
+from .versions import CENTRAL, ORIGIN, SEQ, TIME, Stored
 
 if TYPE_CHECKING:
     from .partitions import Partitions
@@ -44,19 +44,23 @@ class EdgeCaches:
     The central store is the namespace's newest version of each key, which the keyspace keeps."""
 
     settings: EdgeCache
-    _cached: dict[tuple[int, str], tuple[Version | None, int]] = attrs.field(factory=dict)
+    _cached: dict[tuple[int, str], tuple[Stored | None, int]] = attrs.field(factory=dict)
+    """Each edge's cached answer for each key (a version as the keyspace holds it, or ``None``: a miss), and when
+    it was cached."""
     # Every entry each edge has cached, as flat pairs (when, write number held or -1 for a miss), to explain
     # stale reads after the run: 16 bytes per fetch, and cacheTtl allows at most one fetch per key and edge a ttl.
     _entries: dict[tuple[int, str], array[int]] = attrs.field(factory=dict)
 
-    def wrote(self, key: str, version: Version) -> None:
-        """A write at an edge lands in that edge's cache as well as centrally."""
-        if version.origin != CENTRAL:
-            self._cache(version.origin, key, version, version.time)
+    def wrote(self, key: str, version: Stored) -> None:
+        """A write (``version``, as the keyspace holds it) at an edge lands in that edge's cache as well as
+        centrally."""
+        origin = version[ORIGIN]
+        if origin != CENTRAL:
+            self._cache(origin, key, version, version[TIME])
 
-    def _cache(self, edge: int, key: str, version: Version | None, now: int) -> None:
+    def _cache(self, edge: int, key: str, version: Stored | None, now: int) -> None:
         self._cached[edge, key] = (version, now)
-        self._entries.setdefault((edge, key), array("q")).extend((now, -1 if version is None else version.seq))
+        self._entries.setdefault((edge, key), array("q")).extend((now, -1 if version is None else version[SEQ]))
 
     def visible_at(self, key: str, edge: int, seq: int, time: int) -> int:
         """When ``edge`` first answers write number ``seq`` of ``key`` (made at ``time``), or a newer one: when
@@ -78,15 +82,16 @@ class EdgeCaches:
         edge: int,
         now: int,
         cache_ttl: int | None,
-        central: Version | None,
+        central: Stored | None,
         *,
         outage: bool,
         partitions: Partitions,
         method: str,
-    ) -> Version | None:
+    ) -> Stored | None:
         """What ``edge`` answers for ``key`` at ``now``: its cached answer while younger than ``cache_ttl``
-        seconds, else ``central`` (the central store's version), cached from then on. A fetch during an
-        ``outage``, or from an edge cut off by a partition, raises the backend's 503 for ``method``."""
+        seconds, else ``central`` (the central store's version, as the keyspace holds it), cached from then on. A
+        fetch during an ``outage``, or from an edge cut off by a partition, raises the backend's 503 for
+        ``method``."""
         ttl_ms = (self.settings.default_ttl if cache_ttl is None else cache_ttl) * 1000
         entry = self._cached.get((edge, key))
         if entry is not None and now - entry[1] < ttl_ms:

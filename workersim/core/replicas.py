@@ -1,16 +1,16 @@
 """The replicated key-value model: every namespace's versions and what each edge sees of them.
 
-Propagation is lazy. A write stores one ``Version``; whether it has reached edge X by ``now`` is computed when
-X reads, from the delay model (a pure function of seed, version and edge) and the partition log. So a write
-costs the same at 3 edges as at 300, and memory does not grow with the number of edges. Versions that every edge
-has received, and that a newer such version hides, are dropped.
+Propagation is lazy. A write stores one version (a plain ``Stored`` tuple); whether it has reached edge X by
+``now`` is computed when X reads, from the delay model (a pure function of seed, version and edge) and the
+partition log. So a write costs the same at 3 edges as at 300, and memory does not grow with the number of edges.
+Versions that every edge has received, and that a newer such version hides, are dropped.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import attrs
@@ -20,7 +20,7 @@ from .cache import EdgeCache, EdgeCaches
 from .delays import DelayModel
 from .faults import Faults
 from .partitions import Partitions
-from .versions import CENTRAL, Version, make_version
+from .versions import CENTRAL, ORIGIN, SEQ, TIME, VALUE, Stored, Version, live_at, stored
 
 TIMED_WRITES = 1024
 """How many writes' first hash ``Cluster.arrival_of`` keeps (emptied when full: recent writes are the ones read)."""
@@ -104,7 +104,7 @@ class Cluster:
         """The number the next write will get."""
         return self._next_seq
 
-    def restore(self, next_seq: int, held: Iterable[tuple[str, str, list[Version]]]) -> None:
+    def restore(self, next_seq: int, held: Iterable[tuple[str, str, Sequence[Stored]]]) -> None:
         """Take back the data an earlier run kept (a restarted server's): each ``(namespace, key, versions)``
         with the versions oldest first, and the next write's number. Before any write of this run; the versions
         become garbage, and arrive at the edges, exactly as they would have in the earlier run."""
@@ -121,9 +121,10 @@ class Cluster:
         self._next_seq += 1
         return seq
 
-    def arrival(self, version: Version, edge: int) -> int | None:
-        """When ``version`` reaches ``edge``; ``None`` while a partition still holds it back."""
-        return self.arrival_of(version.seq, version.time, version.origin, edge)
+    def arrival(self, version: Stored, edge: int) -> int | None:
+        """When ``version`` (stored, or a ``Version``) reaches ``edge``; ``None`` while a partition still holds it
+        back."""
+        return self.arrival_of(version[SEQ], version[TIME], version[ORIGIN], edge)
 
     def arrival_of(self, seq: int, time: int, origin: int, edge: int) -> int | None:
         """When write number ``seq``, made at ``time`` at ``origin``, reaches ``edge`` (``None``: held back by a
@@ -158,13 +159,13 @@ class Cluster:
         writes through the central store; under push propagation a cut-off edge writes locally)."""
         return self.cache is not None and origin != CENTRAL and self.partitions.is_cut(origin, now)
 
-    def everywhere_before(self, version: Version, now: int) -> bool | None:
+    def everywhere_before(self, version: Stored, now: int) -> bool | None:
         """Whether every edge had received ``version`` before ``now``; ``None`` while a partition is open and the
         answer would take a look at every edge (collection waits for the heal rather than pay that).
 
         Strictly before: only an arrival in the past is final, since a partition started at ``now`` holds back
         what would arrive at ``now``."""
-        if version.time <= self.partitions.settled_by(now - 1, self.max_ms):
+        if version[TIME] <= self.partitions.settled_by(now - 1, self.max_ms):
             return True
         if self.partitions.split_since is not None:
             return None
@@ -197,17 +198,18 @@ class Cluster:
 @attrs.define
 class Keyspace:
     """One namespace: every key's live versions, oldest first (under the edge-cache model: the central store's
-    newest version of each key, and the edges' caches)."""
+    newest version of each key, and the edges' caches). It holds them as ``Stored`` tuples, and hands out
+    ``Version`` objects: from ``read``, ``list``, ``versions`` and ``write``, and to the write observer."""
 
     cluster: Cluster
     name: str
     caches: EdgeCaches | None = attrs.field(default=None, kw_only=True)
-    _versions: dict[str, Version | list[Version]] = attrs.field(factory=dict)
+    _versions: dict[str, Stored | list[Stored]] = attrs.field(factory=dict)
     """Each key's versions, oldest first; a key with one version (most keys, most of the time) holds it alone,
     without a list, which saves a list's memory per key."""
     _sorted: list[str] | None = None
     """The keys of ``_versions`` in order, for ``list``: built at the first list, then kept up to date."""
-    _retired: dict[str, Version] = attrs.field(factory=dict)
+    _retired: dict[str, Stored] = attrs.field(factory=dict)
     """Keys whose last version is a delete that every edge has: out of ``_versions`` and the list index, so that
     listing never walks past them, and kept only so that a read can still name the delete it saw."""
 
@@ -223,8 +225,8 @@ class Keyspace:
         entry = self._versions.get(key)
         if entry is None:
             retired = self._retired.get(key)
-            return [] if retired is None else [retired]
-        return entry if isinstance(entry, list) else [entry]
+            entry = [] if retired is None else [retired]
+        return [tuple.__new__(Version, version) for version in (entry if isinstance(entry, list) else (entry,))]
 
     def version_count(self) -> int:
         """How many versions are held (for tests of garbage collection)."""
@@ -244,7 +246,7 @@ class Keyspace:
         cluster = self.cluster
         seq = cluster._next_seq  # new_seq(), without a call on every write
         cluster._next_seq = seq + 1
-        version = make_version(seq, now, origin, value, metadata, expiration)
+        version: Stored = (seq, now, origin, value, metadata, expiration)
         held = self._versions
         entry = held.get(key)
         if entry is None and key in self._retired:
@@ -268,19 +270,22 @@ class Keyspace:
             cluster.schedule_collection(now + cluster.max_ms + 1, self.name, key)
         if self.caches is not None:
             self.caches.wrote(key, version)
+        written = tuple.__new__(Version, version)
         if cluster.observer is not None:
-            cluster.observer.wrote(self, key, version)
-        return version
+            cluster.observer.wrote(self, key, written)
+        return written
 
-    def restore(self, key: str, versions: list[Version]) -> None:
-        """Hold ``versions`` (oldest first) of ``key``, kept by an earlier run, and look at them for collection
-        when the newest has reached every edge."""
+    def restore(self, key: str, versions: Sequence[Stored]) -> None:
+        """Hold ``versions`` (oldest first, ``Version`` objects or stored tuples) of ``key``, kept by an earlier
+        run, and look at them for collection when the newest has reached every edge."""
         cluster = self.cluster
-        newest = versions[-1]
-        self._versions[key] = newest if len(versions) == 1 or self.caches is not None else list(versions)
+        newest = stored(versions[-1])
+        self._versions[key] = (
+            newest if len(versions) == 1 or self.caches is not None else [stored(version) for version in versions]
+        )
         self._index_add(key)
-        if len(versions) > 1 or (newest.value is None and self.caches is None):
-            cluster.schedule_collection(newest.time + cluster.max_ms + 1, self.name, key)
+        if len(versions) > 1 or (newest[VALUE] is None and self.caches is None):
+            cluster.schedule_collection(newest[TIME] + cluster.max_ms + 1, self.name, key)
 
     def read(
         self, key: str, edge: int | None, now: int, cache_ttl: int | None = None, method: str = "GET"
@@ -289,6 +294,14 @@ class Keyspace:
         which holds every write at once). The version may be a tombstone or expired; ``None`` if nothing has
         arrived. With edge caches, ``cache_ttl`` (seconds) is how old a cached answer may be; a fetch the
         central store cannot answer raises a 503 ``KVError`` for ``method``."""
+        found = self.find(key, edge, now, cache_ttl, method)
+        return None if found is None else tuple.__new__(Version, found)
+
+    def find(
+        self, key: str, edge: int | None, now: int, cache_ttl: int | None = None, method: str = "GET"
+    ) -> Stored | None:
+        """``read``'s answer as the keyspace holds it: a ``Stored`` tuple, for callers that look at its fields and
+        hand out a ``Version`` only when they return it (the store)."""
         entry = self._versions.get(key)
         if self.caches is not None and edge is not None:
             cluster = self.cluster
@@ -310,9 +323,9 @@ class Keyspace:
         cluster = self.cluster
         settled = cluster.partitions.settled_by(now, cluster.max_ms)
         for version in reversed(entry) if isinstance(entry, list) else (entry,):
-            if version.origin == edge or version.time <= settled:
+            if version[ORIGIN] == edge or version[TIME] <= settled:
                 return version
-            at = cluster.arrival_of(version.seq, version.time, version.origin, edge)
+            at = cluster.arrival_of(version[SEQ], version[TIME], version[ORIGIN], edge)
             if at is not None and at <= now:
                 return version
         return None
@@ -337,12 +350,12 @@ class Keyspace:
             key = keys[i]
             if not key.startswith(prefix):
                 break
-            version = self.read(key, edge, now)
-            if version is None or not version.live_at(unix_ms):
+            version = self.find(key, edge, now)
+            if version is None or not live_at(version, unix_ms):
                 continue
             if len(found) == limit:
                 return found, False
-            found.append((key, version))
+            found.append((key, tuple.__new__(Version, version)))
         return found, True
 
     def compact(self, key: str, now: int) -> int | None:
@@ -353,25 +366,25 @@ class Keyspace:
         newest version is still on its way, or a partition is open), or ``None`` when nothing is left to do.
         """
         entry = self._versions.get(key)
-        if entry is None or (not isinstance(entry, list) and entry.value is not None):
+        if entry is None or (not isinstance(entry, list) and entry[VALUE] is not None):
             return None
         versions = entry if isinstance(entry, list) else [entry]
         cluster = self.cluster
         newest = versions[-1]
-        retry = max(now, newest.time + cluster.max_ms) + 1
+        retry = max(now, newest[TIME] + cluster.max_ms) + 1
         for i in range(len(versions) - 1, -1, -1):
             settled = cluster.everywhere_before(versions[i], now)
             if settled is None:
                 return now + cluster.max_ms + 1  # a partition is open: look again later, not at every edge now
             if settled:
-                if i == len(versions) - 1 and newest.value is None and self.caches is None:
+                if i == len(versions) - 1 and newest[VALUE] is None and self.caches is None:
                     self._retire(key, newest)
                 elif i:
                     self._versions[key] = versions[i] if i == len(versions) - 1 else versions[i:]
                 return None if i == len(versions) - 1 else retry
         return retry
 
-    def _retire(self, key: str, tombstone: Version) -> None:
+    def _retire(self, key: str, tombstone: Stored) -> None:
         del self._versions[key]
         self._retired[key] = tombstone
         keys = self._sorted

@@ -41,7 +41,7 @@ from .validation import (
     check_key_length,
     check_put,
 )
-from .versions import CENTRAL, Version
+from .versions import CENTRAL, EXPIRATION, METADATA, SEQ, VALUE, Stored, Version, live_at
 
 T = TypeVar("T")
 
@@ -276,7 +276,7 @@ class Store:
                 value,
                 metadata,
                 expiration,
-                version.seq,
+                version[SEQ],  # an index: a Version's named fields are read through a descriptor call
             )
         )
         return version
@@ -320,11 +320,15 @@ class Store:
         if space is None:
             space = cluster.namespace(ns)
         try:
-            version = space.read(key, None if edge == CENTRAL else edge, now, cache_ttl)
+            version = space.find(key, None if edge == CENTRAL else edge, now, cache_ttl)
         except KVError as error:
             self.reject(now, ns, op, "key", key, error, origin=edge, request=request)
-        live = version if version is not None and version.live_at(cluster.epoch_ms + now) else None
         seconds = now / 1000
+        if version is None:
+            self.history.record(pack_read(self._places[edge], op, seconds, seconds, request, ns, key, None, None, None))
+            return None, None
+        seen = tuple.__new__(Version, version)
+        live = live_at(version, cluster.epoch_ms + now)
         self.history.record(
             pack_read(
                 self._places[edge],
@@ -334,12 +338,12 @@ class Store:
                 request,
                 ns,
                 key,
-                None if live is None else live.value,
-                None if live is None else live.metadata,
-                None if version is None else version.seq,
+                version[VALUE] if live else None,
+                version[METADATA] if live else None,
+                version[SEQ],
             )
         )
-        return version, live
+        return seen, seen if live else None
 
     def get_many(
         self,
@@ -372,13 +376,14 @@ class Store:
                     continue
                 check_backend_key("GET_BULK", key, self.limits)
                 check_cache_ttl("GET_BULK", cache_ttl, self.limits)
-                version = space.read(key, place, now, cache_ttl=cache_ttl, method="GET_BULK")
-                versions[key] = None if version is None else version.seq
-                if version is None or version.value is None or not version.live_at(unix_ms):
+                version = space.find(key, place, now, cache_ttl=cache_ttl, method="GET_BULK")
+                versions[key] = None if version is None else version[SEQ]
+                if version is None or version[VALUE] is None or not live_at(version, unix_ms):
                     values[key] = seen[key] = None
                     continue
-                seen[key] = version.value
-                text = version.value.decode("utf-8", "replace")
+                value = version[VALUE]
+                seen[key] = value
+                text = value.decode("utf-8", "replace")
                 total += len(text.encode("utf-16-le")) // 2  # the backend counts JS string length: UTF-16 units
                 values[key] = _bulk_value(text, version, kind, with_metadata, with_expiration)
             check_bulk_size(total, self.limits)
@@ -423,7 +428,7 @@ class Store:
         return found, complete
 
 
-def _bulk_value(text: str, version: Version, kind: str, with_metadata: bool, with_expiration: bool) -> Any:
+def _bulk_value(text: str, version: Stored, kind: str, with_metadata: bool, with_expiration: bool) -> Any:
     value: Any = text
     if kind == "json":
         try:
@@ -432,7 +437,8 @@ def _bulk_value(text: str, version: Version, kind: str, with_metadata: bool, wit
             raise KVError("GET_BULK", 400, NON_JSON) from None
     if not with_metadata:
         return value
-    result = {"value": value, "metadata": None if version.metadata is None else json.loads(version.metadata)}
-    if with_expiration and version.expiration is not None:
-        result["expiration"] = version.expiration
+    metadata, expiration = version[METADATA], version[EXPIRATION]
+    result = {"value": value, "metadata": None if metadata is None else json.loads(metadata)}
+    if with_expiration and expiration is not None:
+        result["expiration"] = expiration
     return result
