@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from workersim.core import History, Limits, Store
 from workersim.core.delays import UniformDelay
 from workersim.core.replicas import Cluster, Keyspace
-from workersim.core.versions import CENTRAL, Version
+from workersim.core.versions import CENTRAL, SEQ, Version
 
 EDGES = ("SFO", "LHR", "NRT")
 MAX_MS = 2_000
@@ -73,7 +73,7 @@ def test_a_restored_cluster_reads_as_the_original_would_have(planned: list[tuple
                 got = restored.cluster.namespace("NS").read(key, edge, later)
                 assert got == expected, (key, edge, later)
     # Writes after the restore go on numbering from where the original stopped.
-    assert restored.put(now + 5_000, "NS", "d", b"x", 0).seq == original.cluster.next_seq
+    assert restored.put(now + 5_000, "NS", "d", b"x", 0)[SEQ] == original.cluster.next_seq
 
 
 def test_the_observer_hears_of_a_dropped_namespace() -> None:

@@ -37,6 +37,7 @@ from workersim.core import (
     UniformDelay,
     Version,
 )
+from workersim.core.versions import Stored
 
 # Known core bugs, each reproduced by an xfail test at the end of this file; flip a flag once its bug is fixed and
 # the machine explores that corner too.
@@ -145,9 +146,8 @@ class Network:
         return [edge for edge in range(edges) if self.cut(edge, now)]
 
 
-def _same(version: Version, write: Write) -> bool:
-    fields = (version.seq, version.time, version.origin, version.value, version.metadata, version.expiration)
-    return fields == astuple(write)
+def _same(version: Stored, write: Write) -> bool:
+    return tuple(version) == astuple(write)  # a Version or a stored tuple, in the same field order
 
 
 def _check_read(got: Version, write: Write, unix_ms: int, where: str) -> None:

@@ -70,7 +70,8 @@ def test_the_model_hands_out_versions() -> None:
     cluster = Cluster(edges=("A", "B"), seed=1, delays=FixedDelay(0.5), max_ms=1_000, epoch_ms=0)
     space = cluster.namespace("NS")
     written = space.write("k", b"v", origin=0, now=5, metadata="1")
-    assert type(written) is Version and written == (1, 5, 0, b"v", "1", None)
+    # A write returns the tuple it stored (the store's put hands it on): no Version made for it.
+    assert type(written) is tuple and written == (1, 5, 0, b"v", "1", None)
     read = space.read("k", 0, 5)
     assert type(read) is Version and read == written
     assert space.read("k", 1, 5) is None  # not there yet

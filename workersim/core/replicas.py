@@ -241,8 +241,9 @@ class Keyspace:
         now: int,
         metadata: str | None = None,
         expiration: int | None = None,
-    ) -> Version:
-        """Store a new version of ``key`` made at ``origin`` at ``now`` (``value=None`` deletes)."""
+    ) -> Stored:
+        """Store a new version of ``key`` made at ``origin`` at ``now`` (``value=None`` deletes); return it as
+        held (a ``Version`` is made only for an observer)."""
         cluster = self.cluster
         seq = cluster._next_seq  # new_seq(), without a call on every write
         cluster._next_seq = seq + 1
@@ -270,10 +271,9 @@ class Keyspace:
             cluster.schedule_collection(now + cluster.max_ms + 1, self.name, key)
         if self.caches is not None:
             self.caches.wrote(key, version)
-        written = tuple.__new__(Version, version)
         if cluster.observer is not None:
-            cluster.observer.wrote(self, key, written)
-        return written
+            cluster.observer.wrote(self, key, tuple.__new__(Version, version))
+        return version
 
     def restore(self, key: str, versions: Sequence[Stored]) -> None:
         """Hold ``versions`` (oldest first, ``Version`` objects or stored tuples) of ``key``, kept by an earlier

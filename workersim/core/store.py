@@ -6,7 +6,9 @@ its arguments, with no ``functools.partial`` built per call.
 
 Each method takes the virtual time ``now`` (milliseconds) and the place it runs at (an edge's index, or
 ``CENTRAL`` for the REST API's central store), applies the operation to the replicas, appends its typed row to
-the history and returns what the caller answers with. A call that breaks a rule or meets a fault records a
+the history and returns what the caller answers with. A read or a write returns its version as the replicas
+hold it, a plain ``Stored`` tuple (fields by the index constants of ``versions``; ``Version`` names them), so it
+makes no object to hand over; a list page names them. A call that breaks a rule or meets a fault records a
 ``KVRejected`` row and raises, having changed no stored data. The callers keep only what is theirs: the binding
 parses JavaScript-style options and the REST API parses HTTP; the trio layer decides when each call runs.
 """
@@ -158,7 +160,7 @@ class Store:
         expiration: int | None = None,
         expiration_ttl: int | None = None,
         request: str | None = None,
-    ) -> Version:
+    ) -> Stored:
         """Write ``value`` under ``key``. ``size`` is the value's full length when ``value`` was cut short while
         being read (a streamed value over the limit), so the size error names the real length. Returns the version
         made."""
@@ -179,7 +181,7 @@ class Store:
 
     def put_many(
         self, now: int, ns: str, items: Sequence[PutItem], *, origin: int, request: str | None = None
-    ) -> list[Version]:
+    ) -> list[Stored]:
         """Write every item, or none: all are checked (an error names the item as ``body[i]``) and admitted
         first, then all are written at ``now``. Returns the versions made, in order."""
         keys = [item.key for item in items]
@@ -212,7 +214,7 @@ class Store:
             for item, expires in zip(items, expirations, strict=True)
         ]
 
-    def delete(self, now: int, ns: str, key: str, origin: int, request: str | None = None) -> Version:
+    def delete(self, now: int, ns: str, key: str, origin: int, request: str | None = None) -> Stored:
         """Delete ``key`` (a missing key is fine): a tombstone version that propagates like a write, which it
         returns."""
         self._guard(
@@ -223,7 +225,7 @@ class Store:
 
     def delete_many(
         self, now: int, ns: str, keys: Sequence[str], *, origin: int, request: str | None = None
-    ) -> list[Version]:
+    ) -> list[Stored]:
         """Delete every key, or none (all are checked and admitted first); returns the tombstones made."""
 
         def check() -> None:
@@ -260,7 +262,7 @@ class Store:
         origin: int,
         now: int,
         request: str | None,
-    ) -> Version:
+    ) -> Stored:
         version = space.write(key, value, origin, now, metadata, expiration)
         seconds = now / 1000
         op = "put" if value is not None else "delete"
@@ -276,7 +278,7 @@ class Store:
                 value,
                 metadata,
                 expiration,
-                version[SEQ],  # an index: a Version's named fields are read through a descriptor call
+                version[SEQ],
             )
         )
         return version
@@ -292,7 +294,7 @@ class Store:
         op: str = "get",
         cache_ttl: int | None = None,
         request: str | None = None,
-    ) -> Version | None:
+    ) -> Stored | None:
         """Read ``key`` at ``edge`` (``CENTRAL``: the central store) and record it as ``op``; return the live
         version read (``None`` when the key is missing, deleted or expired there)."""
         return self.read(now, ns, key, edge, op, cache_ttl, request)[1]
@@ -306,7 +308,7 @@ class Store:
         op: str = "get",
         cache_ttl: int | None = None,
         request: str | None = None,
-    ) -> tuple[Version | None, Version | None]:
+    ) -> tuple[Stored | None, Stored | None]:
         """Like ``get``, returning both the version the read saw (a delete or an expired write included; ``None``
         when nothing had arrived) and the live version it answers with."""
         try:
@@ -327,7 +329,6 @@ class Store:
         if version is None:
             self.history.record(pack_read(self._places[edge], op, seconds, seconds, request, ns, key, None, None, None))
             return None, None
-        seen = tuple.__new__(Version, version)
         live = live_at(version, cluster.epoch_ms + now)
         self.history.record(
             pack_read(
@@ -343,7 +344,7 @@ class Store:
                 version[SEQ],
             )
         )
-        return seen, seen if live else None
+        return version, version if live else None
 
     def get_many(
         self,

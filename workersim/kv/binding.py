@@ -30,6 +30,7 @@ from ..core.validation import (
     list_limit,
     metadata_json,
 )
+from ..core.versions import METADATA, VALUE
 from ._jsvalues import ArrayBuffer, JsonMap, JsonObject, js_json, js_list_page, js_metadata
 from ._options import GET_OPTIONS, LIST_OPTIONS, PUT_OPTIONS, int_option, parse_options, str_option
 from .streams import ReadableStream
@@ -215,11 +216,12 @@ class KVNamespace:
         version = await self._host.turn(self._store.get, (self._ns, key, self._origin, op, cache_ttl, REQUEST.get()))
         if version is None:
             return JsonObject(value=None, metadata=None, cacheStatus=None) if with_metadata else None
-        assert version.value is not None  # the store returns live versions only
-        result = _convert(version.value, kind)
+        value = version[VALUE]
+        assert value is not None  # the store returns live versions only
+        result = _convert(value, kind)
         if not with_metadata:
             return result
-        return JsonObject(value=result, metadata=_metadata(version.metadata), cacheStatus=None)
+        return JsonObject(value=result, metadata=_metadata(version[METADATA]), cacheStatus=None)
 
     async def _get_bulk(
         self, op: str, keys: Any, positional: Any, keywords: dict[str, Any], *, with_metadata: bool

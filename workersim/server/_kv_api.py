@@ -182,7 +182,7 @@ class KVEndpoints:
         live = await self._run(call, self._store.get, key=call.key, edge=CENTRAL, op=op)
         if live is None:
             raise key_not_found()
-        return live
+        return Version(*live)
 
     async def delete_value(self, call: Call) -> Reply:
         """Delete the key (a missing key is fine)."""

@@ -12,7 +12,7 @@ import trio
 
 from ..core._hash import derive_seed
 from ..core.staleness import first_missed
-from ..core.versions import Version
+from ..core.versions import SEQ, Stored, Version
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -113,12 +113,12 @@ class _Driver:
         )
 
 
-def _index_of(versions: Sequence[Version], seen: Version | None) -> int:
+def _index_of(versions: Sequence[Version], seen: Stored | None) -> int:
     # Versions newer than any an edge can read are never collected, so the one seen is still held, or nothing was.
     if seen is None:
         return -1
     for i in range(len(versions) - 1, -1, -1):
-        if versions[i].seq == seen.seq:
+        if versions[i].seq == seen[SEQ]:
             return i
     return -1
 
