@@ -37,7 +37,7 @@ from workersim.core import (
     UniformDelay,
     Version,
 )
-from workersim.core.versions import Stored
+from workersim.core.versions import SEQ, Stored
 
 # Known core bugs, each reproduced by an xfail test at the end of this file; flip a flag once its bug is fixed and
 # the machine explores that corner too.
@@ -321,7 +321,7 @@ class PushPropagationMachine(RuleBasedStateMachine):
                 live.append((key, version.seq))
         for cluster in (self.cluster, self.shadow):
             found, complete = cluster.namespace(ns).list(edge, self.now, prefix=prefix, after=after, limit=limit)
-            assert [(key, version.seq) for key, version in found] == live[:limit]
+            assert [(key, version[SEQ]) for key, version in found] == live[:limit]
             assert complete == (len(live) <= limit)
 
     @rule(step=STEPS)
@@ -530,7 +530,7 @@ class EdgeCacheMachine(RuleBasedStateMachine):
             and write.live_at(unix_ms)
         ]
         found, complete = self.cluster.namespace(ns).list(edge, self.now, prefix=prefix, after=after, limit=limit)
-        assert [(key, version.seq) for key, version in found] == live[:limit]
+        assert [(key, version[SEQ]) for key, version in found] == live[:limit]
         assert complete == (len(live) <= limit)
 
     @rule(step=STEPS | st.sampled_from([29_999, 30_000, 59_999, 60_000, 60_001]))

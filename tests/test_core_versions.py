@@ -77,5 +77,5 @@ def test_the_model_hands_out_versions() -> None:
     assert space.read("k", 1, 5) is None  # not there yet
     assert type(space.find("k", 0, 5)) is tuple and space.find("k", 0, 5) == written
     [(name, listed)] = space.list(0, 5, prefix="", after=None, limit=10)[0]
-    assert name == "k" and type(listed) is Version and listed == written
+    assert name == "k" and type(listed) is tuple and listed == written  # a list page's versions as held
     assert [type(version) for version in space.versions("k")] == [Version]

@@ -8,11 +8,11 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .versions import Version
+from .versions import EXPIRATION, METADATA, Stored
 
 
 def list_result(
-    found: Sequence[tuple[str, Version]],
+    found: Sequence[tuple[str, Stored]],
     complete: bool,
     *,
     entry_type: Callable[..., dict[str, Any]] = dict,
@@ -24,10 +24,11 @@ def list_result(
     keys = []
     for name, version in found:
         entry = entry_type(name=name)
-        if version.expiration is not None:
-            entry["expiration"] = version.expiration
-        if version.metadata is not None:
-            entry["metadata"] = parse_metadata(version.metadata)
+        expiration, metadata = version[EXPIRATION], version[METADATA]
+        if expiration is not None:
+            entry["expiration"] = expiration
+        if metadata is not None:
+            entry["metadata"] = parse_metadata(metadata)
         keys.append(entry)
     result: dict[str, Any] = {"keys": keys, "list_complete": complete}
     if not complete:

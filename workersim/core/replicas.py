@@ -198,8 +198,9 @@ class Cluster:
 @attrs.define
 class Keyspace:
     """One namespace: every key's live versions, oldest first (under the edge-cache model: the central store's
-    newest version of each key, and the edges' caches). It holds them as ``Stored`` tuples, and hands out
-    ``Version`` objects: from ``read``, ``list``, ``versions`` and ``write``, and to the write observer."""
+    newest version of each key, and the edges' caches). It holds them as ``Stored`` tuples, which ``find``,
+    ``list`` and ``write`` hand on as they are (the store's hot paths); ``read`` and ``versions`` hand out
+    ``Version`` objects, and the write observer is told of one."""
 
     cluster: Cluster
     name: str
@@ -332,9 +333,9 @@ class Keyspace:
 
     def list(
         self, edge: int | None, now: int, *, prefix: str, after: str | None, limit: int
-    ) -> tuple[list[tuple[str, Version]], bool]:
+    ) -> tuple[list[tuple[str, Stored]], bool]:
         """Up to ``limit`` live keys with ``prefix`` after key ``after``, in UTF-8 byte order, as ``edge`` sees
-        them at ``now``; and whether that was the last of them."""
+        them at ``now``, each with its version as held; and whether that was the last of them."""
         keys = self._sorted
         if keys is None:
             # str order is code-point order, which is the UTF-8 byte order Workers KV lists in.
@@ -345,7 +346,7 @@ class Keyspace:
         unix_ms = self.cluster.unix_ms(now)
         if self.caches is not None:
             edge = None  # with edge caches, list answers from the central store (only gets are cached)
-        found: list[tuple[str, Version]] = []
+        found: list[tuple[str, Stored]] = []
         for i in range(start, len(keys)):
             key = keys[i]
             if not key.startswith(prefix):
@@ -355,7 +356,7 @@ class Keyspace:
                 continue
             if len(found) == limit:
                 return found, False
-            found.append((key, tuple.__new__(Version, version)))
+            found.append((key, version))
         return found, True
 
     def compact(self, key: str, now: int) -> int | None:

@@ -8,7 +8,7 @@ Each method takes the virtual time ``now`` (milliseconds) and the place it runs 
 ``CENTRAL`` for the REST API's central store), applies the operation to the replicas, appends its typed row to
 the history and returns what the caller answers with. A read or a write returns its version as the replicas
 hold it, a plain ``Stored`` tuple (fields by the index constants of ``versions``; ``Version`` names them), so it
-makes no object to hand over; a list page names them. A call that breaks a rule or meets a fault records a
+makes no object to hand over (a list page, its versions likewise). A call that breaks a rule or meets a fault records a
 ``KVRejected`` row and raises, having changed no stored data. The callers keep only what is theirs: the binding
 parses JavaScript-style options and the REST API parses HTTP; the trio layer decides when each call runs.
 """
@@ -43,7 +43,7 @@ from .validation import (
     check_key_length,
     check_put,
 )
-from .versions import CENTRAL, EXPIRATION, METADATA, SEQ, VALUE, Stored, Version, live_at
+from .versions import CENTRAL, EXPIRATION, METADATA, SEQ, VALUE, Stored, live_at
 
 T = TypeVar("T")
 
@@ -409,7 +409,7 @@ class Store:
         after: str | None,
         limit: int,
         request: str | None = None,
-    ) -> tuple[list[tuple[str, Version]], bool]:
+    ) -> tuple[list[tuple[str, Stored]], bool]:
         """A page of up to ``limit`` live keys with ``prefix`` after key ``after``, as ``edge`` sees them, and
         whether it is the last page (``limit`` is already checked: the binding and the REST API word that
         error differently)."""

@@ -3,9 +3,10 @@
 The replica model holds each version as a plain tuple of its fields (``Stored``), in ``Version``'s field order,
 and reads those with the index constants below. A tuple of numbers, strings, bytes and ``None`` is one the
 garbage collector stops looking at after its first pass, while any class instance is looked at by every full
-collection for as long as it lives: a namespace holds one version a key, for the whole run. The model hands out
-``Version``, a tuple of the same fields with names, made from the stored tuple in one C call
-(``tuple.__new__(Version, stored)``), only where a version leaves it.
+collection for as long as it lives: a namespace holds one version a key, for the whole run. The store's hot
+paths (get, put, delete, list) hand the stored tuple on as it is; ``Version``, a tuple of the same fields with
+names, is made from it in one C call (``tuple.__new__(Version, stored)``) where a caller wants the names
+(``Keyspace.read``, ``Keyspace.versions``, the write observer).
 """
 
 from __future__ import annotations
