@@ -116,16 +116,17 @@ def test_a_byte_budget_keeps_the_newest_rows_that_fit() -> None:
     assert len(history.rows) == kept + 1  # without a bound, nothing more is dropped
 
 
-# A plan of what is added to a history: a packed row (the simulation's way) or a row object (anyone's), and when
-# the rows are read in between.
-_steps = st.lists(st.sampled_from(["packed", "object", "read", "len"]), max_size=30)
+# A plan of what is added to a history: a packed row (the simulation's way) or a row object (anyone's), when the
+# rows are read in between, and when a bound is set ("bound": to ``later``) or lifted, as a server does.
+_steps = st.lists(st.sampled_from(["packed", "object", "read", "len", "bound", "unbound"]), max_size=30)
 
 
-@given(steps=_steps, limit=st.none() | st.integers(0, 6))
-def test_packed_rows_read_back_in_order_with_their_ids(steps: list[str], limit: int | None) -> None:
+@given(steps=_steps, limit=st.none() | st.integers(0, 6), later=st.integers(0, 6))
+def test_packed_rows_read_back_in_order_with_their_ids(steps: list[str], limit: int | None, later: int) -> None:
     from workersim.core.rows import FetchRow, pack_fetch
 
     history = History(limit=limit)
+    bound = limit  # the limit in force, as the plan set it
     expected: list[FetchRow] = []  # the oracle: every row added, with its id, in the order the plan added it
     for step in steps:
         url = f"/{len(expected)}"
@@ -142,15 +143,17 @@ def test_packed_rows_read_back_in_order_with_their_ids(steps: list[str], limit: 
             expected.append(row)
         elif step == "read":
             held = history.rows
-            assert held == (expected if limit is None else expected[len(expected) - len(held) :])
+            assert held == expected[len(expected) - len(held) :]
+        elif step in ("bound", "unbound"):
+            bound = history.limit = later if step == "bound" else None
         assert history.recorded == len(expected)
-        if limit is None:
-            assert len(history) == len(expected)
-        else:
-            assert len(history) <= max(limit + limit // 10, 1)
+        if step in ("packed", "object") and bound is not None:  # a bounded history drops rows as they come
+            assert len(history) <= max(bound + bound // 10, 1)
     rows = list(history)
-    assert rows == (expected if limit is None else expected[len(expected) - len(rows) :])
+    assert rows == expected[len(expected) - len(rows) :]
     assert [row.id for row in rows] == list(range(len(expected) - len(rows), len(expected)))
+    if "bound" not in steps and limit is None:
+        assert rows == expected  # never bounded: every row kept
 
 
 async def test_a_history_read_during_a_run_holds_the_rows_so_far(autojump_clock: trio.abc.Clock) -> None:

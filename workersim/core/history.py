@@ -61,6 +61,13 @@ def loads_line(line: str) -> Any:
     return value
 
 
+def _rebinding(history: History, attribute: attrs.Attribute[Any], value: object) -> object:
+    """Set ``value`` and choose ``record`` anew: what bounds or streams the history decides what it is."""
+    object.__setattr__(history, attribute.name, value)  # first, so that _rebind sees it (attrs sets it after)
+    history._rebind()  # noqa: SLF001 - its own class's hook
+    return value
+
+
 @attrs.define
 class History:
     """Every operation so far, as typed rows (``KVRead``, ``KVWrite``, ``FetchRow``, ...).
@@ -75,25 +82,48 @@ class History:
     """
 
     _rows: list[AnyRow] = attrs.field(factory=list, alias="rows")
-    limit: int | None = attrs.field(default=None, kw_only=True)
+    limit: int | None = attrs.field(default=None, kw_only=True, on_setattr=_rebinding)
     """Keep only about the newest ``limit`` rows (``None``: keep all)."""
-    max_bytes: int | None = attrs.field(default=None, kw_only=True)
+    max_bytes: int | None = attrs.field(default=None, kw_only=True, on_setattr=_rebinding)
     """Keep only as many of the newest rows as hold about ``max_bytes`` bytes (``None``: no such bound)."""
     held_bytes: int = attrs.field(default=0, init=False)
     """About how many bytes the rows held take (counted only while ``max_bytes`` is set)."""
-    recorded: int = attrs.field(init=False)
-    """How many rows were ever appended: the next row's ``id``."""
-    _sink: Callable[[str], object] | None = attrs.field(default=None, init=False, repr=False)
+    _sink: Callable[[str], object] | None = attrs.field(default=None, init=False, repr=False, on_setattr=_rebinding)
     _unwritten: list[AnyRow] = attrs.field(factory=list, init=False, repr=False)
     _packed: list[Packed] = attrs.field(factory=list, init=False, repr=False)
-    """Rows recorded packed and not read yet: the newest ones, after every row of ``_rows``."""
+    """Rows recorded packed and not read yet: the newest ones, after every row of ``_rows``. The same list for the
+    history's whole life (``record`` may be its ``append``)."""
+    _ids_unpacked: int = attrs.field(default=0, init=False, repr=False)
+    """The ids given to rows that are not in ``_packed``: those of ``_rows`` and those dropped."""
+    record: Callable[[Packed], object] = attrs.field(init=False, repr=False, eq=False)
+    """Add the row ``packed`` holds (``rows.pack_*``), with the next id: ``history.record(packed)``.
+
+    While nothing bounds or streams the history (the usual case), this is the packed rows' own ``list.append``, so
+    that the row every operation records costs no Python call; otherwise it looks at each row at once."""
 
     def __attrs_post_init__(self) -> None:
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"History limit must be >= 0, got {self.limit!r}")
-        self.recorded = self._rows[-1].id + 1 if self._rows else 0
+        self._ids_unpacked = self._rows[-1].id + 1 if self._rows else 0
+        self._rebind()
         if self.max_bytes is not None:
             self.bound_bytes(self.max_bytes)
+
+    @property
+    def recorded(self) -> int:
+        """How many rows were ever appended: the next row's ``id``."""
+        return self._ids_unpacked + len(self._packed)
+
+    @recorded.setter
+    def recorded(self, count: int) -> None:
+        self._ids_unpacked = count - len(self._packed)
+
+    def _rebind(self) -> None:
+        plain = self.limit is None and self.max_bytes is None and self._sink is None
+        self.record = self._packed.append if plain else self._record_now
+
+    def _record_now(self, packed: Packed) -> None:
+        self.append(unpack(packed, self.recorded))  # bounded or streamed: each row is looked at now
 
     @property
     def rows(self) -> list[AnyRow]:
@@ -105,29 +135,23 @@ class History:
 
     @rows.setter
     def rows(self, rows: list[AnyRow]) -> None:
-        self._packed = []
+        self._ids_unpacked += len(self._packed)  # dropped unread: their ids stay given
+        self._packed.clear()
         self._rows = rows
 
     def _unpack(self) -> None:
         packed = self._packed
-        self._packed = []
-        first = self.recorded - len(packed)
-        self._rows.extend(map(unpack, packed, range(first, self.recorded)))
-
-    def record(self, packed: Packed) -> None:
-        """Add the row ``packed`` holds (``rows.pack_*``), with the next id."""
-        if self.limit is None and self.max_bytes is None and self._sink is None:
-            self._packed.append(packed)
-            self.recorded += 1
-        else:  # bounded or streamed: each row is looked at now
-            self.append(unpack(packed, self.recorded))
+        first = self._ids_unpacked
+        self._rows.extend(map(unpack, packed, range(first, first + len(packed))))
+        self._ids_unpacked = first + len(packed)
+        packed.clear()
 
     def append(self, row: AnyRow) -> AnyRow:
         """Add ``row``, whose ``id`` must be ``recorded`` (the next id); return it."""
         if row.id != self.recorded:
             raise ValueError(f"row id {row.id} is out of order: the next row is {self.recorded}")
         rows = self.rows  # the packed rows, older than this one, go first
-        self.recorded += 1
+        self._ids_unpacked += 1
         rows.append(row)
         if self.limit is not None and len(rows) > self.limit + self.limit // 10:
             self._drop(len(rows) - self.limit)

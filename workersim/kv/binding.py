@@ -213,7 +213,10 @@ class KVNamespace:
                 check_cache_ttl("GET", cache_ttl, self._limits)
         except _CLIENT_ERRORS as error:
             await self._reject(op, "key", key, error)
-        version = await self._host.turn(self._store.get, (self._ns, key, self._origin, op, cache_ttl, REQUEST.get()))
+        # read, not get (which calls it and takes the live half): one call less on the way
+        _, version = await self._host.turn(
+            self._store.read, (self._ns, key, self._origin, op, cache_ttl, REQUEST.get())
+        )
         if version is None:
             return JsonObject(value=None, metadata=None, cacheStatus=None) if with_metadata else None
         value = version[VALUE]
