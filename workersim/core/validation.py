@@ -161,10 +161,14 @@ def check_put(
     size: int,
     unix_ms: int,
     limits: Limits,
+    *,
+    key_checked: bool = False,
 ) -> int | None:
     """The backend's rules for one write of ``size`` bytes at ``unix_ms`` (UNIX milliseconds), in its order: the
-    key, the expiration, the metadata, the value. Returns the absolute expiry (UNIX seconds)."""
-    check_backend_key("PUT", key, limits)
+    key (unless ``key_checked``: the client's rules, ``check_key``, passed it), the expiration, the metadata, the
+    value. Returns the absolute expiry (UNIX seconds)."""
+    if not key_checked:
+        check_backend_key("PUT", key, limits)
     if expiration is not None or expiration_ttl is not None:
         expiration = put_expiration(expiration, expiration_ttl, unix_ms // 1000, limits)
     if metadata is not None:

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, NoReturn, Protocol, TypeVar
 from ..core import jsontext
 from ..core.errors import JsException, JsTypeError, KVError
 from ..core.listing import decode_cursor, list_result
-from ..core.store import Store
+from ..core.store import KEY_CHECKED, Store
 from ..core.validation import (
     TYPES,
     check_bulk_request,
@@ -215,7 +215,7 @@ class KVNamespace:
             await self._reject(op, "key", key, error)
         # read, not get (which calls it and takes the live half): one call less on the way
         _, version = await self._host.turn(
-            self._store.read, (self._ns, key, self._origin, op, cache_ttl, REQUEST.get())
+            self._store.read, (self._ns, key, self._origin, op, cache_ttl, REQUEST.get(), KEY_CHECKED)
         )
         if version is None:
             return JsonObject(value=None, metadata=None, cacheStatus=None) if with_metadata else None
@@ -290,7 +290,7 @@ class KVNamespace:
             await self._reject("put", "key", key, error)
         await self._host.turn(
             self._store.put, (self._ns, key, data, self._origin, size, metadata, expiration, expiration_ttl,
-            REQUEST.get()),
+            REQUEST.get(), KEY_CHECKED),
         )  # fmt: skip
 
     @_noted
@@ -300,7 +300,7 @@ class KVNamespace:
             key = check_key("DELETE", key, self._limits)
         except _CLIENT_ERRORS as error:
             await self._reject("delete", "key", key, error)
-        await self._host.turn(self._store.delete, (self._ns, key, self._origin, REQUEST.get()))
+        await self._host.turn(self._store.delete, (self._ns, key, self._origin, REQUEST.get(), KEY_CHECKED))
 
     # --- list --------------------------------------------------------------------------------------------
 
