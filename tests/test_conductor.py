@@ -14,6 +14,7 @@ import workersim
 from workersim.sim import engine
 from workersim.sim._conductor import MAX_STREAK
 from workersim.sim._scheduler import Scheduler
+from workersim.sim.engine import task_identities
 
 
 def make() -> workersim.Simulation:
@@ -308,3 +309,31 @@ async def test_in_arrival_order_calls_are_cancellation_points_and_looping_tasks_
     assert max(runs) <= 2 * MAX_STREAK
     assert len(runs) >= 2 * calls // (2 * MAX_STREAK)
     assert applied.count("first") == applied.count("second") == calls
+
+
+async def test_calls_of_tasks_with_one_identity_apply_in_the_order_they_arrived(autojump_clock: trio.abc.Clock) -> None:
+    # Tasks spawned before the simulation runs are known by their parent and name: these four tie. Their calls at
+    # one instant are applied in the order they were made (trio's order of running them, which varies).
+    sim = workersim.Simulation(edges=("A",), kv_namespaces=("KV",))
+    started, finished = trio.Event(), trio.Event()
+    arrived: list[str] = []
+    identities = set()
+
+    async def worker(name: str) -> None:
+        await started.wait()
+        identities.add(task_identities().of(trio.lowlevel.current_task()))
+        arrived.append(name)  # no checkpoint between this and the call: the order the calls reach the conductor
+        await sim.env("A").KV.put(name, "v")
+        if len(arrived) == 4:
+            finished.set()
+
+    async with trio.open_nursery() as nursery:
+        for name in "abcd":
+            nursery.start_soon(worker, name)
+        async with sim:
+            started.set()
+            await finished.wait()
+    assert len(identities) == 1
+    writes = [row for row in sim.history.rows if isinstance(row, workersim.KVWrite)]
+    assert [row.key for row in writes] == arrived
+    assert len({row.invoke for row in writes}) == 1  # one instant, one batch

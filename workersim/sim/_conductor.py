@@ -39,7 +39,10 @@ from ._scheduler import Scheduler
 
 T = TypeVar("T")
 
-_ORDER = attrgetter("identity", "arrival")
+_ORDER = attrgetter("identity")
+"""A batch's order: by the identities of the tasks that made its calls. ``list.sort`` is stable and ``_pending``
+holds the calls in the order they arrived, so calls of tasks with the same identity (see ``Identity.of``) keep
+that order: the order of ``(identity, arrival)`` without a tuple built and compared per call."""
 
 MAX_STREAK = 64
 """Calls one task may apply in a row without a scheduler pass (when no other task could run meanwhile)."""
@@ -54,7 +57,7 @@ class _Turn:
     A task parks one call at a time, so it has one turn, made at its first parked call and reused for the next
     ones (with trio's message that parks it, made once too), until it exits."""
 
-    __slots__ = ("action", "args", "arrival", "conductor", "error", "identity", "message", "task", "value")
+    __slots__ = ("action", "args", "conductor", "error", "identity", "message", "task", "value")
 
     def __init__(
         self,
@@ -67,8 +70,6 @@ class _Turn:
         self.task = task
         self.identity = identity
         self.message = None if park is None else park(self.abort)
-        self.arrival = 0
-        """The call's place among all parked calls (with ``identity``, its place in its batch)."""
         self.action: Callable[..., Any] = _nothing
         self.args: tuple[Any, ...] = ()
         self.value: Any = None
@@ -112,7 +113,6 @@ class Conductor(trio.abc.Instrument):
         self._before_batch = before_batch
         self._pending: list[_Turn] = []
         self._turns: dict[Task, _Turn] = {}
-        self._arrivals = 0
         self._alone_in_pass = False
         self._streak = 0
         self._last_caller: Task | None = None
@@ -221,8 +221,6 @@ class Conductor(trio.abc.Instrument):
             turn = self._turns.get(task)
             if turn is None:
                 turn = self._turns[task] = _Turn(self, task, self._identities.of(task), self._park)
-            self._arrivals += 1
-            turn.arrival = self._arrivals
             turn.action = action
             turn.args = args
             self._pending.append(turn)
