@@ -102,6 +102,8 @@ def _note(calls: builtins.list[Call], coroutine: Coroutine[Any, Any, Any], bindi
 UNKNOWN_TYPE = 'Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".'
 BAD_VALUE = "KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams as values."
 _CLIENT_ERRORS = (TypeError, KVError)
+_KEY_LISTS = (builtins.list, tuple)
+"""What a get of many keys gets them as (a tuple, not ``list | tuple``, which would build a union on every call)."""
 
 CALLS: ContextVar[builtins.list[Call] | None] = ContextVar("workersim_kv_calls", default=None)
 """Where the calls made by the running request's code are noted (set by the runtime), so that one left
@@ -197,7 +199,7 @@ class KVNamespace:
         return self._get("getWithMetadata", key, type_or_options, options, with_metadata=True)
 
     async def _get(self, op: str, key: Any, positional: Any, keywords: dict[str, Any], with_metadata: bool) -> Any:
-        if isinstance(key, builtins.list | tuple):  # a coroutine more for a bulk read, none for a key
+        if isinstance(key, _KEY_LISTS):  # a coroutine more for a bulk read, none for a key
             return await self._get_bulk(op, key, positional, keywords, with_metadata=with_metadata)
         try:
             if positional is None and not keywords:  # `get(key)`, the usual call: no options to look at
@@ -221,7 +223,8 @@ class KVNamespace:
             return JsonObject(value=None, metadata=None, cacheStatus=None) if with_metadata else None
         value = version[VALUE]
         assert value is not None  # the store returns live versions only
-        result = _convert(value, kind)
+        # Text, the usual kind, decoded here: a call less on most reads.
+        result = value.decode("utf-8", "replace") if kind == "text" else _convert(value, kind)
         if not with_metadata:
             return result
         return JsonObject(value=result, metadata=_metadata(version[METADATA]), cacheStatus=None)
@@ -332,8 +335,7 @@ class KVNamespace:
 
 
 def _convert(value: bytes, kind: str) -> Any:
-    if kind == "text":
-        return value.decode("utf-8", "replace")
+    """A value read as ``kind``, any kind but ``text`` (which ``_get`` decodes itself)."""
     if kind == "json":
         return js_json(jsontext.parse_js(value.decode("utf-8", "replace")))
     if kind == "arrayBuffer":
