@@ -319,11 +319,17 @@ class Keyspace:
             )
         if entry is None:
             return self._retired.get(key)  # a settled delete has reached every edge, or nothing was written
-        if edge is None:
-            return entry[-1] if isinstance(entry, list) else entry
+        if isinstance(entry, list):
+            if edge is None:
+                return entry[-1]
+            held: Iterable[Stored] = reversed(entry)
+        elif edge is None or entry[ORIGIN] == edge:
+            return entry  # a key's only version, read where it was made (or centrally): there at once
+        else:
+            held = (entry,)
         cluster = self.cluster
         settled = cluster.partitions.settled_by(now, cluster.max_ms)
-        for version in reversed(entry) if isinstance(entry, list) else (entry,):
+        for version in held:
             if version[ORIGIN] == edge or version[TIME] <= settled:
                 return version
             at = cluster.arrival_of(version[SEQ], version[TIME], version[ORIGIN], edge)
