@@ -61,13 +61,6 @@ def loads_line(line: str) -> Any:
     return value
 
 
-def _rebinding(history: History, attribute: attrs.Attribute[Any], value: object) -> object:
-    """Set ``value`` and choose ``record`` anew: what bounds or streams the history decides what it is."""
-    object.__setattr__(history, attribute.name, value)  # first, so that _rebind sees it (attrs sets it after)
-    history._rebind()  # noqa: SLF001 - its own class's hook
-    return value
-
-
 @attrs.define
 class History:
     """Every operation so far, as typed rows (``KVRead``, ``KVWrite``, ``FetchRow``, ...).
@@ -82,13 +75,13 @@ class History:
     """
 
     _rows: list[AnyRow] = attrs.field(factory=list, alias="rows")
-    limit: int | None = attrs.field(default=None, kw_only=True, on_setattr=_rebinding)
-    """Keep only about the newest ``limit`` rows (``None``: keep all)."""
-    max_bytes: int | None = attrs.field(default=None, kw_only=True, on_setattr=_rebinding)
-    """Keep only as many of the newest rows as hold about ``max_bytes`` bytes (``None``: no such bound)."""
+    # Behind the properties ``limit`` and ``max_bytes``, whose setters choose ``record`` anew. (Not attrs'
+    # ``on_setattr`` hooks: with any, attrs gives the class a Python ``__setattr__``, a call on every attribute set.)
+    _limit: int | None = attrs.field(default=None, kw_only=True, alias="limit")
+    _max_bytes: int | None = attrs.field(default=None, kw_only=True, alias="max_bytes")
     held_bytes: int = attrs.field(default=0, init=False)
     """About how many bytes the rows held take (counted only while ``max_bytes`` is set)."""
-    _sink: Callable[[str], object] | None = attrs.field(default=None, init=False, repr=False, on_setattr=_rebinding)
+    _sink: Callable[[str], object] | None = attrs.field(default=None, init=False, repr=False)
     _unwritten: list[AnyRow] = attrs.field(factory=list, init=False, repr=False)
     _packed: list[Packed] = attrs.field(factory=list, init=False, repr=False)
     """Rows recorded packed and not read yet: the newest ones, after every row of ``_rows``. The same list for the
@@ -110,6 +103,27 @@ class History:
             self.bound_bytes(self.max_bytes)
 
     @property
+    def limit(self) -> int | None:
+        """Keep only about the newest ``limit`` rows (``None``: keep all)."""
+        return self._limit
+
+    @limit.setter
+    def limit(self, limit: int | None) -> None:
+        self._limit = limit
+        self._rebind()
+
+    @property
+    def max_bytes(self) -> int | None:
+        """Keep only as many of the newest rows as hold about ``max_bytes`` bytes (``None``: no such bound; set it
+        with ``bound_bytes``, which also drops what is over it now)."""
+        return self._max_bytes
+
+    @max_bytes.setter
+    def max_bytes(self, max_bytes: int | None) -> None:
+        self._max_bytes = max_bytes
+        self._rebind()
+
+    @property
     def recorded(self) -> int:
         """How many rows were ever appended: the next row's ``id``."""
         return self._ids_unpacked + len(self._packed)
@@ -119,11 +133,14 @@ class History:
         self._ids_unpacked = count - len(self._packed)
 
     def _rebind(self) -> None:
-        plain = self.limit is None and self.max_bytes is None and self._sink is None
+        plain = self._limit is None and self._max_bytes is None and self._sink is None
+        if not plain and self._packed:
+            self._unpack()  # from now on each row is looked at as it comes: none stays packed
         self.record = self._packed.append if plain else self._record_now
 
     def _record_now(self, packed: Packed) -> None:
-        self.append(unpack(packed, self.recorded))  # bounded or streamed: each row is looked at now
+        # Bounded or streamed: each row is looked at now, and none is packed, so the next id is _ids_unpacked.
+        self.append(unpack(packed, self._ids_unpacked))
 
     @property
     def rows(self) -> list[AnyRow]:
@@ -148,17 +165,18 @@ class History:
 
     def append(self, row: AnyRow) -> AnyRow:
         """Add ``row``, whose ``id`` must be ``recorded`` (the next id); return it."""
-        if row.id != self.recorded:
-            raise ValueError(f"row id {row.id} is out of order: the next row is {self.recorded}")
-        rows = self.rows  # the packed rows, older than this one, go first
+        rows = self.rows  # the packed rows, older than this one, go first: then the next id is _ids_unpacked
+        if row.id != self._ids_unpacked:
+            raise ValueError(f"row id {row.id} is out of order: the next row is {self._ids_unpacked}")
         self._ids_unpacked += 1
         rows.append(row)
-        if self.limit is not None and len(rows) > self.limit + self.limit // 10:
-            self._drop(len(rows) - self.limit)
-        if self.max_bytes is not None:
+        limit = self._limit
+        if limit is not None and len(rows) > limit + limit // 10:
+            self._drop(len(rows) - limit)
+        if self._max_bytes is not None:
             self.held_bytes += row_size(row)
-            if self.held_bytes > self.max_bytes:
-                self._shed(self.max_bytes - self.max_bytes // 10)
+            if self.held_bytes > self._max_bytes:
+                self._shed(self._max_bytes - self._max_bytes // 10)
         if self._sink is not None:
             unwritten = self._unwritten
             unwritten.append(row)
@@ -176,7 +194,7 @@ class History:
             self._shed(max_bytes)
 
     def _drop(self, count: int) -> None:
-        if self.max_bytes is not None:
+        if self._max_bytes is not None:
             self.held_bytes -= sum(map(row_size, self.rows[:count]))
         del self.rows[:count]
 

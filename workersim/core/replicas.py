@@ -223,11 +223,16 @@ class Keyspace:
 
     def versions(self, key: str) -> list[Version]:
         """The versions of ``key`` held, oldest (last-writer-wins order) first."""
+        return [tuple.__new__(Version, version) for version in self.held(key)]
+
+    def held(self, key: str) -> Sequence[Stored]:
+        """``versions`` as the keyspace holds them (``Stored`` tuples), without a ``Version`` made for each: for a
+        caller that looks at every read's versions (``run_load``)."""
         entry = self._versions.get(key)
         if entry is None:
             retired = self._retired.get(key)
-            entry = [] if retired is None else [retired]
-        return [tuple.__new__(Version, version) for version in (entry if isinstance(entry, list) else (entry,))]
+            return () if retired is None else (retired,)
+        return entry if isinstance(entry, list) else (entry,)
 
     def version_count(self) -> int:
         """How many versions are held (for tests of garbage collection)."""

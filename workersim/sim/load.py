@@ -12,7 +12,7 @@ import trio
 
 from ..core._hash import derive_seed
 from ..core.staleness import first_missed
-from ..core.versions import SEQ, Stored, Version
+from ..core.versions import SEQ, TIME, Stored
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -91,12 +91,12 @@ class _Driver:
         counts = self.by_edge[self.names[where]]
         counts[0] += 1
         seen, _ = self.store.read(now, self.namespace, key, edge=self.edges[where])
-        versions = self.space.versions(key)
+        versions = self.space.held(key)
         missed = first_missed(versions, _index_of(versions, seen))
         if missed is not None:
             self.stale += 1
             counts[1] += 1
-            self.staleness.append(now - missed.time)
+            self.staleness.append(now - missed[TIME])
 
     def stats(self, duration: float) -> LoadStats:
         ordered = sorted(self.staleness)
@@ -113,12 +113,12 @@ class _Driver:
         )
 
 
-def _index_of(versions: Sequence[Version], seen: Stored | None) -> int:
+def _index_of(versions: Sequence[Stored], seen: Stored | None) -> int:
     # Versions newer than any an edge can read are never collected, so the one seen is still held, or nothing was.
     if seen is None:
         return -1
     for i in range(len(versions) - 1, -1, -1):
-        if versions[i].seq == seen[SEQ]:
+        if versions[i][SEQ] == seen[SEQ]:
             return i
     return -1
 
